@@ -1,0 +1,194 @@
+"""Every event of the pipeline: one envelope, a typed detail per event type.
+
+Events travel on the `pipeline-events` SNS topic with the message attribute `event_type`, so
+each queue subscribes with a filter policy to the types it handles. `schemas/` is generated
+from these models (`disclosures schemas --write`) and a test fails when it drifts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunRequested(_Detail):
+    years: list[int] = Field(min_length=1)
+    source_url: str = Field(description="Base URL of the Clerk's site (or a mirror of it)")
+    trigger: Literal["schedule", "cli", "reprocess", "test"] = "cli"
+    force: bool = Field(False, description="Dispatch every filing even if its watermark says it is done")
+    doc_ids: list[str] = Field(default_factory=list, description="Restrict the run to these DocIDs")
+
+
+class RunDiscovered(_Detail):
+    year: int
+    index_status: Literal["changed", "unchanged", "missing", "failed"]
+    index_rows: int = 0
+    distinct_filings: int = 0
+    dispatched: int = 0
+    unchanged: int = 0
+    error: str | None = None
+
+
+class FilingDiscovered(_Detail):
+    doc_id: str
+    year: int
+    filing_type: str
+    filing_date: str | None = None
+    filer_name: str
+    state_district: str | None = None
+    source_url: str
+
+
+class DocumentStored(_Detail):
+    doc_id: str
+    year: int
+    filing_type: str
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+    fetch_ms: int
+
+
+class DocumentUnchanged(_Detail):
+    doc_id: str
+    year: int
+    key: str
+    reason: str
+
+
+class DocumentExtracted(_Detail):
+    doc_id: str
+    year: int
+    rendering: Literal["efiled", "scanned"]
+    pages: int
+    transactions: int
+    silver_key: str
+    parser_version: str
+    warnings: list[str] = Field(default_factory=list)
+    extract_ms: int
+
+
+class DocumentNeedsOcr(DocumentExtracted):
+    pass
+
+
+class DocumentFailed(_Detail):
+    doc_id: str
+    year: int
+    stage: Literal["discover", "fetch", "extract"]
+    reason: str = Field(description="Machine code, e.g. source_missing, not_pdf, too_large, encrypted")
+    message: str
+
+
+class RunDocumentsSettled(_Detail):
+    years: list[int]
+    documents: int
+    counts: dict[str, int]
+
+
+class GoldPublished(_Detail):
+    version: str
+    years: list[int]
+    row_counts: dict[str, int]
+
+
+class GoldRejected(_Detail):
+    version: str
+    years: list[int]
+    failed_checks: list[str]
+    report: dict[str, Any]
+
+
+class ApiPublished(_Detail):
+    gold_version: str
+    objects: int
+
+
+class RunSucceeded(_Detail):
+    counts: dict[str, int]
+    duration_s: float
+
+
+class RunFailed(_Detail):
+    reason: str
+    counts: dict[str, int]
+
+
+DETAIL_TYPES: dict[str, type[_Detail]] = {
+    "run.requested": RunRequested,
+    "run.discovered": RunDiscovered,
+    "filing.discovered": FilingDiscovered,
+    "document.stored": DocumentStored,
+    "document.unchanged": DocumentUnchanged,
+    "document.extracted": DocumentExtracted,
+    "document.needs_ocr": DocumentNeedsOcr,
+    "document.failed": DocumentFailed,
+    "run.documents_settled": RunDocumentsSettled,
+    "gold.published": GoldPublished,
+    "gold.rejected": GoldRejected,
+    "api.published": ApiPublished,
+    "run.succeeded": RunSucceeded,
+    "run.failed": RunFailed,
+}
+
+EventType = Literal[
+    "run.requested",
+    "run.discovered",
+    "filing.discovered",
+    "document.stored",
+    "document.unchanged",
+    "document.extracted",
+    "document.needs_ocr",
+    "document.failed",
+    "run.documents_settled",
+    "gold.published",
+    "gold.rejected",
+    "api.published",
+    "run.succeeded",
+    "run.failed",
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Envelope(BaseModel):
+    """The one envelope every event is carried in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: EventType
+    event_id: Annotated[str, Field(default_factory=lambda: uuid.uuid4().hex)]
+    run_id: str
+    occurred_at: Annotated[str, Field(default_factory=_now)]
+    source: str = Field(description="The service that emitted the event")
+    trace: str | None = Field(None, description="X-Ray trace header, carried across stages")
+    detail: dict[str, Any]
+
+    def typed(self) -> _Detail:
+        return DETAIL_TYPES[self.event_type].model_validate(self.detail)
+
+    @classmethod
+    def build(cls, detail: _Detail, *, run_id: str, source: str, trace: str | None = None) -> Envelope:
+        event_type = next(name for name, model in DETAIL_TYPES.items() if type(detail) is model)
+        return cls(
+            event_type=event_type,
+            run_id=run_id,
+            source=source,
+            trace=trace,
+            detail=detail.model_dump(mode="json"),
+        )
+
+
+def new_run_id() -> str:
+    """Sortable run ids: the start time first, so listing runs by key lists them by time."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]

@@ -1,0 +1,324 @@
+"""`disclosures`: run, operate and inspect the pipeline, locally or on AWS."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infra.cli import local_stack
+
+app = typer.Typer(help="US House financial disclosures pipeline (non-commercial use only: 5 U.S.C. 13107).",
+                  no_args_is_help=True, add_completion=False)
+runs_app = typer.Typer(help="Inspect the run ledger.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter queues: depth, oldest message, replay.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(dlq_app, name="dlq")
+
+console = Console(stderr=True)
+out = Console()
+
+YearsOpt = Annotated[list[int] | None, typer.Option("--years", "-y", help="Index years (default: current and previous)")]
+
+
+def _summary(run: dict[str, Any]) -> dict[str, Any]:
+    started, finished = run.get("started_at"), run.get("finished_at")
+    duration = None
+    if started and finished:
+        from datetime import datetime
+
+        duration = round((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds(), 3)
+    return {
+        "run_id": run.get("run_id"),
+        "status": run.get("status"),
+        "years": run.get("years", []),
+        "counts": run.get("counts", {}),
+        "duration_s": duration,
+        "failure_reason": run.get("failure_reason"),
+        "errors": run.get("errors", []),
+    }
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    s = _summary(run)
+    colour = {"succeeded": "green", "failed": "red"}.get(s["status"] or "", "yellow")
+    out.print(f"[bold]run[/bold] {s['run_id']}  [{colour}]{s['status']}[/{colour}]  years={s['years']}  "
+              f"duration={s['duration_s']}s")
+    table = Table("count", "value", title="counts per stage and outcome")
+    for key, value in sorted(s["counts"].items()):
+        table.add_row(key, str(value))
+    out.print(table)
+    if s["failure_reason"]:
+        out.print(f"[red]failure:[/red] {s['failure_reason']}")
+    for error in s["errors"]:
+        out.print(f"  [dim]-[/dim] {error}")
+
+
+def _watch(runtime_wait, run_id: str, timeout: float, show: bool) -> dict[str, Any]:
+    """Wait for a run with a progress bar of settled documents."""
+    if not show:
+        return runtime_wait(run_id, timeout, None)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[detail]}"), console=console, transient=False) as progress:
+        task = progress.add_task(f"run {run_id}", total=None, detail="waiting for discover")
+
+        def update(run: dict[str, Any]) -> None:
+            counts = run.get("counts", {})
+            expected = run.get("docs_expected") or None
+            detail = (f"{run.get('status')} · stored {counts.get('fetch_stored', 0)} · extracted "
+                      f"{counts.get('extract_extracted', 0)} · scanned {counts.get('extract_needs_ocr', 0)} · "
+                      f"failed {counts.get('fetch_failed', 0) + counts.get('extract_failed', 0)}")
+            progress.update(task, total=expected, completed=run.get("docs_settled", 0), detail=detail)
+
+        return runtime_wait(run_id, timeout, update)
+
+
+# --------------------------------------------------------------------------- the main job
+@app.command()
+def demo(
+    source: Annotated[str | None, typer.Option(help="Folder laid out like the Clerk's site, or a base URL")] = None,
+    years: YearsOpt = None,
+    once: Annotated[bool, typer.Option(help="Exit when the run ends: 0 if it succeeded")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary on the last line")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the run")] = 1800.0,
+) -> None:
+    """Bring the whole stack up on the local emulator, run what the nightly rule runs, report."""
+    from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
+
+    options = RuntimeOptions(source=source or default_source())
+    console.print(f"[bold]source[/bold] {options.source}")
+    runtime = LocalRuntime(options)
+    with console.status("starting the local stack (moto server, provisioning the template)"):
+        runtime.start()
+    console.print(f"[bold]emulator[/bold] {runtime.emulator.endpoint}  [bold]clerk[/bold] {runtime.source_url}")
+    try:
+        run_id = runtime.request_run(years, trigger="cli") if years else runtime.fire_nightly()
+        run = _watch(runtime.wait_for_run, run_id, timeout, show=not as_json)
+        run = runtime.run_item(run_id) or run
+        if not as_json:
+            _print_run(run)
+        if not once and sys.stdin.isatty():
+            console.print("stack is up; Ctrl-C to stop")
+            _wait_for_signal()
+    finally:
+        runtime.stop()
+    if as_json:
+        print(json.dumps(_summary(run)))
+    raise typer.Exit(0 if run.get("status") == "succeeded" else 1)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+# --------------------------------------------------------------------------- stack lifecycle
+@app.command()
+def up(source: Annotated[str | None, typer.Option(help="Clerk mirror folder or base URL")] = None) -> None:
+    """Start the local stack in the background (emulator, pollers, scheduler)."""
+    try:
+        state = local_stack.read_state()
+        console.print(f"already up (pid {state['pid']}) at {state['endpoint']}")
+        return
+    except local_stack.NoStack:
+        pass
+    args = ["--source", source] if source else []
+    with console.status("starting the local stack"):
+        state = local_stack.start_detached(args)
+    out.print(f"emulator  {state['endpoint']}\nclerk     {state['source_url']}\nstate     {local_stack.STATE_FILE}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack started by `disclosures up`."""
+    console.print("stopped" if local_stack.stop() else "no local stack was running")
+
+
+@app.command(hidden=True)
+def serve(
+    state_file: Annotated[Path, typer.Option()],
+    source: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Host the local stack in the foreground (what `up` runs in the background)."""
+    import os
+
+    from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
+
+    runtime = LocalRuntime(RuntimeOptions(source=source or default_source(),
+                                          emulator_log=str(state_file.parent / "moto.log")))
+    runtime.start()
+    state = {**runtime.describe(), "pid": os.getpid()}
+    tmp = state_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(state_file)
+    try:
+        _wait_for_signal()
+    finally:
+        runtime.stop()
+        state_file.unlink(missing_ok=True)
+
+
+def _attached() -> dict[str, Any]:
+    try:
+        state = local_stack.read_state()
+    except local_stack.NoStack as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    local_stack.attach(state)
+    return state
+
+
+@app.command()
+def run(
+    years: YearsOpt = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the run to end and print its summary")] = False,
+    force: Annotated[bool, typer.Option(help="Dispatch every filing, even those already done")] = False,
+    doc: Annotated[list[str] | None, typer.Option(help="Only these DocIDs")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    timeout: float = 1800.0,
+) -> None:
+    """Request a run on the stack started by `disclosures up`."""
+    from events.models import Envelope, RunRequested, new_run_id
+    from services.common import bus
+    from services.discover.discover import default_years
+
+    state = _attached()
+    run_id = new_run_id()
+    request = RunRequested(years=years or default_years(), source_url=state["source_url"], trigger="cli",
+                           force=force, doc_ids=doc or [])
+    bus.publish_one(Envelope.build(request, run_id=run_id, source="cli"))
+    console.print(f"requested run {run_id} for {request.years}")
+    if not wait:
+        print(run_id)
+        return
+    result = _watch(_ledger_wait, run_id, timeout, show=not as_json)
+    if as_json:
+        print(json.dumps(_summary(result)))
+    else:
+        _print_run(result)
+    raise typer.Exit(0 if result.get("status") == "succeeded" else 1)
+
+
+def _ledger_wait(run_id: str, timeout: float, on_progress) -> dict[str, Any]:
+    from services.ledger.queries import get_run
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = get_run(run_id) or {"run_id": run_id, "status": "requested"}
+        if on_progress:
+            on_progress(current)
+        if current.get("status") in ("succeeded", "failed"):
+            return current
+        time.sleep(0.5)
+    console.print(f"[red]run {run_id} did not end within {timeout}s[/red]")
+    raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- ledger
+@runs_app.command("list")
+def runs_list(limit: int = 20, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Recent runs, newest first."""
+    from services.ledger.queries import list_runs
+
+    _attached()
+    runs = list_runs(limit)
+    if as_json:
+        print(json.dumps([_summary(r) for r in runs]))
+        return
+    table = Table("run_id", "status", "trigger", "years", "documents", "started", "duration_s")
+    for r in runs:
+        s = _summary(r)
+        table.add_row(s["run_id"], s["status"], r.get("trigger", ""), str(s["years"]),
+                      f"{r.get('docs_settled', 0)}/{r.get('docs_expected', 0)}", r.get("started_at", ""), str(s["duration_s"]))
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+              documents: Annotated[bool, typer.Option(help="List every document of the run")] = False) -> None:
+    """One run: status, counts, durations, errors (and its documents)."""
+    from services.ledger.queries import get_run
+
+    _attached()
+    found = get_run(run_id)
+    if found is None:
+        console.print(f"[red]no run {run_id} in the ledger[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(found, default=str))
+        return
+    _print_run(found)
+    if documents:
+        table = Table("doc_id", "type", "fetch", "extract", "terminal", "reason")
+        for d in found["documents"]:
+            table.add_row(d.get("doc_id", ""), d.get("filing_type", ""), d.get("fetch", ""), d.get("extract", ""),
+                          d.get("terminal", ""), d.get("reason", ""))
+        out.print(table)
+
+
+# --------------------------------------------------------------------------- dead letters
+@dlq_app.command("list")
+def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
+             peek: Annotated[bool, typer.Option(help="Show up to 10 messages of each non-empty DLQ")] = False) -> None:
+    """Depth and oldest message of every dead-letter queue."""
+    from infra.ops import dlq
+    from services.common.aws import client
+
+    state = _attached()
+    infos = dlq.describe(client("sqs"), state["dead_letter_queues"])
+    if as_json:
+        print(json.dumps([i.__dict__ for i in infos]))
+        return
+    table = Table("dead-letter queue", "depth", "oldest (s)", "replays to")
+    for i in infos:
+        table.add_row(i.name, str(i.depth), str(i.oldest_age_s or ""), i.source_url.rsplit("/", 1)[1])
+    out.print(table)
+    if peek:
+        for i in infos:
+            if i.depth:
+                out.print_json(json.dumps(dlq.peek(client("sqs"), i.url), default=str))
+
+
+@dlq_app.command("replay")
+def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (name)")] = None) -> None:
+    """Move dead letters back to their source queue (after the fix); handlers are idempotent."""
+    from infra.ops import dlq
+    from services.common.aws import client
+
+    state = _attached()
+    total = 0
+    for source_url, dlq_url in state["dead_letter_queues"].items():
+        name = dlq_url.rsplit("/", 1)[1]
+        if queue and queue != name:
+            continue
+        moved = dlq.replay_local(client("sqs"), dlq_url, source_url)
+        total += moved
+        out.print(f"{name}: replayed {moved}")
+    out.print(f"replayed {total} message(s)")
+
+
+def _register_optional() -> None:
+    from infra.cli import parse_cmd, schemas_cmd
+
+    parse_cmd.register(app)
+    schemas_cmd.register(app)
+
+
+_register_optional()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,196 @@
+"""What Lambda's SQS event source mappings and EventBridge do on AWS, done locally.
+
+A poller long-polls one queue and calls the function's handler with a Lambda-shaped SQS event,
+deleting only the messages the handler did not report in `batchItemFailures`. Redrive to the
+DLQ after maxReceiveCount is the queue's own doing (moto implements it on receive).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.local.provision import QueueSource, ScheduleSource
+from infra.local.template import ACCOUNT_ID, REGION
+
+
+@dataclass
+class LocalContext:
+    """The parts of the Lambda context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_ms: int = 120_000
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.timeout_ms - int((time.monotonic() - self._started) * 1000))
+
+
+def load_handler(path: str) -> Callable[[dict, Any], Any]:
+    module, func = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), func)
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {"stringValue": a.get("StringValue"), "dataType": a.get("DataType", "String"),
+                           "stringListValues": [], "binaryListValues": []}
+                    for name, a in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+@dataclass
+class InvocationStats:
+    invocations: int = 0
+    records: int = 0
+    failures: int = 0
+    errors: int = 0
+    busy_s: float = 0.0
+    last_error: str = ""
+
+
+class QueuePoller(threading.Thread):
+    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, wait_s: int = 1) -> None:
+        super().__init__(name=f"poller-{source.function}", daemon=True)
+        self.source, self.sqs, self.stop_event, self.stats, self.wait_s = source, sqs, stop, stats, wait_s
+        self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
+        self.handler = load_handler(source.handler)
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # noqa: BLE001 - a poller must outlive any one failure, like Lambda's
+                self.stats.errors += 1
+                self.stats.last_error = traceback.format_exc(limit=3)
+                time.sleep(0.5)
+
+    def poll_once(self) -> int:
+        response = self.sqs.receive_message(
+            QueueUrl=self.source.queue_url,
+            MaxNumberOfMessages=min(self.source.batch_size, 10),
+            WaitTimeSeconds=self.wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        started = time.monotonic()
+        failed_ids: set[str]
+        try:
+            result = self.handler(sqs_event(messages, self.queue_arn), LocalContext(self.source.function))
+            failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - an unhandled error fails the whole batch, as on Lambda
+            self.stats.errors += 1
+            self.stats.last_error = traceback.format_exc(limit=5)
+            failed_ids = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        with self.lock:
+            self.stats.invocations += 1
+            self.stats.records += len(messages)
+            self.stats.failures += len(failed_ids)
+            self.stats.busy_s += time.monotonic() - started
+        return len(messages)
+
+
+def scheduled_event(rule: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule}"],
+        "detail": {},
+    }
+
+
+def rate_seconds(expression: str) -> float | None:
+    """`rate(5 minutes)` -> 300; None for cron expressions (fired on demand locally)."""
+    if not expression.startswith("rate("):
+        return None
+    amount, unit = expression[5:-1].split()
+    return int(amount) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}[unit]
+
+
+class Scheduler(threading.Thread):
+    """Fires rate() schedules, compressed by `time_scale`; cron rules fire only on request."""
+
+    def __init__(self, schedules: list[ScheduleSource], sqs, stop: threading.Event, time_scale: float) -> None:
+        super().__init__(name="scheduler", daemon=True)
+        self.schedules, self.sqs, self.stop_event, self.time_scale = schedules, sqs, stop, time_scale
+        self.fired: list[tuple[str, str]] = []
+        self.last_error = ""
+
+    def fire(self, schedule: ScheduleSource) -> None:
+        if schedule.target_queue_url:
+            self.sqs.send_message(QueueUrl=schedule.target_queue_url, MessageBody=schedule.payload)
+        elif schedule.handler:
+            load_handler(schedule.handler)(scheduled_event(schedule.name), LocalContext(schedule.service_name or schedule.name))
+        self.fired.append((schedule.name, datetime.now(UTC).isoformat()))
+
+    def fire_named(self, fragment: str) -> ScheduleSource:
+        schedule = next(s for s in self.schedules if fragment.lower() in s.name.lower())
+        self.fire(schedule)
+        return schedule
+
+    def run(self) -> None:
+        due = {s.name: time.monotonic() + (rate_seconds(s.expression) or 0) / self.time_scale for s in self.schedules}
+        while not self.stop_event.wait(0.5):
+            for schedule in self.schedules:
+                period = rate_seconds(schedule.expression)
+                if period is None or schedule.state != "ENABLED" or time.monotonic() < due[schedule.name]:
+                    continue
+                due[schedule.name] = time.monotonic() + period / self.time_scale
+                try:
+                    self.fire(schedule)
+                except Exception:  # noqa: BLE001 - keep the clock running, like EventBridge
+                    self.last_error = traceback.format_exc(limit=3)
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        return {}

@@ -1,0 +1,209 @@
+"""Create the template's resources in the emulator through the AWS API.
+
+moto's own CloudFormation drops bucket notifications, alarms and more, so each resource type
+is created by the call AWS itself would make. Functions and their event sources are not
+created in moto (it cannot run them): they become poller and scheduler configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.local.emulator import Emulator
+from infra.local.template import Stack
+
+
+@dataclass
+class QueueSource:
+    """An SQS event source mapping, as the poller runs it."""
+
+    function: str
+    handler: str
+    queue_url: str
+    batch_size: int
+    max_concurrency: int
+    service_name: str
+
+
+@dataclass
+class ScheduleSource:
+    name: str
+    expression: str
+    state: str
+    target_queue_url: str | None = None
+    handler: str | None = None
+    service_name: str | None = None
+    payload: str = "{}"
+
+
+@dataclass
+class Provisioned:
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> url
+    dead_letter_queues: dict[str, str] = field(default_factory=dict)  # source url -> dlq url
+    queue_sources: list[QueueSource] = field(default_factory=list)
+    schedules: list[ScheduleSource] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def provision(stack: Stack, emulator: Emulator, visibility_timeout: int | None = None) -> Provisioned:
+    out = Provisioned()
+    steps: list[Callable[[Stack, Emulator, Provisioned], None]] = [
+        _tables,
+        _topics,
+        lambda s, e, o: _queues(s, e, o, visibility_timeout),
+        _subscriptions,
+        _buckets,
+        _rules,
+        _functions,
+    ]
+    for step in steps:
+        step(stack, emulator, out)
+    out.environment = stack.function_environment()
+    return out
+
+
+def _props(resource: dict[str, Any], stack: Stack) -> dict[str, Any]:
+    return stack.resolve(resource.get("Properties", {}))
+
+
+def _tables(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    ddb = emulator.client("dynamodb")
+    for logical_id, res in stack.of_type("AWS::DynamoDB::Table").items():
+        props = _props(res, stack)
+        ddb.create_table(
+            TableName=stack.physical_name(logical_id),
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+
+
+def _topics(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    sns = emulator.client("sns")
+    for logical_id in stack.of_type("AWS::SNS::Topic"):
+        sns.create_topic(Name=stack.physical_name(logical_id))
+
+
+def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_timeout: int | None) -> None:
+    sqs = emulator.client("sqs")
+    queues = stack.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy must name an existing queue.
+    ordered = sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {}))
+    for logical_id in ordered:
+        props = _props(queues[logical_id], stack)
+        attributes: dict[str, str] = {}
+        if "MessageRetentionPeriod" in props:
+            attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+        timeout = visibility_timeout or props.get("VisibilityTimeout")
+        if timeout:
+            attributes["VisibilityTimeout"] = str(timeout)
+        if "RedrivePolicy" in props:
+            redrive = props["RedrivePolicy"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": redrive["deadLetterTargetArn"], "maxReceiveCount": str(redrive["maxReceiveCount"])}
+            )
+        url = sqs.create_queue(QueueName=stack.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
+        out.queues[logical_id] = url
+        if "RedrivePolicy" in props:
+            dlq_name = props["RedrivePolicy"]["deadLetterTargetArn"].rsplit(":", 1)[1]
+            out.dead_letter_queues[url] = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
+
+
+def _subscriptions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    sns = emulator.client("sns")
+    for res in stack.of_type("AWS::SNS::Subscription").values():
+        props = _props(res, stack)
+        attributes = {"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()}
+        if "FilterPolicy" in props:
+            attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+        sns.subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], Attributes=attributes
+        )
+
+
+def _buckets(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    s3 = emulator.client("s3")
+    for logical_id, res in stack.of_type("AWS::S3::Bucket").items():
+        props = _props(res, stack)
+        name = stack.physical_name(logical_id)
+        s3.create_bucket(Bucket=name)
+        if props.get("VersioningConfiguration"):
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        if props.get("BucketEncryption"):
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]})
+        if props.get("PublicAccessBlockConfiguration"):
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        queue_configs = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+        if queue_configs:
+            s3.put_bucket_notification_configuration(
+                Bucket=name,
+                NotificationConfiguration={
+                    "QueueConfigurations": [
+                        {
+                            "QueueArn": qc["Queue"],
+                            "Events": [qc["Event"]],
+                            **({"Filter": {"Key": {"FilterRules": qc["Filter"]["S3Key"]["Rules"]}}} if "Filter" in qc else {}),
+                        }
+                        for qc in queue_configs
+                    ]
+                },
+            )
+
+
+def _queue_url_for_arn(out: Provisioned, arn: str) -> str | None:
+    name = arn.rsplit(":", 1)[1]
+    return next((url for url in out.queues.values() if url.rsplit("/", 1)[1] == name), None)
+
+
+def _rules(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    events = emulator.client("events")
+    for logical_id, res in stack.of_type("AWS::Events::Rule").items():
+        props = _props(res, stack)
+        name = stack.physical_name(logical_id)
+        events.put_rule(Name=name, ScheduleExpression=props["ScheduleExpression"], State=props.get("State", "ENABLED"))
+        for target in props.get("Targets", []):
+            events.put_targets(Rule=name, Targets=[{"Id": target["Id"], "Arn": target["Arn"], "Input": target.get("Input", "{}")}])
+            out.schedules.append(
+                ScheduleSource(
+                    name=name,
+                    expression=props["ScheduleExpression"],
+                    state=props.get("State", "ENABLED"),
+                    target_queue_url=_queue_url_for_arn(out, target["Arn"]),
+                    payload=target.get("Input", "{}"),
+                )
+            )
+
+
+def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    for logical_id, res in stack.of_type("AWS::Serverless::Function").items():
+        props = _props(res, stack)
+        service = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME", logical_id)
+        for event in props.get("Events", {}).values():
+            ev = event["Properties"]
+            if event["Type"] == "SQS":
+                out.queue_sources.append(
+                    QueueSource(
+                        function=stack.physical_name(logical_id),
+                        handler=props["Handler"],
+                        queue_url=_queue_url_for_arn(out, ev["Queue"]) or "",
+                        batch_size=int(ev.get("BatchSize", 10)),
+                        max_concurrency=int(ev.get("ScalingConfig", {}).get("MaximumConcurrency", 1)),
+                        service_name=service,
+                    )
+                )
+            elif event["Type"] == "Schedule":
+                out.schedules.append(
+                    ScheduleSource(
+                        name=f"{stack.physical_name(logical_id)}-schedule",
+                        expression=ev["Schedule"],
+                        state="ENABLED" if ev.get("Enabled", True) else "DISABLED",
+                        handler=props["Handler"],
+                        service_name=service,
+                    )
+                )

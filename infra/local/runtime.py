@@ -1,0 +1,247 @@
+"""The local runtime: the template's system on one machine, with moto standing in for AWS.
+
+It starts (or attaches to) the emulator, serves a Clerk mirror when the source is a folder,
+provisions the template, and runs what AWS would run: pollers for every SQS event source,
+the scheduler, alarms evaluation and DLQ replay.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from events.models import Envelope, RunRequested, new_run_id
+from infra.local.emulator import Emulator, aws_environment
+from infra.local.mirror import MirrorServer
+from infra.local.pollers import InvocationStats, QueuePoller, Scheduler
+from infra.local.provision import Provisioned, provision
+from infra.local.template import TEMPLATE_PATH, Stack, load
+from infra.ops import dlq
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHARED_MIRROR = PROJECT_ROOT.parent / "shared" / "fixtures" / "house-clerk" / "mirror"
+REAL_CLERK = "https://disclosures-clerk.house.gov"
+FINAL_STATUSES = ("succeeded", "failed")
+
+# Local stand-ins for production timings: retries and watchdog checks in seconds, not minutes.
+LOCAL_ENV = {
+    "STAGE": "local",
+    "FETCH_DELAY_MS": "0",
+    "HTTP_BACKOFF_S": "0.05",
+    "RUN_IDLE_LIMIT_S": "8",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+def default_source() -> str:
+    """The shared mirror when it is beside the project (offline), else the real Clerk."""
+    return str(SHARED_MIRROR) if SHARED_MIRROR.is_dir() else REAL_CLERK
+
+
+@dataclass
+class RuntimeOptions:
+    source: str = field(default_factory=default_source)
+    stack_name: str = "disclosures-local"
+    endpoint: str | None = None  # attach to a running emulator instead of starting one
+    visibility_timeout: int = 2
+    time_scale: float = 60.0  # rate(5 minutes) fires every 5 s locally
+    poll_wait_s: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    emulator_log: str | None = None
+    template: Path = TEMPLATE_PATH
+
+
+class LocalRuntime:
+    def __init__(self, options: RuntimeOptions | None = None) -> None:
+        self.options = options or RuntimeOptions()
+        self.emulator: Emulator | None = None
+        self.mirror: MirrorServer | None = None
+        self.provisioned: Provisioned | None = None
+        self.stop_event = threading.Event()
+        self.pollers: list[QueuePoller] = []
+        self.stats: dict[str, InvocationStats] = {}
+        self.scheduler: Scheduler | None = None
+        self._owns_emulator = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def source_url(self) -> str:
+        if self.mirror:
+            return self.mirror.url
+        return self.options.source
+
+    def start(self, pollers: bool = True) -> LocalRuntime:
+        opts = self.options
+        if opts.endpoint:
+            self.emulator = Emulator(endpoint=opts.endpoint)
+        else:
+            self.emulator = Emulator.start(log_path=opts.emulator_log)
+            self._owns_emulator = True
+        if Path(opts.source).is_dir():
+            self.mirror = MirrorServer(Path(opts.source)).start()
+        stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint,
+                      parameters={"ClerkBaseUrl": self.source_url, "Stage": "local"})
+        self.provisioned = provision(stack, self.emulator, visibility_timeout=opts.visibility_timeout)
+        self._configure_process()
+        if pollers:
+            self.start_pollers()
+        return self
+
+    def _configure_process(self) -> None:
+        """Point this process (which hosts every handler) at the emulator and the stack."""
+        from services.common import aws, config, tables
+
+        assert self.emulator and self.provisioned
+        os.environ.update(aws_environment(self.emulator.endpoint))
+        os.environ.update(self.provisioned.environment)
+        os.environ.update(LOCAL_ENV)
+        os.environ.update(self.options.env)
+        config.settings.cache_clear()
+        aws.reset_clients()
+        tables.configure_from_env()
+
+    def start_pollers(self) -> None:
+        assert self.provisioned and self.emulator
+        sqs = self.emulator.client("sqs")
+        for source in self.provisioned.queue_sources:
+            stats = self.stats.setdefault(source.service_name, InvocationStats())
+            for _ in range(source.max_concurrency):
+                poller = QueuePoller(source, sqs, self.stop_event, stats, wait_s=self.options.poll_wait_s)
+                poller.start()
+                self.pollers.append(poller)
+        self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for poller in self.pollers:
+            poller.join(timeout=10)
+        if self.scheduler:
+            self.scheduler.join(timeout=5)
+        if self.mirror:
+            self.mirror.stop()
+        if self.emulator and self._owns_emulator:
+            self.emulator.stop()
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ operations
+    def client(self, service: str):
+        assert self.emulator
+        return self.emulator.client(service)
+
+    def request_run(self, years: list[int], *, force: bool = False, doc_ids: list[str] | None = None,
+                    trigger: str = "cli", source_url: str | None = None) -> str:
+        from services.common import bus
+
+        run_id = new_run_id()
+        request = RunRequested(years=years, source_url=source_url or self.source_url, trigger=trigger,  # type: ignore[arg-type]
+                               force=force, doc_ids=doc_ids or [])
+        bus.publish_one(Envelope.build(request, run_id=run_id, source="cli"))
+        return run_id
+
+    def fire_nightly(self, timeout_s: float = 30.0) -> str:
+        """Fire the nightly rule as EventBridge would, and return the run it started."""
+        from services.ledger.queries import list_runs
+
+        assert self.scheduler
+        fired_at = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.scheduler.fire_named("Nightly")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            runs = [r for r in list_runs(50) if r.get("trigger") == "schedule" and r["run_id"] >= fired_at]
+            if runs:
+                return runs[-1]["run_id"]
+            time.sleep(0.2)
+        raise TimeoutError("the nightly rule fired but no run started")
+
+    def run_item(self, run_id: str) -> dict[str, Any] | None:
+        from services.ledger.queries import get_run
+
+        return get_run(run_id)
+
+    def wait_for_run(self, run_id: str, timeout_s: float = 300.0,
+                     on_progress: Callable[[dict[str, Any]], None] | None = None,
+                     statuses: tuple[str, ...] = FINAL_STATUSES) -> dict[str, Any]:
+        from services.common.tables import LedgerItem
+        from services.ledger.ledger import run_pk
+        from services.ledger.queries import _plain
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                run = _plain(LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True))
+            except LedgerItem.DoesNotExist:
+                run = {"run_id": run_id, "status": "requested"}
+            if on_progress:
+                on_progress(run)
+            if run.get("status") in statuses:
+                return run
+            time.sleep(0.25)
+        raise TimeoutError(f"run {run_id} did not reach {statuses} within {timeout_s}s: {self.diagnostics()}")
+
+    def wait_idle(self, quiet_s: float = 1.5, timeout_s: float = 60.0) -> None:
+        """Until no queue holds or hides a message for quiet_s (nothing more will happen)."""
+        assert self.provisioned
+        sqs = self.client("sqs")
+        deadline = time.monotonic() + timeout_s
+        quiet_since = None
+        while time.monotonic() < deadline:
+            busy = 0
+            for url in self.provisioned.queues.values():
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+                )["Attributes"]
+                if url in self.provisioned.dead_letter_queues:
+                    busy += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"queues still busy after {timeout_s}s")
+
+    def dlq_info(self) -> list[dlq.DlqInfo]:
+        assert self.provisioned
+        return dlq.describe(self.client("sqs"), self.provisioned.dead_letter_queues)
+
+    def replay_dlqs(self) -> dict[str, int]:
+        assert self.provisioned
+        sqs = self.client("sqs")
+        return {
+            dlq_url.rsplit("/", 1)[1]: dlq.replay_local(sqs, dlq_url, source_url)
+            for source_url, dlq_url in self.provisioned.dead_letter_queues.items()
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            name: {"invocations": s.invocations, "records": s.records, "failures": s.failures, "errors": s.errors,
+                   "last_error": s.last_error[-800:]}
+            for name, s in self.stats.items()
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """What a separate CLI process needs to operate this stack (written to the state file)."""
+        assert self.emulator and self.provisioned
+        return {
+            "endpoint": self.emulator.endpoint,
+            "stack_name": self.options.stack_name,
+            "source_url": self.source_url,
+            "environment": self.provisioned.environment,
+            "queues": self.provisioned.queues,
+            "dead_letter_queues": self.provisioned.dead_letter_queues,
+        }

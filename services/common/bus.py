@@ -1,0 +1,55 @@
+"""Publish domain events on the pipeline topic.
+
+The `event_type` message attribute is what the queues' filter policies match on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from events.models import Envelope
+from services.common.aws import client
+from services.common.config import settings
+
+_SNS_BATCH = 10
+
+
+def _entry(event: Envelope) -> dict:
+    return {
+        "Id": event.event_id,
+        "Message": event.model_dump_json(),
+        "MessageAttributes": {
+            "event_type": {"DataType": "String", "StringValue": event.event_type},
+            "run_id": {"DataType": "String", "StringValue": event.run_id},
+        },
+    }
+
+
+def publish(events: Iterable[Envelope]) -> int:
+    """Publish in batches of ten; raise if SNS refused any entry so the caller retries."""
+    sns = client("sns")
+    batch: list[Envelope] = []
+    sent = 0
+    for event in events:
+        batch.append(event)
+        if len(batch) == _SNS_BATCH:
+            sent += _flush(sns, batch)
+            batch = []
+    if batch:
+        sent += _flush(sns, batch)
+    return sent
+
+
+def _flush(sns, batch: list[Envelope]) -> int:
+    response = sns.publish_batch(
+        TopicArn=settings().events_topic_arn, PublishBatchRequestEntries=[_entry(e) for e in batch]
+    )
+    failed = response.get("Failed", [])
+    if failed:
+        raise RuntimeError(f"SNS refused {len(failed)} events: {json.dumps(failed)[:500]}")
+    return len(batch)
+
+
+def publish_one(event: Envelope) -> None:
+    publish([event])

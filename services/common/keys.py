@@ -1,0 +1,96 @@
+"""The S3 key layout: the one place that knows where every object lives.
+
+Bronze keys are immutable and content-addressed (the sha256 is in the key), so a retry that
+stores the same bytes writes the same key and a changed source never overwrites history.
+Silver holds one folder per document (no shared file has two writers); `build_gold` is the
+only writer of the year tables and of Gold, each written as a new version then pointed to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SOURCE = "house-fd"
+
+_PDF_KEY = re.compile(
+    rf"^{SOURCE}/pdf/year=(?P<year>\d{{4}})/type=(?P<filing_type>[A-Z0-9]{{1,2}})/"
+    r"doc_id=(?P<doc_id>[^/]+)/sha256=(?P<sha256>[0-9a-f]{64})\.pdf$"
+)
+
+
+def index_key(year: int, sha256: str) -> str:
+    return f"{SOURCE}/index/year={year}/sha256={sha256}/{year}FD.zip"
+
+
+def pdf_key(year: int, filing_type: str, doc_id: str, sha256: str) -> str:
+    return f"{SOURCE}/pdf/year={year}/type={filing_type}/doc_id={doc_id}/sha256={sha256}.pdf"
+
+
+@dataclass(frozen=True)
+class PdfKey:
+    year: int
+    filing_type: str
+    doc_id: str
+    sha256: str
+
+
+def parse_pdf_key(key: str) -> PdfKey | None:
+    """Parse a bronze PDF key; None for any other key (e.g. the index zips)."""
+    match = _PDF_KEY.match(key)
+    if not match:
+        return None
+    return PdfKey(
+        year=int(match["year"]),
+        filing_type=match["filing_type"],
+        doc_id=match["doc_id"],
+        sha256=match["sha256"],
+    )
+
+
+def filings_key(year: int) -> str:
+    """Silver snapshot of a year's deduplicated index rows (written by discover)."""
+    return f"{SOURCE}/filings/year={year}/filings.json"
+
+
+def document_prefix(year: int, doc_id: str) -> str:
+    return f"{SOURCE}/documents/year={year}/doc_id={doc_id}/"
+
+
+def document_key(year: int, doc_id: str) -> str:
+    """Silver per-document record: classification, header, parsed PTR rows, status."""
+    return document_prefix(year, doc_id) + "document.json"
+
+
+def document_text_key(year: int, doc_id: str) -> str:
+    """Silver per-document page text (kept apart: it is large and only search needs it)."""
+    return document_prefix(year, doc_id) + "text.json"
+
+
+def documents_year_prefix(year: int) -> str:
+    return f"{SOURCE}/documents/year={year}/"
+
+
+def silver_table_key(table: str, year: int, version: str) -> str:
+    return f"{SOURCE}/tables/{table}/year={year}/version={version}/part-0.parquet"
+
+
+def gold_version_prefix(version: str) -> str:
+    return f"{SOURCE}/gold/version={version}/"
+
+
+def gold_table_key(version: str, table: str) -> str:
+    return f"{gold_version_prefix(version)}{table}.parquet"
+
+
+GOLD_POINTER_KEY = f"{SOURCE}/gold/_current.json"
+
+
+def gold_partition_key(version: str, table: str, year: int) -> str:
+    """A year partition of a Gold table (facts are partitioned by filing year)."""
+    return f"{gold_version_prefix(version)}{table}/year={year}/part-0.parquet"
+
+
+def gold_manifest_key(version: str) -> str:
+    """What one build wrote and how its checks went, published or rejected."""
+    return f"{gold_version_prefix(version)}_manifest.json"

@@ -1,0 +1,46 @@
+"""Small S3 helpers shared by the stages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from services.common.aws import client
+
+
+def head(bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def put_if_absent(bucket: str, key: str, body: bytes, metadata: dict[str, str], content_type: str) -> bool:
+    """Write an immutable, content-addressed object once; False when it was already there."""
+    if head(bucket, key) is not None:
+        return False
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata, ContentType=content_type)
+    return True
+
+
+def put_json(bucket: str, key: str, value: Any, metadata: dict[str, str] | None = None) -> None:
+    client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(value, separators=(",", ":"), default=str).encode(),
+        ContentType="application/json",
+        Metadata=metadata or {},
+    )
+
+
+def get_bytes(bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+    obj = client("s3").get_object(Bucket=bucket, Key=key)
+    return obj["Body"].read(), obj.get("Metadata", {})
+
+
+def get_json(bucket: str, key: str) -> Any:
+    return json.loads(get_bytes(bucket, key)[0])

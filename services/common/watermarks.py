@@ -1,0 +1,96 @@
+"""Watermarks: what has been seen and done. Every write that decides work is conditional."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from services.common.keys import SOURCE
+from services.common.tables import WatermarkItem
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _year_pk(year: int) -> str:
+    return f"{SOURCE}#{year}"
+
+
+def _doc_sk(doc_id: str) -> str:
+    return f"DOC#{doc_id}"
+
+
+def _get(pk: str, sk: str) -> WatermarkItem | None:
+    try:
+        return WatermarkItem.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def filing_watermarks(year: int) -> dict[str, WatermarkItem]:
+    items = WatermarkItem.query(_year_pk(year), WatermarkItem.sk.startswith("DOC#"), consistent_read=True)
+    return {item.sk.removeprefix("DOC#"): item for item in items}
+
+
+def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False) -> bool:
+    """Claim a new or changed filing for this run. False when another run already claimed this
+    exact version; a redelivery to the same run claims again, so nothing is lost on a crash."""
+    item = WatermarkItem(_year_pk(year), _doc_sk(doc_id))
+    condition = None
+    if not force:
+        condition = (
+            WatermarkItem.fingerprint.does_not_exist()
+            | (WatermarkItem.fingerprint != fingerprint)
+            | (WatermarkItem.run_id == run_id)
+        )
+    try:
+        item.update(
+            actions=[
+                WatermarkItem.fingerprint.set(fingerprint),
+                WatermarkItem.run_id.set(run_id),
+                WatermarkItem.updated_at.set(_now()),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:
+    item = WatermarkItem(_year_pk(year), _doc_sk(doc_id))
+    actions = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(_now())]
+    for name, value in fields.items():
+        attr = getattr(WatermarkItem, name)
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    item.update(actions=actions)
+
+
+def filing(year: int, doc_id: str) -> WatermarkItem | None:
+    return _get(_year_pk(year), _doc_sk(doc_id))
+
+
+def index_state(year: int) -> WatermarkItem | None:
+    return _get(_year_pk(year), "INDEX")
+
+
+def record_index(year: int, etag: str | None, sha256: str, key: str) -> None:
+    WatermarkItem(_year_pk(year), "INDEX", etag=etag, sha256=sha256, bronze_key=key, updated_at=_now()).save()
+
+
+_BREAKER = (f"SOURCE#{SOURCE}", "BREAKER")
+
+
+def breaker_open(now: float | None = None) -> bool:
+    item = _get(*_BREAKER)
+    return bool(item and item.blocked_until and item.blocked_until > (now or time.time()))
+
+
+def trip_breaker(seconds: int, reason: str) -> None:
+    """After a 403 every fetcher stops asking the source until the breaker closes again."""
+    WatermarkItem(*_BREAKER, blocked_until=time.time() + seconds, reason=reason, updated_at=_now()).save()

@@ -1,0 +1,100 @@
+"""Discover: read a year's index and dispatch one fetch per new or changed filing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from events.models import Envelope, FilingDiscovered, RunDiscovered, RunRequested
+from services.common import http, keys, storage, watermarks
+from services.common.config import settings
+from services.common.source import index_url, pdf_url
+from services.discover.index import IndexError_, IndexRow, parse_index_zip
+
+SERVICE = "discover"
+Publish = Callable[[list[Envelope]], object]
+
+
+def default_years(today: datetime | None = None) -> list[int]:
+    """The nightly run covers the current and the previous year (late filings land in both)."""
+    year = (today or datetime.now(UTC)).year
+    return [year - 1, year]
+
+
+@dataclass
+class YearResult:
+    discovered: RunDiscovered
+    filings: list[FilingDiscovered]
+
+
+def _selected(row: IndexRow, request: RunRequested, existing: dict, run_id: str) -> bool:
+    if request.doc_ids:
+        return row.doc_id in request.doc_ids
+    if request.force:
+        return True
+    mark = existing.get(row.doc_id)
+    return mark is None or mark.fingerprint != row.fingerprint or mark.run_id == run_id
+
+
+def discover_year(request: RunRequested, year: int, run_id: str, publish: Publish, trace: str | None = None) -> YearResult:
+    cfg = settings()
+    conditional = not (request.force or request.doc_ids)
+    state = watermarks.index_state(year)
+    headers = {"If-None-Match": state.etag} if conditional and state and state.etag else {}
+    url = index_url(request.source_url, year)
+    response = http.get(url, headers=headers)
+    if response.status == 304:
+        return YearResult(RunDiscovered(year=year, index_status="unchanged"), [])
+    if response.status in (404, 410):
+        return YearResult(RunDiscovered(year=year, index_status="missing", error=f"{url} answered {response.status}"), [])
+    if response.status != 200:
+        return YearResult(RunDiscovered(year=year, index_status="failed", error=f"{url} answered {response.status}"), [])
+
+    sha256 = hashlib.sha256(response.body).hexdigest()
+    index_key = keys.index_key(year, sha256)
+    storage.put_if_absent(
+        cfg.bronze_bucket, index_key, response.body,
+        {"run-id": run_id, "source-url": url, "etag": response.headers.get("etag", "")}, "application/zip",
+    )
+    try:
+        parsed = parse_index_zip(response.body, year)
+    except IndexError_ as exc:
+        return YearResult(RunDiscovered(year=year, index_status="failed", error=f"{exc.reason}: {exc}"), [])
+
+    storage.put_json(cfg.silver_bucket, keys.filings_key(year), {
+        "year": year, "index_key": index_key, "run_id": run_id, "filings": [r.as_record() for r in parsed.rows],
+    })
+    existing = watermarks.filing_watermarks(year)
+    filings = [
+        FilingDiscovered(
+            doc_id=row.doc_id, year=row.year, filing_type=row.filing_type,
+            filing_date=row.filing_date.isoformat() if row.filing_date else None,
+            filer_name=row.filer_name, state_district=row.state_district or None,
+            source_url=pdf_url(request.source_url, row.year, row.filing_type, row.doc_id),
+        )
+        for row in parsed.rows
+        if _selected(row, request, existing, run_id)
+        and watermarks.claim_filing(year, row.doc_id, row.fingerprint, run_id, force=not conditional)
+    ]
+    publish([Envelope.build(f, run_id=run_id, source=SERVICE, trace=trace) for f in filings])
+    # The index watermark advances only once every filing it revealed has been dispatched.
+    watermarks.record_index(year, response.headers.get("etag"), sha256, index_key)
+    discovered = RunDiscovered(
+        year=year, index_status="changed", index_rows=parsed.raw_rows, distinct_filings=len(parsed.rows),
+        dispatched=len(filings), unchanged=len(parsed.rows) - len(filings),
+    )
+    return YearResult(discovered, filings)
+
+
+def run(envelope: Envelope, publish: Publish) -> list[YearResult]:
+    """Handle one run.requested: each year in turn, announcing each year's result."""
+    request = envelope.typed()
+    assert isinstance(request, RunRequested)
+    results = []
+    for year in request.years:
+        result = discover_year(request, year, envelope.run_id, publish, envelope.trace)
+        publish([Envelope.build(result.discovered, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace)])
+        results.append(result)
+    return results

@@ -1,0 +1,104 @@
+"""Extract: classify a stored PDF, keep its page text, parse PTR rows, write silver per document."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from datetime import UTC, datetime
+from typing import Any
+
+from events.models import DocumentExtracted, DocumentFailed, DocumentNeedsOcr
+from services.common import keys, storage, watermarks
+from services.common.config import settings
+from services.extract.analyze import analyze_document
+from services.extract.errors import InvalidPdf, ParseFailure
+from services.extract.version import PARSER_VERSION
+
+SERVICE = "extract"
+Outcome = DocumentExtracted | DocumentNeedsOcr | DocumentFailed
+
+
+def _record(pdf: keys.PdfKey, key: str, meta: dict[str, str]) -> dict[str, Any]:
+    """The silver record's provenance part, from the bronze object's metadata."""
+    return {
+        "doc_id": pdf.doc_id,
+        "year": pdf.year,
+        "filing_type": pdf.filing_type,
+        "filing_date": meta.get("filing-date") or None,
+        "filer_name": urllib.parse.unquote(meta.get("filer-name", "")) or None,
+        "source_url": meta.get("source-url") or None,
+        "bronze_key": key,
+        "sha256": pdf.sha256,
+        "run_id": meta.get("run-id"),
+        "parser_version": PARSER_VERSION,
+        "extracted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
+    if record["extraction_status"] == "failed":
+        return DocumentFailed(
+            doc_id=record["doc_id"], year=record["year"], stage="extract",
+            reason=record["failure_reason"], message=record.get("failure_message") or record["failure_reason"],
+        )
+    model = DocumentNeedsOcr if record["extraction_status"] == "needs_ocr" else DocumentExtracted
+    return model(
+        doc_id=record["doc_id"], year=record["year"], rendering=record["rendering"], pages=record["pages"],
+        transactions=len((record.get("ptr") or {}).get("transactions", [])),
+        silver_key=keys.document_key(record["year"], record["doc_id"]),
+        parser_version=record["parser_version"], warnings=record.get("warnings", []), extract_ms=extract_ms,
+    )
+
+
+def already_done(pdf: keys.PdfKey) -> dict[str, Any] | None:
+    """The silver record when this exact content was already extracted by this parser version."""
+    mark = watermarks.filing(pdf.year, pdf.doc_id)
+    if not (mark and mark.status in ("extracted", "needs_ocr", "extract_failed")):
+        return None
+    if mark.sha256 != pdf.sha256 or mark.parser_version != PARSER_VERSION:
+        return None
+    if storage.head(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id)) is None:
+        return None
+    return storage.get_json(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id))
+
+
+def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
+    """Run the parser; bad input becomes a failed record rather than an exception."""
+    try:
+        result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
+    except (InvalidPdf, ParseFailure) as exc:
+        return {"extraction_status": "failed", "failure_reason": exc.reason, "failure_message": str(exc),
+                "rendering": None, "pages": None, "header": None, "ptr": None, "warnings": []}, []
+    status = "needs_ocr" if result["rendering"] == "scanned" else "extracted"
+    record = {
+        "extraction_status": status, "failure_reason": None, "failure_message": None,
+        "rendering": result["rendering"], "pages": result["pages"], "header": result.get("header"),
+        "ptr": result.get("ptr"), "warnings": result.get("warnings", []),
+    }
+    return record, result.get("page_text", [])
+
+
+def extract_object(bucket: str, key: str, run_id: str | None = None) -> tuple[str, Outcome] | None:
+    """Extract one bronze PDF. Returns (run_id, outcome), or None for a key that is not a PDF."""
+    pdf = keys.parse_pdf_key(key)
+    if pdf is None:
+        return None
+    started = time.monotonic()
+    body, meta = storage.get_bytes(bucket, key)
+    run_id = run_id or meta.get("run-id") or "unknown"
+    done = already_done(pdf)
+    if done is not None:
+        return run_id, _outcome_from_record(done, 0)
+
+    analysis, page_text = analyze(body, pdf)
+    record = {**_record(pdf, key, meta), **analysis}
+    silver = settings().silver_bucket
+    if any(text.strip() for text in page_text):
+        storage.put_json(silver, keys.document_text_key(pdf.year, pdf.doc_id), {"doc_id": pdf.doc_id, "pages": page_text})
+    storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id})
+    mark_status = {"failed": "extract_failed"}.get(record["extraction_status"], record["extraction_status"])
+    watermarks.set_filing_status(
+        pdf.year, pdf.doc_id, mark_status, sha256=pdf.sha256, parser_version=PARSER_VERSION,
+        reason=record["failure_reason"],
+    )
+    return run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000))

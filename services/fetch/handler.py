@@ -1,0 +1,36 @@
+"""Lambda entry point of fetch: q-fetch (filing.discovered) -> bronze PDF + document events."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from events.models import Envelope, FilingDiscovered
+from services.common import bus
+from services.common.observability import lambda_entry, tools
+from services.fetch.fetch import SERVICE, fetch_filing
+
+logger, tracer, metrics = tools(SERVICE)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    envelope = Envelope.model_validate_json(record.body)
+    filing = envelope.typed()
+    assert isinstance(filing, FilingDiscovered)
+    outcome = fetch_filing(filing, envelope.run_id, envelope.trace)
+    bus.publish_one(Envelope.build(outcome, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace))
+    metrics.add_metric(name=f"Fetch_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
+    logger.info("fetched", extra={"doc_id": filing.doc_id, "outcome": type(outcome).__name__, "run_id": envelope.run_id})
+    # Politeness: the Clerk publishes no rate limit, so space requests out.
+    time.sleep(int(os.environ.get("FETCH_DELAY_MS", "0")) / 1000)
+
+
+@lambda_entry(logger, tracer, metrics)
+def lambda_handler(event: dict, context: object) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,265 @@
+"""The run ledger: the only place that knows how a run is going.
+
+Every event lands here once per delivery, possibly more than once: each count moves in a
+transaction with a conditional write on the document or year item it concerns, so a duplicate
+delivery changes nothing. Settlement and the final status are conditional writes too, so each
+is announced exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
+from pynamodb.transactions import TransactWrite
+
+from events.models import (
+    DocumentExtracted,
+    DocumentFailed,
+    DocumentNeedsOcr,
+    DocumentStored,
+    DocumentUnchanged,
+    Envelope,
+    FilingDiscovered,
+    RunDiscovered,
+    RunDocumentsSettled,
+    RunFailed,
+    RunRequested,
+    RunSucceeded,
+)
+from services.common.tables import LedgerItem
+
+SERVICE = "ledger"
+MAX_ERRORS = 10
+# The event after which nothing more happens in a run. It moves down the flow as stages land.
+COMPLETES_ON = "run.documents_settled"
+
+
+def run_pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self._ensured: set[str] = set()
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(region=os.environ.get("AWS_REGION", "us-east-1"))
+        return self._connection
+
+    # ------------------------------------------------------------------ entry point
+    def apply(self, event: Envelope) -> list[Envelope]:
+        """Record one event; return the events the ledger itself announces as a result."""
+        self._ensure_run(event.run_id, event.occurred_at)
+        detail = event.typed()
+        handler = {
+            RunRequested: self._requested,
+            RunDiscovered: self._discovered,
+            FilingDiscovered: self._filing,
+            DocumentStored: self._stored,
+            DocumentUnchanged: self._unchanged,
+            DocumentExtracted: self._extracted,
+            DocumentNeedsOcr: self._extracted,
+            DocumentFailed: self._failed,
+            RunDocumentsSettled: self._settled,
+        }.get(type(detail))
+        if handler is None:
+            return []
+        result = handler(event, detail)
+        if isinstance(result, list):
+            return result
+        return self._check_settled(event.run_id) if result else []
+
+    # ------------------------------------------------------------------ helpers
+    def _ensure_run(self, run_id: str, occurred_at: str) -> None:
+        if run_id in self._ensured:
+            return
+        LedgerItem(run_pk(run_id), "RUN").update(
+            actions=[
+                LedgerItem.run_id.set(run_id),
+                LedgerItem.status.set(LedgerItem.status | "running"),
+                LedgerItem.started_at.set(LedgerItem.started_at | occurred_at),
+                LedgerItem.counts.set(LedgerItem.counts | {}),
+                LedgerItem.durations_ms.set(LedgerItem.durations_ms | {}),
+                LedgerItem.errors.set(LedgerItem.errors | []),
+                LedgerItem.docs_settled.set(LedgerItem.docs_settled | 0),
+                LedgerItem.docs_expected.set(LedgerItem.docs_expected | 0),
+                LedgerItem.years_discovered.set(LedgerItem.years_discovered | 0),
+            ]
+        )
+        self._ensured.add(run_id)
+
+    def _transition(self, run_id: str, sk: str, item_actions: list, condition, run_actions: list) -> bool:
+        """Apply item_actions to one item iff condition holds, and run_actions with it, atomically."""
+        run_actions = [*run_actions, LedgerItem.updated_at.set(_now())]
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.update(LedgerItem(run_pk(run_id), sk), actions=item_actions, condition=condition)
+                tx.update(LedgerItem(run_pk(run_id), "RUN"), actions=run_actions)
+        except TransactWriteError as exc:
+            reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+            if "ConditionalCheckFailed" in reasons:
+                return False  # a duplicate delivery: already counted
+            raise
+        return True
+
+    def _record_error(self, run_id: str, text: str) -> None:
+        try:
+            LedgerItem(run_pk(run_id), "RUN").update(
+                actions=[LedgerItem.errors.set(LedgerItem.errors.append([text]))],
+                condition=size(LedgerItem.errors) < MAX_ERRORS,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    @staticmethod
+    def _count(name: str, value: int = 1):
+        return LedgerItem.counts[name].add(value)
+
+    # ------------------------------------------------------------------ event handlers
+    def _requested(self, event: Envelope, detail: RunRequested) -> bool:
+        LedgerItem(run_pk(event.run_id), "RUN").update(
+            actions=[
+                LedgerItem.trigger.set(detail.trigger),
+                LedgerItem.years.set(detail.years),
+                LedgerItem.years_expected.set(len(detail.years)),
+                LedgerItem.updated_at.set(_now()),
+            ]
+        )
+        return True
+
+    def _discovered(self, event: Envelope, d: RunDiscovered) -> bool:
+        run_actions = [
+            LedgerItem.years_discovered.add(1),
+            LedgerItem.docs_expected.add(d.dispatched),
+            self._count("index_rows", d.index_rows),
+            self._count("filings_distinct", d.distinct_filings),
+            self._count("filings_dispatched", d.dispatched),
+            self._count("filings_unchanged", d.unchanged),
+            self._count(f"index_{d.index_status}"),
+        ]
+        changed = self._transition(
+            event.run_id, f"YEAR#{d.year}",
+            [LedgerItem.year.set(d.year), LedgerItem.detail.set(d.model_dump()), LedgerItem.run_id.set(event.run_id)],
+            LedgerItem.sk.does_not_exist(), run_actions,
+        )
+        if changed and d.index_status == "failed":
+            self._record_error(event.run_id, f"discover {d.year}: {d.error}")
+        return changed
+
+    def _filing(self, event: Envelope, d: FilingDiscovered) -> bool:
+        LedgerItem(run_pk(event.run_id), f"DOC#{d.doc_id}").update(
+            actions=[
+                LedgerItem.run_id.set(event.run_id),
+                LedgerItem.doc_id.set(d.doc_id),
+                LedgerItem.year.set(d.year),
+                LedgerItem.filing_type.set(d.filing_type),
+            ]
+        )
+        return False
+
+    def _doc_update(self, event: Envelope, doc_id: str, actions: list, condition, run_actions: list) -> bool:
+        base = [LedgerItem.run_id.set(event.run_id), LedgerItem.doc_id.set(doc_id), LedgerItem.updated_at.set(_now())]
+        return self._transition(event.run_id, f"DOC#{doc_id}", base + actions, condition, run_actions)
+
+    def _stored(self, event: Envelope, d: DocumentStored) -> bool:
+        return self._doc_update(
+            event, d.doc_id, [LedgerItem.fetch.set("stored")], LedgerItem.fetch.does_not_exist(),
+            [self._count("fetch_stored"), LedgerItem.durations_ms["fetch"].add(d.fetch_ms)],
+        )
+
+    def _terminal(self, event: Envelope, doc_id: str, outcome: str, actions: list, counts: list) -> bool:
+        return self._doc_update(
+            event, doc_id, [LedgerItem.terminal.set(outcome), *actions], LedgerItem.terminal.does_not_exist(),
+            [LedgerItem.docs_settled.add(1), *counts],
+        )
+
+    def _unchanged(self, event: Envelope, d: DocumentUnchanged) -> bool:
+        return self._terminal(event, d.doc_id, "unchanged", [LedgerItem.fetch.set("unchanged")], [self._count("fetch_unchanged")])
+
+    def _extracted(self, event: Envelope, d: DocumentExtracted) -> bool:
+        outcome = "needs_ocr" if isinstance(d, DocumentNeedsOcr) else "extracted"
+        return self._terminal(
+            event, d.doc_id, outcome, [LedgerItem.extract.set(outcome)],
+            [self._count(f"extract_{outcome}"), self._count("transactions", d.transactions),
+             self._count("pages", d.pages), LedgerItem.durations_ms["extract"].add(d.extract_ms)],
+        )
+
+    def _failed(self, event: Envelope, d: DocumentFailed) -> bool:
+        stage_attr = LedgerItem.fetch if d.stage == "fetch" else LedgerItem.extract
+        changed = self._terminal(
+            event, d.doc_id, "failed",
+            [stage_attr.set("failed"), LedgerItem.reason.set(d.reason), LedgerItem.message.set(d.message[:1000])],
+            [self._count(f"{d.stage}_failed"), self._count(f"failed_{d.reason}")],
+        )
+        if changed:
+            self._record_error(event.run_id, f"{d.stage} {d.doc_id}: {d.reason}: {d.message[:300]}")
+        return changed
+
+    def _settled(self, event: Envelope, d: RunDocumentsSettled) -> list[Envelope]:
+        return self._finish(event.run_id) if COMPLETES_ON == "run.documents_settled" else []
+
+    # ------------------------------------------------------------------ settlement and completion
+    def _check_settled(self, run_id: str) -> list[Envelope]:
+        run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        ready = (
+            run.status in ("running", "failed")
+            and run.years_expected
+            and (run.years_discovered or 0) >= run.years_expected
+            and (run.docs_settled or 0) >= (run.docs_expected or 0)
+        )
+        if not ready:
+            return []
+        try:
+            LedgerItem(run_pk(run_id), "RUN").update(
+                actions=[LedgerItem.status.set("settled"), LedgerItem.settled_at.set(_now())],
+                condition=LedgerItem.status.is_in("running", "failed") & LedgerItem.settled_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return []
+            raise
+        counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
+        settled = RunDocumentsSettled(years=list(run.years or []), documents=int(run.docs_expected or 0), counts=counts)
+        return [Envelope.build(settled, run_id=run_id, source=SERVICE)]
+
+    def _finish(self, run_id: str) -> list[Envelope]:
+        run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
+        failed_indexes = counts.get("index_failed", 0)
+        status = "failed" if failed_indexes else "succeeded"
+        reason = f"{failed_indexes} index(es) could not be read" if failed_indexes else None
+        return self.finish(run_id, status, reason, expected="settled")
+
+    def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...]) -> list[Envelope]:
+        """Move the run to its final status once; return run.succeeded / run.failed to announce."""
+        expected = (expected,) if isinstance(expected, str) else expected
+        run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        finished = datetime.now(UTC)
+        actions = [LedgerItem.status.set(status), LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds"))]
+        if reason:
+            actions.append(LedgerItem.failure_reason.set(reason))
+        try:
+            LedgerItem(run_pk(run_id), "RUN").update(actions=actions, condition=LedgerItem.status.is_in(*expected))
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return []
+            raise
+        counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
+        if status == "succeeded":
+            started = datetime.fromisoformat(run.started_at) if run.started_at else finished
+            detail = RunSucceeded(counts=counts, duration_s=round((finished - started).total_seconds(), 3))
+        else:
+            detail = RunFailed(reason=reason or "unknown", counts=counts)
+        return [Envelope.build(detail, run_id=run_id, source=SERVICE)]

@@ -1,0 +1,182 @@
+"""The whole choreography on the local emulator, against the real Clerk mirror."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.e2e.helpers import add_members, index_zip, keys, member_xml, object_versions
+
+pytestmark = pytest.mark.e2e
+
+EXPECTED_FULL_RUN = {
+    "index_rows": 34,
+    "filings_distinct": 32,
+    "filings_dispatched": 32,
+    "fetch_stored": 29,
+    "fetch_failed": 3,
+    "failed_source_missing": 3,
+    "extract_extracted": 20,
+    "extract_needs_ocr": 9,
+}
+
+
+def _counts(run: dict) -> dict:
+    return {k: run["counts"].get(k, 0) for k in EXPECTED_FULL_RUN}
+
+
+def test_full_run_on_the_mirror(make_stack, mirror_dir):
+    stack = make_stack(mirror_dir)
+    run_id = stack.request_run([2025])
+    run = stack.wait_for_run(run_id, timeout_s=240)
+
+    assert run["status"] == "succeeded", run
+    assert _counts(run) == EXPECTED_FULL_RUN
+    assert run["docs_expected"] == 32 and run["docs_settled"] == 32
+    pdfs = keys(stack, "BRONZE_BUCKET", "house-fd/pdf/")
+    assert len(pdfs) == 29
+    assert all("/sha256=" in k for k in pdfs)
+    assert len(keys(stack, "BRONZE_BUCKET", "house-fd/index/")) == 1
+    documents = [k for k in keys(stack, "SILVER_BUCKET", "house-fd/documents/") if k.endswith("document.json")]
+    assert len(documents) == 29
+    texts = [k for k in keys(stack, "SILVER_BUCKET", "house-fd/documents/") if k.endswith("text.json")]
+    assert len(texts) == 20  # e-filed ones have a text layer; scanned ones are marked for OCR
+
+    detail = stack.run_item(run_id)
+    missing = sorted(d["doc_id"] for d in detail["documents"] if d.get("reason") == "source_missing")
+    assert missing == ["10072224", "20033421", "20033446"]
+    assert all(d.get("terminal") for d in detail["documents"])
+    assert len(detail["errors"]) == 3 and all("source_missing" in e for e in detail["errors"])
+
+    # Provenance travels with the object: the run id is in the bronze object's metadata.
+    s3 = stack.client("s3")
+    head = s3.head_object(Bucket=stack.provisioned.environment["BRONZE_BUCKET"], Key=pdfs[0])
+    assert head["Metadata"]["run-id"] == run_id
+
+    # A second run on the same source: the index answers 304, nothing is fetched or extracted.
+    versions = object_versions(stack, "SILVER_BUCKET")
+    second = stack.wait_for_run(stack.request_run([2025]), timeout_s=60)
+    assert second["status"] == "succeeded"
+    assert second["counts"].get("index_unchanged") == 1
+    assert second["docs_expected"] == 0
+    assert not any(second["counts"].get(k) for k in ("fetch_stored", "extract_extracted", "extract_needs_ocr"))
+    assert object_versions(stack, "SILVER_BUCKET") == versions
+
+
+def test_rebuilt_index_with_same_filings_dispatches_nothing(make_stack, mirror_copy):
+    """The Clerk rebuilds the zip daily: new bytes and ETag, same filings -> no work."""
+    stack = make_stack(mirror_copy)
+    assert stack.wait_for_run(stack.request_run([2025]), timeout_s=240)["status"] == "succeeded"
+    add_members(mirror_copy)  # same rows, rewritten archive: new bytes, new ETag
+    run = stack.wait_for_run(stack.request_run([2025]), timeout_s=60)
+    assert run["status"] == "succeeded"
+    assert run["counts"]["index_changed"] == 1
+    assert run["counts"]["filings_dispatched"] == 0 and run["counts"]["filings_unchanged"] == 32
+
+
+def test_a_new_filing_is_the_only_work_of_the_next_run(make_stack, mirror_copy):
+    stack = make_stack(mirror_copy)
+    assert stack.wait_for_run(stack.request_run([2025]), timeout_s=240)["status"] == "succeeded"
+    ptrs = mirror_copy / "public_disc" / "ptr-pdfs" / "2025"
+    shutil.copy(ptrs / "20027933.pdf", ptrs / "20099999.pdf")
+    add_members(mirror_copy, member_xml("20099999", "P"))
+
+    run = stack.wait_for_run(stack.request_run([2025]), timeout_s=60)
+    assert run["status"] == "succeeded"
+    assert run["counts"]["filings_dispatched"] == 1
+    assert run["counts"]["fetch_stored"] == 1 and run["counts"]["extract_extracted"] == 1
+    assert [d["doc_id"] for d in stack.run_item(run["run_id"])["documents"]] == ["20099999"]
+
+
+def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
+    stack = make_stack(mirror_dir)
+    run_id = stack.request_run([2025])
+    run = stack.wait_for_run(run_id, timeout_s=240)
+    bronze, silver = object_versions(stack, "BRONZE_BUCKET"), object_versions(stack, "SILVER_BUCKET")
+
+    from events.models import Envelope, FilingDiscovered
+    from services.common import keys as s3keys
+
+    sqs = stack.client("sqs")
+    queues = stack.provisioned.queues
+    ptr_key = next(k for k in keys(stack, "BRONZE_BUCKET", "house-fd/pdf/") if "doc_id=20026590" in k)
+    s3_event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": stack.provisioned.environment["BRONZE_BUCKET"]},
+        "object": {"key": ptr_key.replace("=", "%3D"), "size": 1}}}]}
+    filing = FilingDiscovered(doc_id="20026590", year=2025, filing_type="P", filer_name="Hon. Nancy Pelosi",
+                              source_url=f"{stack.source_url}/public_disc/ptr-pdfs/2025/20026590.pdf")
+    envelope = Envelope.build(filing, run_id=run_id, source="discover")
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queues["ExtractQueue"], MessageBody=json.dumps(s3_event))
+        sqs.send_message(QueueUrl=queues["FetchQueue"], MessageBody=envelope.model_dump_json())
+        sqs.send_message(QueueUrl=queues["LedgerQueue"], MessageBody=envelope.model_dump_json())
+    stack.wait_idle()
+
+    again = stack.run_item(run_id)
+    assert again["counts"] == run["counts"]
+    assert again["status"] == "succeeded"
+    assert object_versions(stack, "BRONZE_BUCKET") == bronze
+    assert object_versions(stack, "SILVER_BUCKET") == silver
+    assert s3keys.parse_pdf_key(ptr_key).doc_id == "20026590"
+
+
+def test_a_handler_killed_mid_batch_loses_nothing(make_stack, mirror_dir):
+    """Messages a dead invocation held come back after their visibility timeout."""
+    from services.fetch.handler import record_handler
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from infra.local.pollers import sqs_event
+
+    stack = make_stack(mirror_dir, pollers=False)
+    run_id = stack.request_run([2025])
+    # Discover by hand (no pollers yet), then take a fetch batch and "die" half-way through it.
+    from services.discover.handler import lambda_handler as discover_handler
+    from infra.local.pollers import LocalContext
+
+    sqs = stack.client("sqs")
+    runs = sqs.receive_message(QueueUrl=stack.provisioned.queues["RunsQueue"], MaxNumberOfMessages=1, WaitTimeSeconds=2,
+                               AttributeNames=["All"], MessageAttributeNames=["All"])["Messages"]
+    discover_handler(sqs_event(runs, "arn:aws:sqs:us-east-1:123456789012:runs"), LocalContext("discover"))
+    sqs.delete_message(QueueUrl=stack.provisioned.queues["RunsQueue"], ReceiptHandle=runs[0]["ReceiptHandle"])
+    batch = sqs.receive_message(QueueUrl=stack.provisioned.queues["FetchQueue"], MaxNumberOfMessages=10,
+                                WaitTimeSeconds=2, AttributeNames=["All"])["Messages"]
+    assert len(batch) == 10
+    for record in sqs_event(batch[:5], "arn:aws:sqs:us-east-1:123456789012:fetch")["Records"]:
+        record_handler(SQSRecord(record))
+    # ...killed here: no batch response, nothing deleted. Now the platform carries on.
+    stack.start_pollers()
+    run = stack.wait_for_run(run_id, timeout_s=240)
+    assert run["status"] == "succeeded"
+    assert _counts(run) == EXPECTED_FULL_RUN
+
+
+def test_poison_message_lands_in_dlq_and_replay_brings_it_back(make_stack, mirror_dir):
+    stack = make_stack(mirror_dir)
+    stack.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 503  # the Clerk is failing for one file
+    run_id = stack.request_run([2025])
+    failed = stack.wait_for_run(run_id, timeout_s=240)
+    assert failed["status"] == "failed"
+    assert "fetch-dlq=1" in failed["failure_reason"]
+    assert {i.name: i.depth for i in stack.dlq_info()}["disclosures-local-fetch-dlq"] == 1
+    assert failed["docs_settled"] == 31
+
+    stack.mirror.faults.clear()  # the fix
+    assert stack.replay_dlqs()["disclosures-local-fetch-dlq"] == 1
+    run = stack.wait_for_run(run_id, timeout_s=120, statuses=("succeeded",))
+    assert _counts(run) == EXPECTED_FULL_RUN
+    assert all(i.depth == 0 for i in stack.dlq_info())
+
+
+def test_nightly_rule_starts_a_run_over_current_and_previous_year(make_stack, mirror_dir):
+    from services.discover.discover import default_years
+
+    stack = make_stack(mirror_dir)
+    run_id = stack.fire_nightly()
+    run = stack.wait_for_run(run_id, timeout_s=240)
+    assert run["trigger"] == "schedule"
+    assert run["years"] == default_years()
+    assert run["status"] == "succeeded"
+    # The mirror has no index for the current year: recorded as missing, not a failure.
+    assert run["counts"].get("index_missing", 0) == len(default_years()) - (2025 in default_years())
+    assert index_zip(mirror_dir).exists()
