@@ -1,0 +1,111 @@
+"""Fixtures of the build_gold tests: silver records made from the shared golden PTRs and mirror index."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gold_records import document_record, golden_record, silver_objects
+
+from services.build_gold.compact import compact_year
+from services.build_gold.members import MemberResolver, load_legislators
+from services.build_gold.transform import SilverTables, build_gold_tables
+from services.common import keys
+
+FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
+GOLDEN_DIR = FIXTURES / "golden" / "ptr"
+LEGISLATORS = FIXTURES / "reference" / "legislators-current.yaml"
+MIRROR_INDEX = FIXTURES / "house-clerk" / "mirror" / "public_disc" / "financial-pdfs" / "2025FD.zip"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared fixture absent: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def legislators_bytes() -> bytes:
+    return _require(LEGISLATORS).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def golden() -> dict[str, dict[str, Any]]:
+    files = sorted(_require(GOLDEN_DIR).glob("*.json"))
+    return {f.stem: json.loads(f.read_text()) for f in files}
+
+
+@pytest.fixture(scope="session")
+def mirror_filings() -> list[dict[str, Any]]:
+    """The mirror's 2025 index rows (34, DocID 10072224 three times), as discover writes them."""
+    with zipfile.ZipFile(_require(MIRROR_INDEX)) as archive:
+        text = archive.read("2025FD.txt").decode("utf-8-sig")
+    rows = []
+    for raw in csv.DictReader(io.StringIO(text), delimiter="\t"):
+        date = raw["FilingDate"].strip()
+        rows.append(
+            {
+                "doc_id": raw["DocID"].strip(),
+                "year": int(raw["Year"]),
+                "prefix": raw["Prefix"].strip() or None,
+                "first": raw["First"].strip() or None,
+                "last": raw["Last"].strip() or None,
+                "suffix": raw["Suffix"].strip() or None,
+                "filing_type": raw["FilingType"].strip(),
+                "state_district": raw["StateDst"].strip() or None,
+                "filing_date": datetime.strptime(date, "%m/%d/%Y").date().isoformat() if date else None,
+            }
+        )
+    return rows
+
+
+@pytest.fixture(scope="session")
+def mirror_silver(golden, mirror_filings) -> Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(filings snapshot, document records) of the mirror: golden PTRs, other docs extracted, 404s absent."""
+
+    def make() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        absent = {"20033421", "20033446", "10072224"}
+        dates = {r["doc_id"]: r["filing_date"] for r in mirror_filings}
+        records = []
+        for doc_id in sorted({r["doc_id"] for r in mirror_filings} - absent):
+            if doc_id in golden:
+                records.append(golden_record(golden[doc_id], dates[doc_id]))
+            else:
+                filing = next(r for r in mirror_filings if r["doc_id"] == doc_id)
+                scanned = len(doc_id) == 7
+                records.append(
+                    document_record(
+                        doc_id,
+                        filing_type=filing["filing_type"],
+                        filing_date=dates[doc_id],
+                        status="needs_ocr" if scanned else "extracted",
+                        rendering="scanned" if scanned else "efiled",
+                    )
+                )
+        return {"year": 2025, "filings": mirror_filings}, records
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def resolver(legislators_bytes: bytes) -> MemberResolver:
+    return MemberResolver(load_legislators(legislators_bytes))
+
+
+@pytest.fixture(scope="session")
+def gold_from(resolver: MemberResolver) -> Callable[..., dict]:
+    """Gold tables from a filings snapshot and document records, without S3."""
+
+    def make(snapshot: dict[str, Any], records: list[dict[str, Any]], year: int = 2025) -> dict:
+        tables, failures = compact_year(snapshot, keys.filings_key(year), silver_objects(records, year), year)
+        assert failures == []
+        return build_gold_tables(SilverTables(**tables.as_dict()), resolver)
+
+    return make

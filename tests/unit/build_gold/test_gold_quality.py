@@ -1,0 +1,117 @@
+"""Each quality check passes on the mirror's Gold and fails on crafted bad data."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from services.build_gold.compact import SilverFailure
+from services.build_gold.quality import run_checks
+
+TODAY = date(2025, 11, 26)
+
+
+@pytest.fixture
+def gold(gold_from, mirror_silver) -> dict[str, pa.Table]:
+    return gold_from(*mirror_silver())
+
+
+def _replace(table: pa.Table, column: str, index: int, value: object) -> pa.Table:
+    values = table[column].to_pylist()
+    values[index] = value
+    position = table.schema.get_field_index(column)
+    return table.set_column(
+        position, table.schema.field(column), pa.array(values, table.schema.field(column).type)
+    )
+
+
+def _failed(gold: dict[str, pa.Table], **kwargs) -> list[str]:
+    return run_checks(gold, today=TODAY, **kwargs).failed_checks
+
+
+def test_the_mirror_passes_every_check(gold):
+    report = run_checks(gold, today=TODAY, previous_counts={n: t.num_rows for n, t in gold.items()})
+    assert report.passed and report.failed_checks == []
+    assert len(report.checks) == 9
+
+
+def test_duplicate_key(gold):
+    facts = gold["fact_transactions"]
+    gold["fact_transactions"] = pa.concat_tables([facts, facts.slice(0, 1)])
+    assert _failed(gold) == ["unique_keys"]
+
+
+def test_low_above_high(gold):
+    gold["fact_transactions"] = _replace(gold["fact_transactions"], "amount_low", 3, 1e12)
+    assert _failed(gold) == ["amount_bounds"]
+
+
+def test_notification_before_transaction(gold):
+    facts = gold["fact_transactions"]
+    traded = facts["transaction_date"][0].as_py()
+    gold["fact_transactions"] = _replace(facts, "notification_date", 0, traded - timedelta(days=1))
+    report = run_checks(gold, today=TODAY)
+    assert report.failed_checks == ["notification_not_before_transaction"]
+    assert report.check("notification_not_before_transaction").counts["notification < transaction"] == 1
+
+
+def test_missing_foreign_key(gold):
+    members = gold["dim_member"]
+    gold["dim_member"] = members.filter(pc.not_equal(members["member_key"], "P000197"))
+    report = run_checks(gold, today=TODAY)
+    assert report.failed_checks == ["foreign_keys"]
+    assert "fact_transactions.member_key->dim_member: P000197" in report.check("foreign_keys").samples
+
+
+@pytest.mark.parametrize("when", [date(1999, 12, 31), TODAY + timedelta(days=2)])
+def test_date_out_of_range(gold, when):
+    facts = gold["fact_transactions"]
+    gold["fact_transactions"] = _replace(facts, "transaction_date", 0, when)
+    failed = _failed(gold)
+    assert "date_range" in failed
+
+
+def test_volume_drop_against_the_previous_version(gold):
+    previous = {"fact_transactions": 100, "fact_filings": 32, "dim_member": 30}
+    report = run_checks(gold, today=TODAY, previous_counts=previous)
+    assert report.failed_checks == ["volume"]
+    assert report.check("volume").counts["fact_transactions.previous"] == 100
+    grown = {"fact_transactions": 70, "fact_filings": 30, "dim_member": 30}
+    assert run_checks(gold, today=TODAY, previous_counts=grown).passed
+
+
+def test_schema_drift(gold):
+    gold["dim_asset"] = gold["dim_asset"].drop_columns(["asset_type_meaning"])
+    assert _failed(gold) == ["schema"]
+
+
+def test_extracted_ptr_without_rows(gold):
+    filings = gold["fact_filings"]
+    pelosi = filings["doc_id"].to_pylist().index("20026590")
+    gold["fact_filings"] = _replace(filings, "transaction_count", pelosi, 0)
+    assert _failed(gold) == ["extracted_ptr_has_rows"]
+
+
+def test_unreadable_silver(gold):
+    failures = [SilverFailure("house-fd/documents/year=2025/doc_id=1/document.json", "unparseable JSON")]
+    report = run_checks(gold, today=TODAY, silver_failures=failures, documents_read=30)
+    assert report.failed_checks == ["silver_integrity"]
+    assert report.check("silver_integrity").samples == [f"{failures[0].key}: unparseable JSON"]
+
+
+def test_override_is_recorded_and_the_check_still_shows_failed(gold):
+    gold["fact_transactions"] = _replace(gold["fact_transactions"], "amount_low", 3, 1e12)
+    overrides = {"amount_bounds": "OPS-12: the filer wrote the range backwards", "volume": "not needed"}
+    report = run_checks(gold, today=TODAY, overrides=overrides)
+    assert report.passed and report.failed_checks == []
+    check = report.check("amount_bounds")
+    assert (check.passed, check.overridden, check.override_reason) == (
+        False,
+        True,
+        overrides["amount_bounds"],
+    )
+    assert report.to_dict()["overridden_checks"] == ["amount_bounds"]
+    assert report.unused_overrides == {"volume": "not needed"}
