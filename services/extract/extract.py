@@ -38,15 +38,23 @@ def _record(pdf: keys.PdfKey, key: str, meta: dict[str, str]) -> dict[str, Any]:
 def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
     if record["extraction_status"] == "failed":
         return DocumentFailed(
-            doc_id=record["doc_id"], year=record["year"], stage="extract",
-            reason=record["failure_reason"], message=record.get("failure_message") or record["failure_reason"],
+            doc_id=record["doc_id"],
+            year=record["year"],
+            stage="extract",
+            reason=record["failure_reason"],
+            message=record.get("failure_message") or record["failure_reason"],
         )
     model = DocumentNeedsOcr if record["extraction_status"] == "needs_ocr" else DocumentExtracted
     return model(
-        doc_id=record["doc_id"], year=record["year"], rendering=record["rendering"], pages=record["pages"],
+        doc_id=record["doc_id"],
+        year=record["year"],
+        rendering=record["rendering"],
+        pages=record["pages"],
         transactions=len((record.get("ptr") or {}).get("transactions", [])),
         silver_key=keys.document_key(record["year"], record["doc_id"]),
-        parser_version=record["parser_version"], warnings=record.get("warnings", []), extract_ms=extract_ms,
+        parser_version=record["parser_version"],
+        warnings=record.get("warnings", []),
+        extract_ms=extract_ms,
     )
 
 
@@ -67,13 +75,26 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     try:
         result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
     except (InvalidPdf, ParseFailure) as exc:
-        return {"extraction_status": "failed", "failure_reason": exc.reason, "failure_message": str(exc),
-                "rendering": None, "pages": None, "header": None, "ptr": None, "warnings": []}, []
+        return {
+            "extraction_status": "failed",
+            "failure_reason": exc.reason,
+            "failure_message": str(exc),
+            "rendering": None,
+            "pages": None,
+            "header": None,
+            "ptr": None,
+            "warnings": [],
+        }, []
     status = "needs_ocr" if result["rendering"] == "scanned" else "extracted"
     record = {
-        "extraction_status": status, "failure_reason": None, "failure_message": None,
-        "rendering": result["rendering"], "pages": result["pages"], "header": result.get("header"),
-        "ptr": result.get("ptr"), "warnings": result.get("warnings", []),
+        "extraction_status": status,
+        "failure_reason": None,
+        "failure_message": None,
+        "rendering": result["rendering"],
+        "pages": result["pages"],
+        "header": result.get("header"),
+        "ptr": result.get("ptr"),
+        "warnings": result.get("warnings", []),
     }
     return record, result.get("page_text", [])
 
@@ -94,11 +115,17 @@ def extract_object(bucket: str, key: str, run_id: str | None = None) -> tuple[st
     record = {**_record(pdf, key, meta), **analysis}
     silver = settings().silver_bucket
     if any(text.strip() for text in page_text):
-        storage.put_json(silver, keys.document_text_key(pdf.year, pdf.doc_id), {"doc_id": pdf.doc_id, "pages": page_text})
+        storage.put_json(
+            silver, keys.document_text_key(pdf.year, pdf.doc_id), {"doc_id": pdf.doc_id, "pages": page_text}
+        )
     storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id})
     mark_status = {"failed": "extract_failed"}.get(record["extraction_status"], record["extraction_status"])
     watermarks.set_filing_status(
-        pdf.year, pdf.doc_id, mark_status, sha256=pdf.sha256, parser_version=PARSER_VERSION,
+        pdf.year,
+        pdf.doc_id,
+        mark_status,
+        sha256=pdf.sha256,
+        parser_version=PARSER_VERSION,
         reason=record["failure_reason"],
     )
     return run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000))

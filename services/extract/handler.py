@@ -39,4 +39,6 @@ def record_handler(record: SQSRecord) -> None:
 
 @lambda_entry(logger, tracer, metrics)
 def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

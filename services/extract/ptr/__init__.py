@@ -1,0 +1,1 @@
+"""Layout-driven parser for Periodic Transaction Reports (PTRs)."""
