@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
@@ -49,10 +50,11 @@ class Emulator:
         port = port or free_port()
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "infra.local.moto_server", "--port", str(port)],
             stdout=log,
             stderr=log,
             env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+            cwd=Path(__file__).resolve().parents[2],
         )
         emulator = cls(endpoint=f"http://127.0.0.1:{port}", process=process)
         emulator.wait_ready()

@@ -8,7 +8,6 @@ DLQ after maxReceiveCount is the queue's own doing (moto implements it on receiv
 from __future__ import annotations
 
 import importlib
-import json
 import threading
 import time
 import traceback
@@ -79,30 +78,31 @@ class InvocationStats:
     errors: int = 0
     busy_s: float = 0.0
     last_error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # shared by a function's pollers
 
 
 class QueuePoller(threading.Thread):
-    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, wait_s: int = 1) -> None:
+    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, idle_s: float = 0.2) -> None:
         super().__init__(name=f"poller-{source.function}", daemon=True)
-        self.source, self.sqs, self.stop_event, self.stats, self.wait_s = source, sqs, stop, stats, wait_s
+        self.source, self.sqs, self.stop_event, self.stats, self.idle_s = source, sqs, stop, stats, idle_s
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
         self.handler = load_handler(source.handler)
-        self.lock = threading.Lock()
 
     def run(self) -> None:
         while not self.stop_event.is_set():
             try:
-                self.poll_once()
+                if not self.poll_once():
+                    self.stop_event.wait(self.idle_s)
             except Exception:  # noqa: BLE001 - a poller must outlive any one failure, like Lambda's
                 self.stats.errors += 1
                 self.stats.last_error = traceback.format_exc(limit=3)
-                time.sleep(0.5)
+                self.stop_event.wait(0.5)
 
     def poll_once(self) -> int:
         response = self.sqs.receive_message(
             QueueUrl=self.source.queue_url,
             MaxNumberOfMessages=min(self.source.batch_size, 10),
-            WaitTimeSeconds=self.wait_s,
+            WaitTimeSeconds=0,  # the emulator serves one request at a time: no long polls
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -124,7 +124,7 @@ class QueuePoller(threading.Thread):
                 QueueUrl=self.source.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        with self.lock:
+        with self.stats.lock:
             self.stats.invocations += 1
             self.stats.records += len(messages)
             self.stats.failures += len(failed_ids)
@@ -188,9 +188,3 @@ class Scheduler(threading.Thread):
                 except Exception:  # noqa: BLE001 - keep the clock running, like EventBridge
                     self.last_error = traceback.format_exc(limit=3)
 
-
-def parse_body(body: str) -> dict[str, Any]:
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError:
-        return {}

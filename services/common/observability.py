@@ -9,6 +9,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 def tools(service: str) -> tuple[Logger, Tracer, EphemeralMetrics]:
@@ -35,3 +37,18 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: EphemeralMetrics) -> C
         return entry
 
     return decorate
+
+
+def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger, tracer: Tracer,
+                      metrics: EphemeralMetrics) -> Callable[[dict, Any], dict]:
+    """A Lambda handler for an SQS event source that reports partial batch failures."""
+
+    @lambda_entry(logger, tracer, metrics)
+    def lambda_handler(event: dict, context: Any) -> dict:
+        # One processor per invocation: the local runtime runs a function's pollers as threads,
+        # and a processor holds the state of the batch it is working on.
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS), context=context
+        )
+
+    return lambda_handler

@@ -7,17 +7,15 @@ import json
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope, RunRequested
 from services.common import bus
-from services.common.observability import lambda_entry, tools
 from services.common.config import settings
+from services.common.observability import sqs_batch_handler, tools
 from services.discover.discover import SERVICE, default_years, run
 
 logger, tracer, metrics = tools(SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _scheduled_run_id(record: SQSRecord) -> str:
@@ -42,6 +40,4 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="FilingsDispatched", unit=MetricUnit.Count, value=d.dispatched)
 
 
-@lambda_entry(logger, tracer, metrics)
-def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from services.extract.errors import InvalidPdf, ParseFailure
 from services.extract.version import PARSER_VERSION
 
 SERVICE = "extract"
+# PDFium is not thread-safe; Lambda runs one invocation per process, the local runtime does not.
+_PDFIUM = threading.Lock()
 Outcome = DocumentExtracted | DocumentNeedsOcr | DocumentFailed
 
 
@@ -73,7 +76,8 @@ def already_done(pdf: keys.PdfKey) -> dict[str, Any] | None:
 def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     """Run the parser; bad input becomes a failed record rather than an exception."""
     try:
-        result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
+        with _PDFIUM:
+            result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
     except (InvalidPdf, ParseFailure) as exc:
         return {
             "extraction_status": "failed",
@@ -99,15 +103,16 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     return record, result.get("page_text", [])
 
 
-def extract_object(bucket: str, key: str, run_id: str | None = None) -> tuple[str, Outcome] | None:
-    """Extract one bronze PDF. Returns (run_id, outcome), or None for a key that is not a PDF."""
+def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False) -> tuple[str, Outcome] | None:
+    """Extract one bronze PDF. Returns (run_id, outcome), or None for a key that is not a PDF.
+    `force` extracts again even when this parser version already read these bytes."""
     pdf = keys.parse_pdf_key(key)
     if pdf is None:
         return None
     started = time.monotonic()
     body, meta = storage.get_bytes(bucket, key)
     run_id = run_id or meta.get("run-id") or "unknown"
-    done = already_done(pdf)
+    done = None if force else already_done(pdf)
     if done is not None:
         return run_id, _outcome_from_record(done, 0)
 

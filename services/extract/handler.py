@@ -6,17 +6,27 @@ import json
 import urllib.parse
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from events.models import Envelope
+from events.models import DocumentExtractRequested, Envelope
 from services.common import bus
-from services.common.observability import lambda_entry, tools
+from services.common.config import settings
+from services.common.observability import sqs_batch_handler, tools
 from services.extract.extract import SERVICE, extract_object
 
 logger, tracer, metrics = tools(SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = False) -> None:
+    result = extract_object(bucket, key, run_id=run_id, force=force)
+    if result is None:
+        logger.info("ignored object", extra={"key": key})
+        return
+    run_id, outcome = result
+    bus.publish_one(Envelope.build(outcome, run_id=run_id, source=SERVICE))
+    metrics.add_metric(name=f"Extract_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
+    logger.info("extracted", extra={"key": key, "outcome": type(outcome).__name__, "run_id": run_id})
 
 
 @tracer.capture_method
@@ -24,21 +34,16 @@ def record_handler(record: SQSRecord) -> None:
     body = json.loads(record.body)
     if body.get("Event") == "s3:TestEvent":
         return
+    if "event_type" in body:
+        # Re-extraction of a stored document, asked for by discover (reprocess, newer parser).
+        envelope = Envelope.model_validate(body)
+        request = envelope.typed()
+        assert isinstance(request, DocumentExtractRequested)
+        _extract(settings().bronze_bucket, request.key, run_id=envelope.run_id, force=request.reason == "reprocess")
+        return
     for s3_record in S3Event(body).records:
         # Keys arrive URL-encoded in S3 events.
-        key = urllib.parse.unquote_plus(s3_record.s3.get_object.key)
-        result = extract_object(s3_record.s3.bucket.name, key)
-        if result is None:
-            logger.info("ignored object", extra={"key": key})
-            continue
-        run_id, outcome = result
-        bus.publish_one(Envelope.build(outcome, run_id=run_id, source=SERVICE))
-        metrics.add_metric(name=f"Extract_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
-        logger.info("extracted", extra={"key": key, "outcome": type(outcome).__name__, "run_id": run_id})
+        _extract(s3_record.s3.bucket.name, urllib.parse.unquote_plus(s3_record.s3.get_object.key))
 
 
-@lambda_entry(logger, tracer, metrics)
-def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

@@ -6,16 +6,14 @@ import os
 import time
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope, FilingDiscovered
 from services.common import bus
-from services.common.observability import lambda_entry, tools
+from services.common.observability import sqs_batch_handler, tools
 from services.fetch.fetch import SERVICE, fetch_filing
 
 logger, tracer, metrics = tools(SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
@@ -31,6 +29,4 @@ def record_handler(record: SQSRecord) -> None:
     time.sleep(int(os.environ.get("FETCH_DELAY_MS", "0")) / 1000)
 
 
-@lambda_entry(logger, tracer, metrics)
-def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope
 from services.common import bus
-from services.common.observability import lambda_entry, tools
+from services.common.observability import sqs_batch_handler, tools
 from services.ledger.ledger import SERVICE, Ledger
 
 logger, tracer, metrics = tools(SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
 ledger = Ledger()
 
 _RUN_METRICS = {"run.requested": "RunsStarted", "run.succeeded": "RunsSucceeded", "run.failed": "RunsFailed"}
@@ -32,6 +30,4 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
 
 
-@lambda_entry(logger, tracer, metrics)
-def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)
