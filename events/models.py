@@ -33,6 +33,7 @@ class RunDiscovered(_Detail):
     distinct_filings: int = 0
     dispatched: int = 0
     unchanged: int = 0
+    reextract: int = Field(0, description="Stored documents sent back to extract (reprocess, newer parser)")
     error: str | None = None
 
 
@@ -44,6 +45,16 @@ class FilingDiscovered(_Detail):
     filer_name: str
     state_district: str | None = None
     source_url: str
+
+
+class DocumentExtractRequested(_Detail):
+    """Extract a stored document again (reprocessing, or a newer parser version)."""
+
+    doc_id: str
+    year: int
+    filing_type: str
+    key: str
+    reason: Literal["reprocess", "parser_version"]
 
 
 class DocumentStored(_Detail):
@@ -94,10 +105,18 @@ class RunDocumentsSettled(_Detail):
     counts: dict[str, int]
 
 
+class GoldRequested(_Detail):
+    """Rebuild Gold for these years outside a pipeline run (reprocessing, an operator's override)."""
+
+    years: list[int] = Field(min_length=1)
+    reason: str
+
+
 class GoldPublished(_Detail):
     version: str
     years: list[int]
     row_counts: dict[str, int]
+    unchanged: bool = Field(False, description="The run changed no document: the live version stands")
 
 
 class GoldRejected(_Detail):
@@ -126,12 +145,14 @@ DETAIL_TYPES: dict[str, type[_Detail]] = {
     "run.requested": RunRequested,
     "run.discovered": RunDiscovered,
     "filing.discovered": FilingDiscovered,
+    "document.extract_requested": DocumentExtractRequested,
     "document.stored": DocumentStored,
     "document.unchanged": DocumentUnchanged,
     "document.extracted": DocumentExtracted,
     "document.needs_ocr": DocumentNeedsOcr,
     "document.failed": DocumentFailed,
     "run.documents_settled": RunDocumentsSettled,
+    "gold.requested": GoldRequested,
     "gold.published": GoldPublished,
     "gold.rejected": GoldRejected,
     "api.published": ApiPublished,
@@ -143,12 +164,14 @@ EventType = Literal[
     "run.requested",
     "run.discovered",
     "filing.discovered",
+    "document.extract_requested",
     "document.stored",
     "document.unchanged",
     "document.extracted",
     "document.needs_ocr",
     "document.failed",
     "run.documents_settled",
+    "gold.requested",
     "gold.published",
     "gold.rejected",
     "api.published",

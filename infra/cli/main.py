@@ -90,16 +90,19 @@ def demo(
     once: Annotated[bool, typer.Option(help="Exit when the run ends: 0 if it succeeded")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary on the last line")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the run")] = 1800.0,
+    port: Annotated[int, typer.Option(help="Port of the local API and website (0: any free port)")] = 0,
 ) -> None:
     """Bring the whole stack up on the local emulator, run what the nightly rule runs, report."""
     from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
 
-    options = RuntimeOptions(source=source or default_source())
+    options = RuntimeOptions(source=source or default_source(), http_port=port)
     console.print(f"[bold]source[/bold] {options.source}")
     runtime = LocalRuntime(options)
     with console.status("starting the local stack (moto server, provisioning the template)"):
         runtime.start()
     console.print(f"[bold]emulator[/bold] {runtime.emulator.endpoint}  [bold]clerk[/bold] {runtime.source_url}")
+    console.print(f"[bold]website[/bold] {runtime.http.url}/  [bold]api[/bold] {runtime.http.url}/v1/summary  "
+                  f"[bold]openapi[/bold] {runtime.http.url}/openapi.json")
     try:
         run_id = runtime.request_run(years, trigger="cli") if years else runtime.fire_nightly()
         run = _watch(runtime.wait_for_run, run_id, timeout, show=not as_json)
@@ -128,18 +131,23 @@ def _wait_for_signal() -> None:
 
 # --------------------------------------------------------------------------- stack lifecycle
 @app.command()
-def up(source: Annotated[str | None, typer.Option(help="Clerk mirror folder or base URL")] = None) -> None:
-    """Start the local stack in the background (emulator, pollers, scheduler)."""
+def up(
+    source: Annotated[str | None, typer.Option(help="Clerk mirror folder or base URL")] = None,
+    port: Annotated[int, typer.Option(help="Port of the API and website")] = 8080,
+) -> None:
+    """Start the local stack in the background: emulator, pollers, scheduler, API and website."""
     try:
         state = local_stack.read_state()
         console.print(f"already up (pid {state['pid']}) at {state['endpoint']}")
         return
     except local_stack.NoStack:
         pass
-    args = ["--source", source] if source else []
+    args = (["--source", source] if source else []) + ["--port", str(port)]
     with console.status("starting the local stack"):
         state = local_stack.start_detached(args)
-    out.print(f"emulator  {state['endpoint']}\nclerk     {state['source_url']}\nstate     {local_stack.STATE_FILE}")
+    out.print(f"website   {state['http_url']}/\napi       {state['http_url']}/v1/summary\n"
+              f"openapi   {state['http_url']}/openapi.json\nemulator  {state['endpoint']}\n"
+              f"clerk     {state['source_url']}\nstate     {local_stack.STATE_FILE}")
 
 
 @app.command()
@@ -152,13 +160,14 @@ def down() -> None:
 def serve(
     state_file: Annotated[Path, typer.Option()],
     source: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int, typer.Option()] = 8080,
 ) -> None:
     """Host the local stack in the foreground (what `up` runs in the background)."""
     import os
 
     from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
 
-    runtime = LocalRuntime(RuntimeOptions(source=source or default_source(),
+    runtime = LocalRuntime(RuntimeOptions(source=source or default_source(), http_port=port,
                                           emulator_log=str(state_file.parent / "moto.log")))
     runtime.start()
     state = {**runtime.describe(), "pid": os.getpid()}
@@ -182,26 +191,14 @@ def _attached() -> dict[str, Any]:
     return state
 
 
-@app.command()
-def run(
-    years: YearsOpt = None,
-    wait: Annotated[bool, typer.Option(help="Wait for the run to end and print its summary")] = False,
-    force: Annotated[bool, typer.Option(help="Dispatch every filing, even those already done")] = False,
-    doc: Annotated[list[str] | None, typer.Option(help="Only these DocIDs")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    timeout: float = 1800.0,
-) -> None:
-    """Request a run on the stack started by `disclosures up`."""
-    from events.models import Envelope, RunRequested, new_run_id
+def _request(state: dict[str, Any], detail, wait: bool, as_json: bool, timeout: float) -> None:
+    """Publish a run-starting event, then optionally follow the run to its end."""
+    from events.models import Envelope, new_run_id
     from services.common import bus
-    from services.discover.discover import default_years
 
-    state = _attached()
     run_id = new_run_id()
-    request = RunRequested(years=years or default_years(), source_url=state["source_url"], trigger="cli",
-                           force=force, doc_ids=doc or [])
-    bus.publish_one(Envelope.build(request, run_id=run_id, source="cli"))
-    console.print(f"requested run {run_id} for {request.years}")
+    bus.publish_one(Envelope.build(detail, run_id=run_id, source="cli"))
+    console.print(f"requested run {run_id}")
     if not wait:
         print(run_id)
         return
@@ -211,6 +208,41 @@ def run(
     else:
         _print_run(result)
     raise typer.Exit(0 if result.get("status") == "succeeded" else 1)
+
+
+@app.command()
+def run(
+    years: YearsOpt = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the run to end and print its summary")] = False,
+    force: Annotated[bool, typer.Option(help="Dispatch every filing, even those already done")] = False,
+    doc: Annotated[list[str] | None, typer.Option(help="Only these DocIDs")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    timeout: float = 1800.0,
+) -> None:
+    """Request a run on the stack started by `disclosures up` (what the nightly rule does)."""
+    from events.models import RunRequested
+    from services.discover.discover import default_years
+
+    state = _attached()
+    request = RunRequested(years=years or default_years(), source_url=state["source_url"], trigger="cli",
+                           force=force, doc_ids=doc or [])
+    _request(state, request, wait, as_json, timeout)
+
+
+@app.command()
+def reprocess(
+    year: Annotated[list[int], typer.Option("--year", help="Year(s) to re-extract and rebuild")],
+    doc: Annotated[list[str] | None, typer.Option(help="Only these DocIDs")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the run to end")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    timeout: float = 1800.0,
+) -> None:
+    """Re-extract stored documents of a year (or some of them) and rebuild Gold; the source is not asked."""
+    from events.models import RunRequested
+
+    state = _attached()
+    request = RunRequested(years=year, source_url=state["source_url"], trigger="reprocess", force=True, doc_ids=doc or [])
+    _request(state, request, wait, as_json, timeout)
 
 
 def _ledger_wait(run_id: str, timeout: float, on_progress) -> dict[str, Any]:
@@ -311,14 +343,15 @@ def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (na
     out.print(f"replayed {total} message(s)")
 
 
-def _register_optional() -> None:
-    from infra.cli import parse_cmd, schemas_cmd
+def _register_commands() -> None:
+    from infra.cli import gold_cmd, parse_cmd, schemas_cmd
 
     parse_cmd.register(app)
     schemas_cmd.register(app)
+    gold_cmd.register(app, _attached, _request)
 
 
-_register_optional()
+_register_commands()
 
 if __name__ == "__main__":
     app()

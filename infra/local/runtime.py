@@ -25,8 +25,11 @@ from infra.local.template import TEMPLATE_PATH, Stack, load
 from infra.ops import dlq
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHARED_MIRROR = PROJECT_ROOT.parent / "shared" / "fixtures" / "house-clerk" / "mirror"
+SHARED_FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures"
+SHARED_MIRROR = SHARED_FIXTURES / "house-clerk" / "mirror"
+SHARED_REFERENCE = SHARED_FIXTURES / "reference"
 REAL_CLERK = "https://disclosures-clerk.house.gov"
+LEGISLATORS_FILE = "legislators-current.yaml"
 FINAL_STATUSES = ("succeeded", "failed")
 
 # Local stand-ins for production timings: retries and watchdog checks in seconds, not minutes.
@@ -46,17 +49,24 @@ def default_source() -> str:
     return str(SHARED_MIRROR) if SHARED_MIRROR.is_dir() else REAL_CLERK
 
 
+def default_reference() -> str | None:
+    """The shared reference folder when present (offline); None keeps the template's URL."""
+    return str(SHARED_REFERENCE) if (SHARED_REFERENCE / LEGISLATORS_FILE).is_file() else None
+
+
 @dataclass
 class RuntimeOptions:
     source: str = field(default_factory=default_source)
+    reference: str | None = field(default_factory=default_reference)  # folder holding legislators-current.yaml
     stack_name: str = "disclosures-local"
     endpoint: str | None = None  # attach to a running emulator instead of starting one
     visibility_timeout: int = 2
     time_scale: float = 60.0  # rate(5 minutes) fires every 5 s locally
-    poll_wait_s: int = 1
+    poll_idle_s: float = 0.2
     env: dict[str, str] = field(default_factory=dict)
     emulator_log: str | None = None
     template: Path = TEMPLATE_PATH
+    http_port: int | None = None  # serve the API and the website on this port (0: any free one)
 
 
 class LocalRuntime:
@@ -64,12 +74,15 @@ class LocalRuntime:
         self.options = options or RuntimeOptions()
         self.emulator: Emulator | None = None
         self.mirror: MirrorServer | None = None
+        self.reference: MirrorServer | None = None
         self.provisioned: Provisioned | None = None
         self.stop_event = threading.Event()
         self.pollers: list[QueuePoller] = []
         self.stats: dict[str, InvocationStats] = {}
         self.scheduler: Scheduler | None = None
+        self.http = None
         self._owns_emulator = False
+        self._saved_env: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -87,23 +100,38 @@ class LocalRuntime:
             self._owns_emulator = True
         if Path(opts.source).is_dir():
             self.mirror = MirrorServer(Path(opts.source)).start()
-        stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint,
-                      parameters={"ClerkBaseUrl": self.source_url, "Stage": "local"})
+        parameters = {"ClerkBaseUrl": self.source_url, "Stage": "local"}
+        if opts.reference:
+            self.reference = MirrorServer(Path(opts.reference)).start()
+            parameters["LegislatorsUrl"] = f"{self.reference.url}/{LEGISLATORS_FILE}"
+        stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint, parameters=parameters)
         self.provisioned = provision(stack, self.emulator, visibility_timeout=opts.visibility_timeout)
         self._configure_process()
         if pollers:
             self.start_pollers()
+        if opts.http_port is not None:
+            self.start_http(opts.http_port)
         return self
+
+    def start_http(self, port: int = 0) -> str:
+        """Serve the API and the website (from the site bucket) as API Gateway and the CDN would."""
+        from infra.local.http_api import HttpApiServer
+        from services.publish_api.publish import upload_static
+
+        assert self.provisioned
+        upload_static(self.client("s3"), self.provisioned.environment["SITE_BUCKET"])
+        self.http = HttpApiServer(port=port)
+        self.http.start()
+        return self.http.url
 
     def _configure_process(self) -> None:
         """Point this process (which hosts every handler) at the emulator and the stack."""
         from services.common import aws, config, tables
 
         assert self.emulator and self.provisioned
-        os.environ.update(aws_environment(self.emulator.endpoint))
-        os.environ.update(self.provisioned.environment)
-        os.environ.update(LOCAL_ENV)
-        os.environ.update(self.options.env)
+        changes = {**aws_environment(self.emulator.endpoint), **self.provisioned.environment, **LOCAL_ENV, **self.options.env}
+        self._saved_env = {name: os.environ.get(name) for name in changes}
+        os.environ.update(changes)
         config.settings.cache_clear()
         aws.reset_clients()
         tables.configure_from_env()
@@ -114,7 +142,7 @@ class LocalRuntime:
         for source in self.provisioned.queue_sources:
             stats = self.stats.setdefault(source.service_name, InvocationStats())
             for _ in range(source.max_concurrency):
-                poller = QueuePoller(source, sqs, self.stop_event, stats, wait_s=self.options.poll_wait_s)
+                poller = QueuePoller(source, sqs, self.stop_event, stats, idle_s=self.options.poll_idle_s)
                 poller.start()
                 self.pollers.append(poller)
         self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale)
@@ -126,10 +154,25 @@ class LocalRuntime:
             poller.join(timeout=10)
         if self.scheduler:
             self.scheduler.join(timeout=5)
-        if self.mirror:
-            self.mirror.stop()
+        for server in (self.mirror, self.reference, self.http):
+            if server:
+                server.stop()
         if self.emulator and self._owns_emulator:
             self.emulator.stop()
+        self._restore_process()
+
+    def _restore_process(self) -> None:
+        """Give the process back its environment: one runtime must not leak into the next."""
+        from services.common import aws, config
+
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        config.settings.cache_clear()
+        aws.reset_clients()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -142,15 +185,18 @@ class LocalRuntime:
         assert self.emulator
         return self.emulator.client(service)
 
-    def request_run(self, years: list[int], *, force: bool = False, doc_ids: list[str] | None = None,
-                    trigger: str = "cli", source_url: str | None = None) -> str:
+    def request(self, detail) -> str:
+        """Publish a run-starting event (run.requested, gold.requested) as the CLI does."""
         from services.common import bus
 
         run_id = new_run_id()
-        request = RunRequested(years=years, source_url=source_url or self.source_url, trigger=trigger,  # type: ignore[arg-type]
-                               force=force, doc_ids=doc_ids or [])
-        bus.publish_one(Envelope.build(request, run_id=run_id, source="cli"))
+        bus.publish_one(Envelope.build(detail, run_id=run_id, source="cli"))
         return run_id
+
+    def request_run(self, years: list[int], *, force: bool = False, doc_ids: list[str] | None = None,
+                    trigger: str = "cli", source_url: str | None = None) -> str:
+        return self.request(RunRequested(years=years, source_url=source_url or self.source_url, trigger=trigger,  # type: ignore[arg-type]
+                                         force=force, doc_ids=doc_ids or []))
 
     def fire_nightly(self, timeout_s: float = 30.0) -> str:
         """Fire the nightly rule as EventBridge would, and return the run it started."""
@@ -190,7 +236,8 @@ class LocalRuntime:
             if run.get("status") in statuses:
                 return run
             time.sleep(0.25)
-        raise TimeoutError(f"run {run_id} did not reach {statuses} within {timeout_s}s: {self.diagnostics()}")
+        raise TimeoutError(f"run {run_id} did not reach {statuses} within {timeout_s}s: {self.diagnostics()}\n"
+                           f"{self.poller_stacks()}")
 
     def wait_idle(self, quiet_s: float = 1.5, timeout_s: float = 60.0) -> None:
         """Until no queue holds or hides a message for quiet_s (nothing more will happen)."""
@@ -234,6 +281,17 @@ class LocalRuntime:
             for name, s in self.stats.items()
         }
 
+    def poller_stacks(self) -> str:
+        """Where each poller thread is now: what a stuck run is waiting on."""
+        import sys
+        import traceback
+
+        frames = sys._current_frames()
+        return "\n".join(
+            f"--- {p.name}\n" + "".join(traceback.format_stack(frames[p.ident], limit=8))
+            for p in self.pollers if p.ident in frames
+        )
+
     def describe(self) -> dict[str, Any]:
         """What a separate CLI process needs to operate this stack (written to the state file)."""
         assert self.emulator and self.provisioned
@@ -244,4 +302,5 @@ class LocalRuntime:
             "environment": self.provisioned.environment,
             "queues": self.provisioned.queues,
             "dead_letter_queues": self.provisioned.dead_letter_queues,
+            "http_url": self.http.url if self.http else None,
         }

@@ -69,9 +69,13 @@ def _resolver(legislators: bytes) -> MemberResolver:
 
 def _compact_years(s3: Any, bucket: str, years: list[int]) -> _Silver:
     silver = _Silver({}, [], 0, sorted(years))
-    for year in silver.rebuilt:
+    for year in list(silver.rebuilt):
         snapshot, failures = store.read_filings(s3, bucket, year)
         objects, unreadable = store.read_documents(s3, bucket, year)
+        if snapshot is None and not objects and not unreadable:
+            # No index published for that year yet (early January): nothing to build, not a fault.
+            silver.rebuilt.remove(year)
+            continue
         tables, invalid = compact_year(snapshot, keys.filings_key(year), objects, year)
         silver.tables[year] = tables
         silver.failures += failures + unreadable + invalid

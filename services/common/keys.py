@@ -94,3 +94,8 @@ def gold_partition_key(version: str, table: str, year: int) -> str:
 def gold_manifest_key(version: str) -> str:
     """What one build wrote and how its checks went, published or rejected."""
     return f"{gold_version_prefix(version)}_manifest.json"
+
+
+def reference_key(name: str, sha256: str) -> str:
+    """Reference data (e.g. congress-legislators), stored like any other source: by content."""
+    return f"reference/{name}/sha256={sha256}/{name}"

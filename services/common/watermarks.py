@@ -11,7 +11,7 @@ from services.common.keys import SOURCE
 from services.common.tables import WatermarkItem
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -51,7 +51,7 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
             actions=[
                 WatermarkItem.fingerprint.set(fingerprint),
                 WatermarkItem.run_id.set(run_id),
-                WatermarkItem.updated_at.set(_now()),
+                WatermarkItem.updated_at.set(now()),
             ],
             condition=condition,
         )
@@ -64,7 +64,7 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
 
 def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:
     item = WatermarkItem(_year_pk(year), _doc_sk(doc_id))
-    actions = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(_now())]
+    actions = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(now())]
     for name, value in fields.items():
         attr = getattr(WatermarkItem, name)
         actions.append(attr.set(value) if value is not None else attr.remove())
@@ -80,7 +80,7 @@ def index_state(year: int) -> WatermarkItem | None:
 
 
 def record_index(year: int, etag: str | None, sha256: str, key: str) -> None:
-    WatermarkItem(_year_pk(year), "INDEX", etag=etag, sha256=sha256, bronze_key=key, updated_at=_now()).save()
+    WatermarkItem(_year_pk(year), "INDEX", etag=etag, sha256=sha256, bronze_key=key, updated_at=now()).save()
 
 
 _BREAKER = (f"SOURCE#{SOURCE}", "BREAKER")
@@ -93,4 +93,4 @@ def breaker_open(now: float | None = None) -> bool:
 
 def trip_breaker(seconds: int, reason: str) -> None:
     """After a 403 every fetcher stops asking the source until the breaker closes again."""
-    WatermarkItem(*_BREAKER, blocked_until=time.time() + seconds, reason=reason, updated_at=_now()).save()
+    WatermarkItem(*_BREAKER, blocked_until=time.time() + seconds, reason=reason, updated_at=now()).save()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from events.models import Envelope, FilingDiscovered, RunDiscovered, RunRequested
+from events.models import DocumentExtractRequested, Envelope, FilingDiscovered, RunDiscovered, RunRequested
 from services.common import http, keys, storage, watermarks
 from services.common.config import settings
 from services.common.source import index_url, pdf_url
 from services.discover.index import IndexError_, IndexRow, parse_index_zip
+from services.extract.version import PARSER_VERSION
 
 SERVICE = "discover"
 Publish = Callable[[list[Envelope]], object]
@@ -27,6 +28,10 @@ def default_years(today: datetime | None = None) -> list[int]:
 class YearResult:
     discovered: RunDiscovered
     filings: list[FilingDiscovered]
+    reextract: list[DocumentExtractRequested] = field(default_factory=list)
+
+# Watermark statuses of documents whose bytes are stored and went through extract.
+_EXTRACTED = ("extracted", "needs_ocr", "extract_failed")
 
 
 def _selected(row: IndexRow, request: RunRequested, existing: dict, run_id: str) -> bool:
@@ -38,7 +43,47 @@ def _selected(row: IndexRow, request: RunRequested, existing: dict, run_id: str)
     return mark is None or mark.fingerprint != row.fingerprint or mark.run_id == run_id
 
 
+def reextract_candidates(request: RunRequested, year: int, skip: set[str]) -> list[DocumentExtractRequested]:
+    """Stored documents to extract again: the ones asked for (reprocess), or those an older
+    parser version read (so bumping PARSER_VERSION re-extracts exactly those)."""
+    out = []
+    for doc_id, mark in sorted(watermarks.filing_watermarks(year).items()):
+        if doc_id in skip or not mark.bronze_key or mark.status not in (*_EXTRACTED, "stored"):
+            continue
+        if request.trigger == "reprocess":
+            if request.doc_ids and doc_id not in request.doc_ids:
+                continue
+            reason = "reprocess"
+        elif mark.status in _EXTRACTED and mark.parser_version != PARSER_VERSION:
+            reason = "parser_version"
+        else:
+            continue
+        parsed = keys.parse_pdf_key(mark.bronze_key)
+        if parsed is not None:
+            out.append(DocumentExtractRequested(doc_id=doc_id, year=year, filing_type=parsed.filing_type,
+                                                key=mark.bronze_key, reason=reason))  # type: ignore[arg-type]
+    return out
+
+
+def _with_reextract(result: YearResult, request: RunRequested, year: int, run_id: str,
+                    publish: Publish, trace: str | None) -> YearResult:
+    result.reextract = reextract_candidates(request, year, {f.doc_id for f in result.filings})
+    publish([Envelope.build(r, run_id=run_id, source=SERVICE, trace=trace) for r in result.reextract])
+    result.discovered.reextract = len(result.reextract)
+    result.discovered.dispatched += len(result.reextract)
+    return result
+
+
 def discover_year(request: RunRequested, year: int, run_id: str, publish: Publish, trace: str | None = None) -> YearResult:
+    if request.trigger == "reprocess":
+        # Reprocessing works from what is stored; the source is not asked again.
+        return _with_reextract(YearResult(RunDiscovered(year=year, index_status="unchanged"), []),
+                               request, year, run_id, publish, trace)
+    result = _discover_index(request, year, run_id, publish, trace)
+    return _with_reextract(result, request, year, run_id, publish, trace)
+
+
+def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publish, trace: str | None) -> YearResult:
     cfg = settings()
     conditional = not (request.force or request.doc_ids)
     state = watermarks.index_state(year)

@@ -18,12 +18,16 @@ from pynamodb.transactions import TransactWrite
 
 from events.models import (
     DocumentExtracted,
+    DocumentExtractRequested,
     DocumentFailed,
     DocumentNeedsOcr,
     DocumentStored,
     DocumentUnchanged,
     Envelope,
     FilingDiscovered,
+    GoldPublished,
+    GoldRejected,
+    GoldRequested,
     RunDiscovered,
     RunDocumentsSettled,
     RunFailed,
@@ -35,7 +39,7 @@ from services.common.tables import LedgerItem
 SERVICE = "ledger"
 MAX_ERRORS = 10
 # The event after which nothing more happens in a run. It moves down the flow as stages land.
-COMPLETES_ON = "run.documents_settled"
+COMPLETES_ON = "api.published"
 
 
 def run_pk(run_id: str) -> str:
@@ -66,16 +70,19 @@ class Ledger:
             RunRequested: self._requested,
             RunDiscovered: self._discovered,
             FilingDiscovered: self._filing,
+            DocumentExtractRequested: self._filing,
             DocumentStored: self._stored,
             DocumentUnchanged: self._unchanged,
             DocumentExtracted: self._extracted,
             DocumentNeedsOcr: self._extracted,
             DocumentFailed: self._failed,
-            RunDocumentsSettled: self._settled,
+            GoldRequested: self._gold_requested,
+            GoldPublished: self._gold_published,
+            GoldRejected: self._gold_rejected,
         }.get(type(detail))
-        if handler is None:
-            return []
-        result = handler(event, detail)
+        result = handler(event, detail) if handler else []
+        if event.event_type == COMPLETES_ON:
+            return self._finish(event.run_id)
         if isinstance(result, list):
             return result
         return self._check_settled(event.run_id) if result else []
@@ -158,7 +165,7 @@ class Ledger:
             self._record_error(event.run_id, f"discover {d.year}: {d.error}")
         return changed
 
-    def _filing(self, event: Envelope, d: FilingDiscovered) -> bool:
+    def _filing(self, event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> bool:
         LedgerItem(run_pk(event.run_id), f"DOC#{d.doc_id}").update(
             actions=[
                 LedgerItem.run_id.set(event.run_id),
@@ -207,8 +214,22 @@ class Ledger:
             self._record_error(event.run_id, f"{d.stage} {d.doc_id}: {d.reason}: {d.message[:300]}")
         return changed
 
-    def _settled(self, event: Envelope, d: RunDocumentsSettled) -> list[Envelope]:
-        return self._finish(event.run_id) if COMPLETES_ON == "run.documents_settled" else []
+    def _gold_requested(self, event: Envelope, d: GoldRequested) -> list[Envelope]:
+        """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
+        LedgerItem(run_pk(event.run_id), "RUN").update(actions=[
+            LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
+            LedgerItem.status.set("settled"), LedgerItem.settled_at.set(_now()),
+        ])
+        return []
+
+    def _gold_published(self, event: Envelope, d: GoldPublished) -> list[Envelope]:
+        LedgerItem(run_pk(event.run_id), "RUN").update(actions=[LedgerItem.gold_version.set(d.version)])
+        return []
+
+    def _gold_rejected(self, event: Envelope, d: GoldRejected) -> list[Envelope]:
+        reason = f"quality gate rejected gold {d.version}: {', '.join(d.failed_checks)}"
+        self._record_error(event.run_id, reason)
+        return self.finish(event.run_id, "failed", reason, expected="settled")
 
     # ------------------------------------------------------------------ settlement and completion
     def _check_settled(self, run_id: str) -> list[Envelope]:

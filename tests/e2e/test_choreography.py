@@ -124,15 +124,16 @@ def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
 
 def test_a_handler_killed_mid_batch_loses_nothing(make_stack, mirror_dir):
     """Messages a dead invocation held come back after their visibility timeout."""
-    from services.fetch.handler import record_handler
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     from infra.local.pollers import sqs_event
+    from services.fetch.handler import record_handler
 
     stack = make_stack(mirror_dir, pollers=False)
     run_id = stack.request_run([2025])
     # Discover by hand (no pollers yet), then take a fetch batch and "die" half-way through it.
-    from services.discover.handler import lambda_handler as discover_handler
     from infra.local.pollers import LocalContext
+    from services.discover.handler import lambda_handler as discover_handler
 
     sqs = stack.client("sqs")
     runs = sqs.receive_message(QueueUrl=stack.provisioned.queues["RunsQueue"], MaxNumberOfMessages=1, WaitTimeSeconds=2,

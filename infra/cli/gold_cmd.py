@@ -1,0 +1,73 @@
+"""`disclosures gold`: the live Gold version, quality overrides, rebuilds."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+gold_app = typer.Typer(help="Gold layer: live version, quality-check overrides, rebuild.", no_args_is_help=True)
+out = Console()
+
+
+def register(app: typer.Typer, attach, request) -> None:
+    """attach() configures clients for the stack; request(state, detail, wait, as_json, timeout) starts a run."""
+
+    @gold_app.command("status")
+    def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """The live Gold version, its row counts and quality report."""
+        from services.build_gold import overrides, store
+        from services.common.aws import client
+        from services.common.config import settings
+
+        attach()
+        pointer = store.read_pointer(client("s3"), settings().gold_bucket)
+        body = pointer.body if pointer else None
+        if as_json:
+            print(json.dumps({"live": body, "overrides": overrides.active()}, default=str))
+            return
+        if body is None:
+            out.print("no Gold version is live yet")
+            return
+        out.print(f"live version [bold]{body['version']}[/bold] built {body['built_at']} by run {body['run_id']}")
+        table = Table("table", "rows")
+        for name, rows in sorted(body["row_counts"].items()):
+            table.add_row(name, str(rows))
+        out.print(table)
+        checks = Table("check", "passed", "overridden", "details")
+        for check in body["quality"]["checks"]:
+            checks.add_row(check["name"], str(check["passed"]), check.get("override_reason") or "", str(check.get("details", ""))[:80])
+        out.print(checks)
+
+    @gold_app.command("override")
+    def override(check: str, reason: Annotated[str, typer.Option(help="Why publishing despite this check is right")],
+                 who: Annotated[str, typer.Option(help="Who decided")] = "operator") -> None:
+        """Let a failing check pass, with a recorded reason, until cleared (emergencies only)."""
+        from services.build_gold import overrides
+
+        attach()
+        overrides.set_override(check, reason, who)
+        out.print(f"override recorded for {check}; rebuild with `disclosures gold rebuild --year ...`")
+
+    @gold_app.command("clear")
+    def clear(check: str) -> None:
+        """Remove an override."""
+        from services.build_gold import overrides
+
+        attach()
+        overrides.clear(check)
+        out.print(f"override of {check} cleared")
+
+    @gold_app.command("rebuild")
+    def rebuild(year: Annotated[list[int], typer.Option("--year")], reason: str = "operator rebuild",
+                wait: bool = True, as_json: Annotated[bool, typer.Option("--json")] = False, timeout: float = 900.0) -> None:
+        """Rebuild Gold from silver for these years (no re-extraction)."""
+        from events.models import GoldRequested
+
+        state = attach()
+        request(state, GoldRequested(years=year, reason=reason), wait, as_json, timeout)
+
+    app.add_typer(gold_app, name="gold")

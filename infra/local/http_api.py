@@ -1,0 +1,254 @@
+"""The local stand-in for API Gateway (HTTP API) and for the site's CDN, on 127.0.0.1.
+
+Requests for `/v1/*` and `/openapi.json` become API Gateway HTTP API events (payload
+format 2.0) for `services.api.handler.lambda_handler`, exactly as API Gateway would send them;
+everything else is served from the site bucket (the website as `publish_api` published it), so
+locally the site is served from the same objects as on AWS. It uses the boto3 clients this
+process is configured with (the runtime sets AWS_ENDPOINT_URL and the bucket names).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+API_PREFIXES = ("/v1/", "/openapi.json")
+
+
+class LambdaContext:
+    """What Powertools reads from a Lambda context."""
+
+    function_name = "api-local"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api-local"
+    log_group_name = "/aws/lambda/api-local"
+    log_stream_name = "local"
+
+    def __init__(self) -> None:
+        self.aws_request_id = uuid.uuid4().hex
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def http_event(
+    path: str,
+    query: dict[str, str] | str | None = None,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as API Gateway builds it.
+
+    Repeated query parameters are joined with commas in queryStringParameters, as API Gateway does.
+    """
+    if isinstance(query, str):
+        raw_query = query
+        pairs = parse_qsl(query, keep_blank_values=True)
+    else:
+        pairs = list((query or {}).items())
+        from urllib.parse import urlencode
+
+        raw_query = urlencode(pairs)
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        params[key] = f"{params[key]},{value}" if key in params else value
+    now = datetime.now(UTC)
+    request_id = uuid.uuid4().hex[:16]
+    hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+    hdrs.setdefault("host", "localhost")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": hdrs,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": hdrs["host"],
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": hdrs.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if params:
+        event["queryStringParameters"] = params
+    if body:
+        event["body"] = base64.b64encode(body).decode()
+        event["isBase64Encoded"] = True
+    return event
+
+
+def _response_body(response: dict[str, Any]) -> bytes:
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode() if isinstance(body, str) else body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive responses must not wait for a delayed ACK
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self._dispatch("OPTIONS")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path) or "/"
+        try:
+            if path.startswith(API_PREFIXES):
+                self._api(method, path, parts.query)
+            else:
+                self._static(method, path)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes, method: str) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        # Headers and body in one write: one segment for small answers.
+        self._headers_buffer.append(b"\r\n")
+        payload = b"".join(self._headers_buffer) + (body if method != "HEAD" else b"")
+        self._headers_buffer = []
+        self.wfile.write(payload)
+
+    def _api(self, method: str, path: str, query: str) -> None:
+        from services.api.handler import lambda_handler
+
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        event = http_event(
+            path, query, method="GET" if method == "HEAD" else method,
+            headers=dict(self.headers.items()), body=body, source_ip=self.client_address[0],
+        )  # fmt: skip
+        # One invocation at a time, as in one Lambda execution environment: the resolver keeps
+        # the current request on itself (Powertools is not thread-safe across requests).
+        with self.server.invoke_lock:
+            response = lambda_handler(event, LambdaContext())
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        self._send(int(response.get("statusCode", 200)), headers, _response_body(response), method)
+
+    def _static(self, method: str, path: str) -> None:
+        from botocore.exceptions import ClientError
+
+        from services.common.aws import client
+
+        key = path.lstrip("/")
+        if not key or key.endswith("/"):
+            key += "index.html"
+        if ".." in key.split("/"):
+            self._send(400, {"Content-Type": "text/plain"}, b"bad path", method)
+            return
+        try:
+            obj = client("s3").get_object(Bucket=self.server.site_bucket, Key=key)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
+                self._send(404, {"Content-Type": "text/plain; charset=utf-8"}, f"not found: /{key}\n".encode(), method)
+                return
+            raise
+        body = obj["Body"].read()
+        headers = {"Content-Type": obj.get("ContentType") or "application/octet-stream"}
+        if obj.get("CacheControl"):
+            headers["Cache-Control"] = obj["CacheControl"]
+        if obj.get("ETag"):
+            headers["ETag"] = obj["ETag"]
+        self._send(200, headers, body, method)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    site_bucket: str
+    verbose: bool
+    invoke_lock: threading.Lock
+
+
+class HttpApiServer:
+    """The API and the website on http://127.0.0.1:<port>/ (port 0: any free port)."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", site_bucket: str | None = None, verbose: bool = False):
+        import os
+
+        self._server = _Server((host, port), _Handler)
+        self._server.site_bucket = site_bucket or os.environ.get("SITE_BUCKET", "")
+        self._server.verbose = verbose
+        self._server.invoke_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HttpApiServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> HttpApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_forever(port: int = 8000) -> None:  # pragma: no cover - a manual entry point
+    server = HttpApiServer(port).start()
+    print(f"website: {server.url}/\nAPI:     {server.url}/v1/summary\nOpenAPI: {server.url}/openapi.json")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()

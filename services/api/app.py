@@ -1,0 +1,374 @@
+"""The HTTP API (API Gateway HTTP API, payload v2): routes under /v1, OpenAPI at /openapi.json.
+
+Powertools' resolver validates parameters against the handlers' annotations and responses
+against their pydantic return types; the OpenAPI document is generated from the same code.
+Cacheable answers come from `publish_api`'s precomputed objects (or are computed from the live
+Gold version when absent); filtered queries run on the in-memory Gold tables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from enum import IntEnum
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from services.api import data, models
+from services.api.models import USE_RESTRICTION
+from services.common.aws import client
+
+logger = Logger(service="api", child=True)
+
+API_TITLE = "US House financial disclosures API"
+API_VERSION = "1.0.0"
+API_DESCRIPTION = f"""Trades (periodic transaction reports) of members of the US House of Representatives,
+extracted from the financial disclosures the Clerk of the House publishes, with members, tickers,
+filings, trending tickers and data freshness.
+
+**{USE_RESTRICTION}**
+
+Errors are JSON objects `{{"error", "message", "parameter"}}`: a bad parameter is a 400 naming the
+parameter, an unknown member, ticker or filing a 404. Amounts are US dollars: the bounds of the
+range the filer ticked (an exact amount when one was reported). Dates are ISO dates.
+"""
+
+CACHE_SHORT = "public, max-age=60"
+CACHE_NONE = "no-store"
+
+# A response that does not fit its model is our bug: a 500, never a silent 422.
+app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+store = data.LiveStore(lambda: client("s3"))
+
+Sort = Literal[
+    "transaction_date", "-transaction_date", "disclosure_date", "-disclosure_date",
+    "amount", "-amount", "ticker", "-ticker", "member", "-member",
+]  # fmt: skip
+Owner = Literal["self", "SP", "JT", "DC"]
+
+
+class Window(IntEnum):
+    week = 7
+    month = 30
+    quarter = 90
+
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip")]
+
+
+def _error(status: int, code: str, message: str, parameter: str | None = None) -> Response:
+    body = {"error": code, "message": message, "parameter": parameter}
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers={"Cache-Control": CACHE_NONE},
+    )
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@app.exception_handler(RequestValidationError)
+def _bad_request(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body", "header")]
+    parameter = loc[0] if loc else None
+    message = first.get("msg", "invalid request")
+    text = f"invalid parameter '{parameter}': {message}" if parameter else message
+    return _error(400, "bad_request", text, parameter)
+
+
+class ParameterError(ValueError):
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@app.exception_handler(ParameterError)
+def _bad_parameter(exc: ParameterError) -> Response:
+    return _error(400, "bad_request", f"invalid parameter '{exc.parameter}': {exc}", exc.parameter)
+
+
+@app.exception_handler(NotFoundError)
+def _not_found_error(exc: NotFoundError) -> Response:
+    return _error(404, "not_found", str(exc) or "not found")
+
+
+@app.not_found
+def _no_route(exc: Exception) -> Response:
+    return _error(404, "not_found", f"no such endpoint: {app.current_event.path}; see /openapi.json")
+
+
+@app.exception_handler(data.DataUnavailable)
+def _unavailable(exc: data.DataUnavailable) -> Response:
+    return _error(503, "unavailable", f"{exc}; try again after the next pipeline run")
+
+
+@app.exception_handler(Exception)
+def _internal(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return _error(500, "internal_error", "internal error; it has been logged")
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def _check_dates(date_from: date | None, date_to: date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise ParameterError("to", f"must not be before 'from' ({date_from.isoformat()})")
+
+
+@app.get("/v1/trades", summary="Trades, filtered, sorted and paged", tags=["trades"], cache_control=CACHE_SHORT)
+def get_trades(
+    member: Annotated[str | None, Query(max_length=100, description="Member key, bioguide ID or part of a name")] = None,
+    ticker: Annotated[str | None, Query(max_length=20, description="Ticker symbol, e.g. NVDA")] = None,
+    owner: Annotated[Owner | None, Query(description="self (the filer), SP spouse, JT joint, DC dependent child")] = None,
+    type: Annotated[  # noqa: A002 - the public parameter name
+        Literal["buy", "sell", "exchange"] | None, Query(description="buy (P), sell (S, S partial) or exchange (E)")
+    ] = None,
+    year: Annotated[int | None, Query(ge=2008, le=2100, description="Filing year")] = None,
+    asset_type: Annotated[str | None, Query(max_length=4, description="Asset-type code, e.g. ST, OP")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="Earliest date (inclusive), YYYY-MM-DD")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Latest date (inclusive), YYYY-MM-DD")] = None,
+    date_field: Annotated[
+        Literal["transaction", "disclosure"], Query(description="Which date from/to apply to")
+    ] = "transaction",
+    min_amount: Annotated[float | None, Query(ge=0, le=1e12, description="Range reaches at least this many dollars")] = None,
+    max_amount: Annotated[float | None, Query(ge=0, le=1e12, description="Range starts at or below this many dollars")] = None,
+    sort: Annotated[Sort, Query(description="Sort key; a leading - sorts descending")] = "-transaction_date",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.TradePage:
+    _check_dates(date_from, date_to)
+    if min_amount is not None and max_amount is not None and min_amount > max_amount:
+        raise ParameterError("max_amount", "must not be below min_amount")
+    page = data.query_trades(
+        store.data(), member=member, ticker=ticker, owner=owner, side=type, year=year, asset_type=asset_type,
+        date_from=date_from, date_to=date_to, date_field=f"{date_field}_date",
+        min_amount=min_amount, max_amount=max_amount, sort=sort, limit=limit, offset=offset,
+    )  # fmt: skip
+    return page
+
+
+@app.get("/v1/trades/latest", summary="The latest disclosed trades", tags=["trades"], cache_control=CACHE_SHORT)
+def get_latest_trades() -> models.LatestTrades:
+    return store.answer(data.latest_trades_key(), data.latest_trades)
+
+
+@app.get("/v1/members", summary="Members (filers), with their trading stats", tags=["members"], cache_control=CACHE_SHORT)
+def get_members(
+    q: Annotated[str | None, Query(max_length=100, description="Part of a name, a member key or bioguide ID")] = None,
+    state: Annotated[str | None, Query(min_length=2, max_length=2, description="Two-letter state code")] = None,
+    party: Annotated[str | None, Query(max_length=20, description="Democrat, Republican, Independent")] = None,
+    traded: Annotated[bool, Query(description="Only members with at least one trade")] = False,
+    sort: Annotated[Literal["-trades", "trades", "name", "-name"], Query(description="Sort key")] = "-trades",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.MemberPage:
+    return data.list_members(store.data(), q=q, state=state, party=party, traded=traded, sort=sort, limit=limit, offset=offset)
+
+
+@app.get("/v1/members/<member_key>", summary="One member: stats, trades, filings", tags=["members"], cache_control=CACHE_SHORT)
+def get_member(
+    member_key: Annotated[str, Path(max_length=100, description="Member key (bioguide ID when resolved)")],
+) -> models.MemberDetail:
+    d = store.data()
+    if member_key not in d.members:
+        found = d.resolve_members(member_key) if member_key.upper() == member_key else set()
+        if len(found) != 1:
+            raise NotFoundError(f"no member with key '{member_key}'")
+        member_key = found.pop()
+    return store.answer(data.member_key_of(member_key), lambda g: data.member_detail(g, member_key))
+
+
+@app.get("/v1/tickers", summary="Tickers traded, most traded first", tags=["tickers"], cache_control=CACHE_SHORT)
+def get_tickers(
+    q: Annotated[str | None, Query(max_length=100, description="Part of a ticker or asset name")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.TickerPage:
+    return data.list_tickers(store.data(), q=q, limit=limit, offset=offset)
+
+
+@app.get("/v1/tickers/<ticker>", summary="One ticker: who traded it, and the trades", tags=["tickers"], cache_control=CACHE_SHORT)
+def get_ticker(ticker: Annotated[str, Path(max_length=20, description="Ticker symbol, e.g. NVDA")]) -> models.TickerDetail:
+    d = store.data()
+    symbol = ticker.strip().upper()
+    if not any(r["ticker"] == symbol for r in d.tickers()):
+        raise NotFoundError(f"no trades of ticker '{ticker}'")
+    return store.answer(data.ticker_key_of(symbol), lambda g: data.ticker_detail(g, symbol))
+
+
+@app.get("/v1/filings", summary="Filings in the index, with extraction status", tags=["filings"], cache_control=CACHE_SHORT)
+def get_filings(
+    member: Annotated[str | None, Query(max_length=100, description="Member key, bioguide ID or part of a name")] = None,
+    type: Annotated[  # noqa: A002
+        str | None, Query(max_length=2, pattern="^[A-Za-z0-9]{1,2}$", description="Filing type, e.g. P (PTR)")
+    ] = None,
+    year: Annotated[int | None, Query(ge=2008, le=2100, description="Filing year")] = None,
+    status: Annotated[
+        Literal["extracted", "needs_ocr", "failed", "missing"] | None, Query(description="Extraction status")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.FilingPage:
+    return data.list_filings(
+        store.data(), member=member, filing_type=type, year=year, status=status, limit=limit, offset=offset
+    )
+
+
+@app.get("/v1/filings/<filing_id>", summary="One filing, its trades and its PDF", tags=["filings"], cache_control=CACHE_SHORT)
+def get_filing(
+    filing_id: Annotated[str, Path(max_length=40, description="Filing key (YEAR-DOCID) or DocID")],
+) -> models.FilingDetail:
+    found = data.filing_detail(store.data(), filing_id)
+    if found is None:
+        raise NotFoundError(f"no filing '{filing_id}'")
+    return found
+
+
+@app.get("/v1/trending", summary="Tickers most bought by members lately", tags=["tickers"], cache_control=CACHE_SHORT)
+def get_trending(
+    window: Annotated[Window, Query(description="Window in days (7, 30 or 90), ending on the latest disclosure")] = Window.month,
+    limit: Annotated[int, Query(ge=1, le=500, description="How many tickers")] = 20,
+) -> models.Trending:
+    days = int(window)
+    answer = store.answer(data.trending_key(days), lambda g: data.trending(g, days))
+    return {**answer, "items": answer["items"][:limit]}
+
+
+@app.get("/v1/summary", summary="Totals, activity by month, top members, extraction coverage", tags=["summary"], cache_control=CACHE_SHORT)
+def get_summary() -> models.Summary:
+    return store.answer(data.summary_key(), data.summary)
+
+
+@app.get("/v1/health", summary="Health and data freshness", tags=["operations"], cache_control=CACHE_NONE)
+def get_health() -> models.Health:
+    meta = store.meta() or {}
+    try:
+        d = store.data()
+    except data.DataUnavailable:
+        return {"status": "missing", "stale": True, "stale_after_hours": data.STALE_AFTER_HOURS}
+    hours = data.freshness(d.built_at)
+    stale = hours is None or hours > data.STALE_AFTER_HOURS
+    return {
+        "status": "stale" if stale else "ok",
+        "gold_version": d.version,
+        "built_at": d.built_at,
+        "published_at": meta.get("published_at") if meta.get("gold_version") == d.version else None,
+        "freshness_hours": hours,
+        "stale": stale,
+        "stale_after_hours": data.STALE_AFTER_HOURS,
+        "row_counts": d.row_counts,
+    }
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+def _run(item: dict[str, Any]) -> dict[str, Any]:
+    duration = None
+    if item.get("started_at") and item.get("finished_at"):
+        from datetime import datetime
+
+        try:
+            duration = (datetime.fromisoformat(item["finished_at"]) - datetime.fromisoformat(item["started_at"])).total_seconds()
+        except ValueError:
+            duration = None
+    return {
+        "run_id": item.get("run_id") or "",
+        "status": item.get("status"),
+        "trigger": item.get("trigger"),
+        "years": [int(y) for y in item.get("years") or []],
+        "started_at": item.get("started_at"),
+        "settled_at": item.get("settled_at"),
+        "finished_at": item.get("finished_at"),
+        "duration_s": duration,
+        "docs_expected": item.get("docs_expected"),
+        "docs_settled": item.get("docs_settled"),
+        "counts": {k: int(v) for k, v in (item.get("counts") or {}).items()},
+        "durations_ms": {k: float(v) for k, v in (item.get("durations_ms") or {}).items()},
+        "errors": [str(e) for e in item.get("errors") or []],
+        "failure_reason": item.get("failure_reason"),
+        "gold_version": item.get("gold_version"),
+    }
+
+
+@app.get("/v1/ops/runs", summary="Recent pipeline runs from the run ledger", tags=["operations"], cache_control=CACHE_NONE)
+def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many runs, newest first")] = 20) -> models.Runs:
+    from services.ledger.queries import list_runs
+
+    try:
+        runs = list_runs(limit)
+    except Exception as exc:  # the ledger table is unreachable: an operator still gets JSON
+        logger.warning("ledger unreadable", extra={"error": str(exc)})
+        raise data.DataUnavailable("the run ledger cannot be read") from exc
+    return {"items": [_run(r) for r in runs]}
+
+
+def _dead_letter_queues() -> tuple[str, ...]:
+    return tuple(u.strip() for u in os.environ.get("DEAD_LETTER_QUEUES", "").split(",") if u.strip())
+
+
+@app.get("/v1/ops/dlq", summary="Depth of every dead-letter queue", tags=["operations"], cache_control=CACHE_NONE)
+def get_dlq() -> models.DeadLetterQueues:
+    sqs = client("sqs")
+    items = []
+    for url in _dead_letter_queues():
+        try:
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            items.append({"name": url.rsplit("/", 1)[-1], "url": url, "depth": int(attrs["ApproximateNumberOfMessages"])})
+        except Exception as exc:  # one unreadable queue must not hide the others
+            items.append({"name": url.rsplit("/", 1)[-1], "url": url, "depth": None, "error": type(exc).__name__})
+    return {"items": items, "total_depth": sum(i["depth"] or 0 for i in items)}
+
+
+# --- the OpenAPI document -----------------------------------------------------------------------
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The generated document, with the 422 Powertools declares replaced by our 400/404 errors."""
+    doc = json.loads(
+        app.get_openapi_json_schema(
+            title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION,
+            summary="Trades of members of the US House, from the Clerk's financial disclosures",
+        )
+    )  # fmt: skip
+    components = doc.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = models.Error.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components.pop("ResponseValidationError", None)
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, methods in doc.get("paths", {}).items():
+        for operation in methods.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses.pop("500", None)
+            if operation.get("parameters"):
+                responses["400"] = {"description": "A bad parameter (named in the error)", **error}
+            if "{" in path:
+                responses["404"] = {"description": "Not found", **error}
+            responses["503"] = {"description": "No data published yet, or a dependency is unreachable", **error}
+    return doc
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi():  # noqa: ANN201 - a Response annotation would enter the OpenAPI model
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=json.dumps(openapi_document()),
+        headers={"Cache-Control": "public, max-age=300"},
+    )

@@ -1,0 +1,645 @@
+"""The API's data: the live Gold version's tables in memory, and the answers computed from them.
+
+`GoldData` holds one Gold version (read with pyarrow from the gold bucket) plus the indexes the
+routes need; filtered trade queries run on it with pyarrow compute (a mask, then a precomputed
+sort order, then one page of rows). The answers that do not depend on a query (summary, latest
+trades, trending, each member, each ticker) are functions of `GoldData` too: `publish_api`
+calls the same functions to precompute them into the site bucket, so the cache and the live
+answer cannot disagree.
+
+`LiveStore` decides which version is live: the one `publish_api` last published
+(`api/meta.json` in the site bucket), else the Gold pointer. It looks again at most every
+`API_VERSION_TTL_S` seconds and keeps the loaded version in memory until a new one appears.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from services.build_gold import schemas
+from services.common import keys
+
+META_KEY = "api/meta.json"
+API_PREFIX = "api/v1/"
+CLERK_URL = "https://disclosures-clerk.house.gov"
+STALE_AFTER_HOURS = 48.0
+TRENDING_WINDOWS = (7, 30, 90)
+LATEST_TRADES = 50
+MEMBER_TRADES_LIMIT = 1000  # a member or ticker page lists at most this many trades (newest first)
+
+TRADE_COLUMNS = [
+    "transaction_key", "filing_key", "doc_id", "year", "member_key", "owner", "ticker", "asset_type",
+    "transaction_type", "side", "transaction_date", "notification_date", "disclosure_date",
+    "disclosure_lag_days", "is_late", "amount_low", "amount_high", "cap_gains_over_200",
+    "filing_status", "description", "comments", "source_url",
+]  # fmt: skip
+
+# sort parameter -> (column, order); a trailing transaction_key keeps pages stable.
+SORTS: dict[str, tuple[str, str]] = {
+    "transaction_date": ("transaction_date", "ascending"),
+    "-transaction_date": ("transaction_date", "descending"),
+    "disclosure_date": ("disclosure_date", "ascending"),
+    "-disclosure_date": ("disclosure_date", "descending"),
+    "amount": ("amount_high", "ascending"),
+    "-amount": ("amount_high", "descending"),
+    "ticker": ("ticker", "ascending"),
+    "-ticker": ("ticker", "descending"),
+    "member": ("member_name", "ascending"),
+    "-member": ("member_name", "descending"),
+}
+OWNERS = {"self", "SP", "JT", "DC"}
+
+
+class DataUnavailable(RuntimeError):
+    """No Gold version has been published yet (or it cannot be read)."""
+
+
+# --- keys of the precomputed answers (site bucket) --------------------------------------------
+
+
+def summary_key() -> str:
+    return API_PREFIX + "summary.json"
+
+
+def latest_trades_key() -> str:
+    return API_PREFIX + "trades/latest.json"
+
+
+def trending_key(window: int) -> str:
+    return f"{API_PREFIX}trending/{window}.json"
+
+
+def member_key_of(member_key: str) -> str:
+    return f"{API_PREFIX}members/{quote(member_key, safe='')}.json"
+
+
+def ticker_key_of(ticker: str) -> str:
+    return f"{API_PREFIX}tickers/{quote(ticker.upper(), safe='')}.json"
+
+
+def pdf_url(year: int, doc_id: str, filing_type: str | None) -> str:
+    folder = "ptr-pdfs" if filing_type == "P" else "financial-pdfs"
+    return f"{CLERK_URL}/public_disc/{folder}/{year}/{doc_id}.pdf"
+
+
+def _month(d: date | None) -> str | None:
+    return f"{d.year:04d}-{d.month:02d}" if d else None
+
+
+def _sum(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(sum(present)) if present else None
+
+
+def _page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < total else None,
+    }
+
+
+def _by_month(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    months: dict[str, dict[str, Any]] = {}
+    for t in trades:
+        month = _month(t["transaction_date"])
+        if month is None:
+            continue
+        m = months.setdefault(month, {"month": month, "trades": 0, "buys": 0, "sells": 0, "_high": []})
+        m["trades"] += 1
+        m["buys"] += t["side"] == "buy"
+        m["sells"] += t["side"] == "sell"
+        m["_high"].append(t["amount_high"])
+    out = []
+    for month in sorted(months):
+        m = months[month]
+        high = m.pop("_high")
+        out.append(m | {"amount_high_sum": _sum(high)})
+    return out
+
+
+def _newest_first(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        trades,
+        key=lambda t: (t["transaction_date"] or date.min, t["disclosure_date"] or date.min, t["transaction_key"]),
+        reverse=True,
+    )
+
+
+# --- one Gold version -------------------------------------------------------------------------
+
+
+@dataclass
+class GoldData:
+    version: str
+    built_at: str | None
+    years: list[int]
+    row_counts: dict[str, int]
+    tables: dict[str, pa.Table]
+    trades: pa.Table = field(init=False)
+    members: dict[str, dict[str, Any]] = field(init=False)
+    stats: dict[str, dict[str, Any]] = field(init=False)
+    assets: dict[str, str | None] = field(init=False)  # ticker -> most common asset name
+    filings: list[dict[str, Any]] = field(init=False)
+    filings_by_key: dict[str, dict[str, Any]] = field(init=False)
+    _orders: dict[str, pa.Array] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _tickers: list[dict[str, Any]] | None = field(init=False, default=None)
+    _trade_rows: list[dict[str, Any]] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.stats = {r["member_key"]: r for r in self.tables["agg_member_stats"].to_pylist()}
+        self.members = {}
+        for m in self.tables["dim_member"].to_pylist():
+            name = m["official_name"] or " ".join(p for p in (m["first_name"], m["last_name"]) if p) or m["filer_name"]
+            self.members[m["member_key"]] = m | {"name": name}
+        asset_names: dict[str, Counter[str]] = defaultdict(Counter)
+        dim_asset = self.tables["dim_asset"]
+        for ticker, name in zip(dim_asset["ticker"].to_pylist(), dim_asset["asset_name"].to_pylist(), strict=True):
+            if ticker and name:
+                asset_names[ticker][name] += 1
+        self.assets = {t: c.most_common(1)[0][0] for t, c in asset_names.items()}
+        self.trades = self._enriched_trades()
+        self.filings = [self._filing(f) for f in self.tables["fact_filings"].to_pylist()]
+        self.filings.sort(key=lambda f: (f["filing_date"] or date.min, f["filing_key"]), reverse=True)
+        self.filings_by_key = {f["filing_key"]: f for f in self.filings}
+
+    # -- building
+    def _enriched_trades(self) -> pa.Table:
+        facts = self.tables["fact_transactions"]
+        asset_name_by_key = dict(
+            zip(self.tables["dim_asset"]["asset_key"].to_pylist(), self.tables["dim_asset"]["asset_name"].to_pylist(), strict=True)
+        )
+        member_keys = facts["member_key"].to_pylist()
+        columns = {name: facts[name] for name in TRADE_COLUMNS}
+        get = self.members.get
+        columns["member_name"] = pa.array([(get(k) or {}).get("name") for k in member_keys], pa.string())
+        columns["bioguide_id"] = pa.array([(get(k) or {}).get("bioguide_id") for k in member_keys], pa.string())
+        columns["party"] = pa.array([(get(k) or {}).get("party") for k in member_keys], pa.string())
+        columns["state_district"] = pa.array([(get(k) or {}).get("state_district") for k in member_keys], pa.string())
+        columns["asset_name"] = pa.array([asset_name_by_key.get(k) for k in facts["asset_key"].to_pylist()], pa.string())
+        return pa.table(columns)
+
+    def _filing(self, f: dict[str, Any]) -> dict[str, Any]:
+        member = self.members.get(f["member_key"]) or {}
+        return {
+            "filing_key": f["filing_key"],
+            "doc_id": f["doc_id"],
+            "year": f["year"],
+            "member_key": f["member_key"],
+            "member_name": member.get("name"),
+            "filing_type": f["filing_type"],
+            "filing_date": f["filing_date"],
+            "extraction_status": f["extraction_status"],
+            "failure_reason": f["failure_reason"],
+            "rendering": f["rendering"],
+            "pages": f["pages"],
+            "transaction_count": f["transaction_count"],
+            "source_url": f["source_url"],
+            "pdf_url": pdf_url(f["year"], f["doc_id"], f["filing_type"]),
+        }
+
+    @property
+    def trade_rows(self) -> list[dict[str, Any]]:
+        if self._trade_rows is None:
+            self._trade_rows = self.trades.to_pylist()
+        return self._trade_rows
+
+    def order(self, sort: str) -> pa.Array:
+        """Row indices of the trades in the given sort order (computed once per version)."""
+        found = self._orders.get(sort)
+        if found is None:
+            column, direction = SORTS[sort]
+            found = pc.sort_indices(
+                self.trades, sort_keys=[(column, direction, "at_end"), ("transaction_key", "ascending", "at_end")]
+            )
+            with self._lock:
+                self._orders[sort] = found
+        return found
+
+    # -- members
+    def member(self, member_key: str, with_stats: bool = True) -> dict[str, Any] | None:
+        m = self.members.get(member_key)
+        if m is None:
+            return None
+        out = {
+            "member_key": m["member_key"],
+            "name": m["name"],
+            "bioguide_id": m["bioguide_id"],
+            "resolved": m["resolved"],
+            "match_method": m["match_method"],
+            "match_score": m["match_score"],
+            "filer_name": m["filer_name"],
+            "party": m["party"],
+            "state": m["state"],
+            "district": m["district"],
+            "state_district": m["state_district"],
+            "stats": None,
+        }
+        if with_stats and member_key in self.stats:
+            out["stats"] = {k: v for k, v in self.stats[member_key].items() if k not in ("member_key", "bioguide_id")}
+        return out
+
+    def resolve_members(self, text: str) -> set[str]:
+        """Member keys for a member parameter: a member key, a bioguide ID, or part of a name."""
+        text = text.strip()
+        if text in self.members:
+            return {text}
+        by_bioguide = {k for k, m in self.members.items() if m["bioguide_id"] and m["bioguide_id"].lower() == text.lower()}
+        if by_bioguide:
+            return by_bioguide
+        needle = text.lower()
+        return {
+            k for k, m in self.members.items()
+            if needle and any(needle in (m.get(f) or "").lower() for f in ("name", "filer_name", "last_name"))
+        }  # fmt: skip
+
+    # -- tickers
+    def tickers(self) -> list[dict[str, Any]]:
+        if self._tickers is None:
+            groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for t in self.trade_rows:
+                if t["ticker"]:
+                    groups[t["ticker"]].append(t)
+            out = [self._ticker_row(ticker, trades) for ticker, trades in groups.items()]
+            out.sort(key=lambda r: (-r["trades"], r["ticker"]))
+            self._tickers = out
+        return self._tickers
+
+    def _ticker_row(self, ticker: str, trades: list[dict[str, Any]]) -> dict[str, Any]:
+        types = Counter(t["asset_type"] for t in trades if t["asset_type"])
+        dated = [t["transaction_date"] for t in trades if t["transaction_date"]]
+        disclosed = [t["disclosure_date"] for t in trades if t["disclosure_date"]]
+        return {
+            "ticker": ticker,
+            "asset_name": self.assets.get(ticker),
+            "asset_type": types.most_common(1)[0][0] if types else None,
+            "trades": len(trades),
+            "buys": sum(t["side"] == "buy" for t in trades),
+            "sells": sum(t["side"] == "sell" for t in trades),
+            "members": len({t["member_key"] for t in trades}),
+            "amount_low_sum": _sum([t["amount_low"] for t in trades]),
+            "amount_high_sum": _sum([t["amount_high"] for t in trades]),
+            "last_transaction_date": max(dated, default=None),
+            "last_disclosure_date": max(disclosed, default=None),
+        }
+
+
+def _read_table(s3: Any, bucket: str, key_list: list[str], schema: pa.Schema) -> pa.Table:
+    parts = []
+    for key in key_list:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        parts.append(pq.read_table(io.BytesIO(body), schema=schema))
+    return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+def load_gold(s3: Any, manifest: dict[str, Any]) -> GoldData:
+    """Every Gold table of the version the manifest (or pointer) describes."""
+    bucket = manifest["gold_bucket"]
+    tables = {
+        name: _read_table(s3, bucket, manifest.get("tables", {}).get(name, []), schema)
+        for name, schema in schemas.GOLD_TABLES.items()
+    }
+    return GoldData(
+        version=manifest["version"],
+        built_at=manifest.get("built_at"),
+        years=list(manifest.get("years", [])),
+        row_counts=dict(manifest.get("row_counts", {})),
+        tables=tables,
+    )
+
+
+# --- answers (shared by the API and publish_api) ----------------------------------------------
+
+
+def query_trades(
+    d: GoldData,
+    *,
+    member: str | None = None,
+    ticker: str | None = None,
+    owner: str | None = None,
+    side: str | None = None,
+    year: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    date_field: str = "transaction_date",
+    min_amount: float | None = None,
+    max_amount: float | None = None,
+    asset_type: str | None = None,
+    sort: str = "-transaction_date",
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    t = d.trades
+    masks = []
+    if member:
+        masks.append(pc.is_in(t["member_key"], value_set=pa.array(sorted(d.resolve_members(member)), pa.string())))
+    if ticker:
+        masks.append(pc.equal(t["ticker"], ticker.strip().upper()))
+    if owner:
+        masks.append(pc.is_null(t["owner"]) if owner == "self" else pc.equal(t["owner"], owner))
+    if side:
+        masks.append(pc.equal(t["side"], side))
+    if year is not None:
+        masks.append(pc.equal(t["year"], year))
+    if asset_type:
+        masks.append(pc.equal(t["asset_type"], asset_type.upper()))
+    if date_from is not None:
+        masks.append(pc.greater_equal(t[date_field], pa.scalar(date_from, pa.date32())))
+    if date_to is not None:
+        masks.append(pc.less_equal(t[date_field], pa.scalar(date_to, pa.date32())))
+    # Amounts are ranges: a trade matches when its range can reach into [min_amount, max_amount].
+    if min_amount is not None:
+        masks.append(pc.greater_equal(pc.coalesce(t["amount_high"], t["amount_low"]), min_amount))
+    if max_amount is not None:
+        masks.append(pc.less_equal(t["amount_low"], max_amount))
+    order = d.order(sort)
+    if masks:
+        mask = masks[0]
+        for m in masks[1:]:
+            mask = pc.and_kleene(mask, m)
+        mask = pc.fill_null(mask, False)
+        indices = pc.filter(order, pc.take(mask, order))
+    else:
+        indices = order
+    total = len(indices)
+    rows = t.take(indices[offset : offset + limit]).to_pylist() if offset < total else []
+    return _page(rows, total, limit, offset)
+
+
+def latest_trades(d: GoldData, limit: int = LATEST_TRADES) -> dict[str, Any]:
+    page = query_trades(d, sort="-disclosure_date", limit=limit)
+    return {"items": page["items"]}
+
+
+def trending(d: GoldData, window: int) -> dict[str, Any]:
+    rows = d.tables["agg_trending_tickers"].filter(pc.equal(d.tables["agg_trending_tickers"]["window_days"], window))
+    items = sorted(rows.to_pylist(), key=lambda r: r["rank"])
+    return {
+        "window_days": window,
+        "anchor_date": items[0]["anchor_date"] if items else None,
+        "window_start": items[0]["window_start"] if items else None,
+        "items": [r | {"asset_name": d.assets.get(r["ticker"])} for r in items],
+    }
+
+
+def list_members(
+    d: GoldData, *, q: str | None = None, state: str | None = None, party: str | None = None,
+    traded: bool = False, sort: str = "-trades", limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    keys_ = d.resolve_members(q) if q else set(d.members)
+    rows = [d.member(k) for k in keys_]
+    rows = [r for r in rows if r is not None]
+    if state:
+        rows = [r for r in rows if (r["state"] or (r["state_district"] or "")[:2]).upper() == state.upper()]
+    if party:
+        rows = [r for r in rows if (r["party"] or "").lower() == party.lower()]
+    if traded:
+        rows = [r for r in rows if r["stats"] and r["stats"]["trades"] > 0]
+    if sort in ("name", "-name"):
+        rows.sort(key=lambda r: ((r["name"] or "").lower(), r["member_key"]), reverse=sort == "-name")
+    else:
+        rows.sort(key=lambda r: ((r["name"] or "").lower(), r["member_key"]))
+        rows.sort(key=lambda r: r["stats"]["trades"] if r["stats"] else -1, reverse=sort == "-trades")
+    return _page(rows[offset : offset + limit], len(rows), limit, offset)
+
+
+def member_detail(d: GoldData, member_key: str) -> dict[str, Any] | None:
+    member = d.member(member_key)
+    if member is None:
+        return None
+    trades = [r for r in d.trade_rows if r["member_key"] == member_key]
+    tickers = Counter(t["ticker"] for t in trades if t["ticker"])
+    return {
+        "member": member,
+        "top_tickers": [{"ticker": k, "trades": v} for k, v in sorted(tickers.items(), key=lambda kv: (-kv[1], kv[0]))[:10]],
+        "by_month": _by_month(trades),
+        "trades": _newest_first(trades)[:MEMBER_TRADES_LIMIT],
+        "filings": [f for f in d.filings if f["member_key"] == member_key],
+    }
+
+
+def list_tickers(d: GoldData, *, q: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    rows = d.tickers()
+    if q:
+        needle = q.strip().lower()
+        rows = [r for r in rows if needle in r["ticker"].lower() or needle in (r["asset_name"] or "").lower()]
+    return _page(rows[offset : offset + limit], len(rows), limit, offset)
+
+
+def ticker_detail(d: GoldData, ticker: str) -> dict[str, Any] | None:
+    ticker = ticker.strip().upper()
+    row = next((r for r in d.tickers() if r["ticker"] == ticker), None)
+    if row is None:
+        return None
+    trades = [r for r in d.trade_rows if r["ticker"] == ticker]
+    by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in trades:
+        by_member[t["member_key"]].append(t)
+    members = [
+        {
+            "member_key": key,
+            "name": (d.members.get(key) or {}).get("name"),
+            "party": (d.members.get(key) or {}).get("party"),
+            "trades": len(own),
+            "buys": sum(t["side"] == "buy" for t in own),
+            "sells": sum(t["side"] == "sell" for t in own),
+        }
+        for key, own in by_member.items()
+    ]
+    members.sort(key=lambda m: (-m["trades"], m["name"] or ""))
+    return {"ticker": row, "members": members, "by_month": _by_month(trades), "trades": _newest_first(trades)[:MEMBER_TRADES_LIMIT]}
+
+
+def list_filings(
+    d: GoldData, *, member: str | None = None, filing_type: str | None = None, year: int | None = None,
+    status: str | None = None, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    rows = d.filings
+    if member:
+        wanted = d.resolve_members(member)
+        rows = [f for f in rows if f["member_key"] in wanted]
+    if filing_type:
+        rows = [f for f in rows if (f["filing_type"] or "") == filing_type.upper()]
+    if year is not None:
+        rows = [f for f in rows if f["year"] == year]
+    if status:
+        rows = [f for f in rows if f["extraction_status"] == status]
+    return _page(rows[offset : offset + limit], len(rows), limit, offset)
+
+
+def filing_detail(d: GoldData, filing_id: str) -> dict[str, Any] | None:
+    filing = d.filings_by_key.get(filing_id)
+    if filing is None:  # a bare DocID: the latest year that has it
+        matches = [f for f in d.filings if f["doc_id"] == filing_id]
+        filing = max(matches, key=lambda f: f["year"]) if matches else None
+    if filing is None:
+        return None
+    trades = sorted((r for r in d.trade_rows if r["filing_key"] == filing["filing_key"]), key=lambda r: r["transaction_key"])
+    facts = d.tables["fact_transactions"]
+    rows = dict(zip(facts["transaction_key"].to_pylist(), facts["row"].to_pylist(), strict=True))
+    trades.sort(key=lambda r: rows.get(r["transaction_key"], 0))
+    return {"filing": filing, "trades": trades}
+
+
+def summary(d: GoldData) -> dict[str, Any]:
+    rows = d.trade_rows
+    dated = [t["transaction_date"] for t in rows if t["transaction_date"]]
+    disclosed = [t["disclosure_date"] for t in rows if t["disclosure_date"]]
+    top = list_members(d, traded=True, limit=10)["items"]
+    coverage = d.tables["agg_document_quality"].to_pylist()
+    return {
+        "gold_version": d.version,
+        "built_at": d.built_at,
+        "years": d.years,
+        "totals": {
+            "trades": len(rows),
+            "buys": sum(t["side"] == "buy" for t in rows),
+            "sells": sum(t["side"] == "sell" for t in rows),
+            "members_trading": len({t["member_key"] for t in rows}),
+            "tickers": len({t["ticker"] for t in rows if t["ticker"]}),
+            "filings": len(d.filings),
+            "ptr_filings": sum(f["filing_type"] == "P" for f in d.filings),
+            "late_trades": sum(bool(t["is_late"]) for t in rows),
+            "amount_low_sum": _sum([t["amount_low"] for t in rows]),
+            "amount_high_sum": _sum([t["amount_high"] for t in rows]),
+            "first_transaction_date": min(dated, default=None),
+            "last_transaction_date": max(dated, default=None),
+            "last_disclosure_date": max(disclosed, default=None),
+        },
+        "by_month": _by_month(rows),
+        "top_members": top,
+        "coverage": coverage,
+    }
+
+
+def freshness(built_at: str | None, now: datetime | None = None) -> float | None:
+    if not built_at:
+        return None
+    try:
+        built = datetime.fromisoformat(built_at)
+    except ValueError:
+        return None
+    built = built if built.tzinfo else built.replace(tzinfo=UTC)
+    return round(((now or datetime.now(UTC)) - built).total_seconds() / 3600, 2)
+
+
+def precomputed_answers(d: GoldData) -> dict[str, dict[str, Any]]:
+    """Every cacheable answer of this version, keyed by its site-bucket key."""
+    out: dict[str, dict[str, Any]] = {summary_key(): summary(d), latest_trades_key(): latest_trades(d)}
+    for window in TRENDING_WINDOWS:
+        out[trending_key(window)] = trending(d, window)
+    for key in d.members:
+        detail = member_detail(d, key)
+        if detail is not None:
+            out[member_key_of(key)] = detail
+    for row in d.tickers():
+        detail = ticker_detail(d, row["ticker"])
+        if detail is not None:
+            out[ticker_key_of(row["ticker"])] = detail
+    return out
+
+
+# --- which version is live --------------------------------------------------------------------
+
+
+def _get_json(s3: Any, bucket: str, key: str) -> Any | None:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}:
+            return None
+        raise
+
+
+class LiveStore:
+    """The live Gold version in memory, plus the precomputed answers read so far."""
+
+    def __init__(self, s3_factory: Any, ttl_s: float | None = None) -> None:
+        self._s3_factory = s3_factory
+        self.ttl_s = float(os.environ.get("API_VERSION_TTL_S", "10")) if ttl_s is None else ttl_s
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._data: GoldData | None = None
+        self._meta: dict[str, Any] | None = None
+        self._answers: dict[str, Any] = {}
+
+    @property
+    def gold_bucket(self) -> str:
+        return os.environ.get("GOLD_BUCKET", "")
+
+    @property
+    def site_bucket(self) -> str:
+        return os.environ.get("SITE_BUCKET", "")
+
+    def reset(self) -> None:
+        with self._lock:
+            self._checked_at = float("-inf")
+            self._data, self._meta, self._answers = None, None, {}
+
+    def meta(self) -> dict[str, Any] | None:
+        self._refresh()
+        return self._meta
+
+    def data(self) -> GoldData:
+        self._refresh()
+        if self._data is None:
+            raise DataUnavailable("no Gold version has been published yet")
+        return self._data
+
+    def answer(self, key: str, compute: Any) -> Any:
+        """A cacheable answer: memory, else the precomputed object, else computed from Gold."""
+        d = self.data()
+        cached = self._answers.get(key)
+        if cached is not None:
+            return cached
+        found = None
+        meta = self._meta
+        if meta and meta.get("gold_version") == d.version and self.site_bucket:
+            found = _get_json(self._s3_factory(), self.site_bucket, key)
+        if found is None:
+            found = compute(d)
+        if found is not None:
+            with self._lock:
+                if self._data is d:
+                    self._answers[key] = found
+        return found
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.ttl_s:
+            return
+        with self._lock:
+            if now - self._checked_at < self.ttl_s:
+                return
+            s3 = self._s3_factory()
+            meta = _get_json(s3, self.site_bucket, META_KEY) if self.site_bucket else None
+            manifest = None
+            if meta and meta.get("gold_version"):
+                if self._data is not None and self._data.version == meta["gold_version"]:
+                    self._meta, self._checked_at = meta, now
+                    return
+                manifest = _get_json(s3, meta.get("gold_bucket") or self.gold_bucket, keys.gold_manifest_key(meta["gold_version"]))
+            if manifest is None and self.gold_bucket:
+                manifest = _get_json(s3, self.gold_bucket, keys.GOLD_POINTER_KEY)
+            self._meta = meta
+            if manifest is not None and (self._data is None or self._data.version != manifest["version"]):
+                self._data = load_gold(s3, manifest)
+                self._answers = {}
+            self._checked_at = now

@@ -1,0 +1,83 @@
+"""Lambda entry point of the HTTP API (API Gateway HTTP API, payload format 2.0).
+
+Every GET answer marked cacheable (`Cache-Control: public`) is a pure function of the live data
+version, the path and the query, so a warm function keeps the serialized responses of the
+current version (an LRU, `API_RESPONSE_CACHE` entries, 0 to turn it off) and answers a repeated
+request without routing, validating or serializing again. A new version empties it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from services.api.app import app, store
+from services.common.observability import lambda_entry, tools
+
+SERVICE = "api"
+logger, tracer, metrics = tools(SERVICE)
+
+
+class ResponseCache:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self._version: str | None = None
+
+    @staticmethod
+    def key(event: dict[str, Any]) -> tuple[str, str] | None:
+        http = (event.get("requestContext") or {}).get("http") or {}
+        if http.get("method", "GET") != "GET":
+            return None
+        params = event.get("queryStringParameters") or {}
+        return event.get("rawPath") or http.get("path") or "", "&".join(f"{k}={params[k]}" for k in sorted(params))
+
+    def get(self, version: str, key: tuple[str, str]) -> dict[str, Any] | None:
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+                return None
+            found = self._entries.get((version, *key))
+            if found is not None:
+                self._entries.move_to_end((version, *key))
+            return found
+
+    def put(self, version: str, key: tuple[str, str], response: dict[str, Any]) -> None:
+        headers = response.get("headers") or {}
+        if response.get("statusCode") != 200 or not str(headers.get("Cache-Control", "")).startswith("public"):
+            return
+        with self._lock:
+            if version != self._version:
+                return
+            self._entries[(version, *key)] = response
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+cache = ResponseCache(int(os.environ.get("API_RESPONSE_CACHE", "4096")))
+
+
+def _live_version() -> str | None:
+    try:
+        data = store.data()
+    except Exception:  # no data yet: nothing is cacheable, the route answers the error
+        return None
+    return f"{data.version}#{id(data)}"  # a reload of the same version starts afresh too
+
+
+@lambda_entry(logger, tracer, metrics)
+def lambda_handler(event: dict, context: object) -> dict:
+    key = ResponseCache.key(event) if cache.size else None
+    version = _live_version() if key else None
+    if key and version:
+        hit = cache.get(version, key)
+        if hit is not None:
+            return hit
+    response = app.resolve(event, context)
+    if key and version:
+        cache.put(version, key, response)
+    return response

@@ -1,0 +1,312 @@
+"""Response models of the HTTP API: the OpenAPI document's schemas come from these classes.
+
+Dates are ISO dates (`YYYY-MM-DD`); amounts are US dollars (the bounds of the range the filer
+ticked, or the exact amount when one was reported).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+USE_RESTRICTION = (
+    "Use restriction (5 U.S.C. 13107): the financial disclosure data of the Clerk of the U.S. House "
+    "of Representatives may not be used for any unlawful purpose, for any commercial purpose other "
+    "than by news and communications media for dissemination to the general public, to determine or "
+    "establish the credit rating of any individual, or for use, directly or indirectly, in the "
+    "solicitation of money for any political, charitable, or other purpose."
+)
+
+Side = Literal["buy", "sell", "exchange"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Error(_Model):
+    error: str = Field(description="Machine code: bad_request, not_found, unavailable, internal_error")
+    message: str = Field(description="What went wrong, for a person")
+    parameter: str | None = Field(None, description="The offending parameter, for bad_request")
+
+
+class Trade(_Model):
+    transaction_key: str
+    filing_key: str
+    doc_id: str
+    year: int
+    member_key: str
+    member_name: str | None = None
+    bioguide_id: str | None = None
+    party: str | None = None
+    state_district: str | None = None
+    owner: str | None = Field(None, description="blank: the filer; SP spouse; JT joint; DC dependent child")
+    asset_name: str | None = None
+    ticker: str | None = None
+    asset_type: str | None = None
+    transaction_type: str | None = Field(None, description="As filed: P, S, S (partial), E")
+    side: Side | None = None
+    transaction_date: date | None = None
+    notification_date: date | None = None
+    disclosure_date: date | None = None
+    disclosure_lag_days: int | None = None
+    is_late: bool | None = Field(None, description="Disclosed more than 45 days after the transaction")
+    amount_low: float | None = None
+    amount_high: float | None = None
+    cap_gains_over_200: bool | None = None
+    filing_status: str | None = None
+    description: str | None = None
+    comments: str | None = None
+    source_url: str | None = None
+
+
+class TradePage(_Model):
+    items: list[Trade]
+    total: int = Field(description="Rows matching the filters, all pages together")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(None, description="Offset of the next page; null on the last page")
+
+
+class MemberStats(_Model):
+    trades: int = 0
+    buys: int = 0
+    sells: int = 0
+    amount_low_sum: float | None = None
+    amount_high_sum: float | None = None
+    tickers: int = 0
+    ptr_filings: int = 0
+    late_trades: int = 0
+    late_filings: int = 0
+    median_lag_days: float | None = None
+    first_transaction_date: date | None = None
+    last_transaction_date: date | None = None
+    last_disclosure_date: date | None = None
+
+
+class Member(_Model):
+    member_key: str = Field(description="Bioguide ID when resolved, else filer-<hash>")
+    name: str | None = None
+    bioguide_id: str | None = None
+    resolved: bool = False
+    match_method: str | None = None
+    match_score: float | None = None
+    filer_name: str | None = None
+    party: str | None = None
+    state: str | None = None
+    district: int | None = None
+    state_district: str | None = None
+    stats: MemberStats | None = None
+
+
+class MemberPage(_Model):
+    items: list[Member]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = None
+
+
+class TickerCount(_Model):
+    ticker: str
+    trades: int
+
+
+class MonthCount(_Model):
+    month: str = Field(description="YYYY-MM of the transaction date")
+    trades: int
+    buys: int
+    sells: int
+    amount_high_sum: float | None = None
+
+
+class MemberDetail(_Model):
+    member: Member
+    top_tickers: list[TickerCount]
+    by_month: list[MonthCount]
+    trades: list[Trade]
+    filings: list[Filing]
+
+
+class Ticker(_Model):
+    ticker: str
+    asset_name: str | None = None
+    asset_type: str | None = None
+    trades: int
+    buys: int
+    sells: int
+    members: int
+    amount_low_sum: float | None = None
+    amount_high_sum: float | None = None
+    last_transaction_date: date | None = None
+    last_disclosure_date: date | None = None
+
+
+class TickerPage(_Model):
+    items: list[Ticker]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = None
+
+
+class TickerMember(_Model):
+    member_key: str
+    name: str | None = None
+    party: str | None = None
+    trades: int
+    buys: int
+    sells: int
+
+
+class TickerDetail(_Model):
+    ticker: Ticker
+    members: list[TickerMember]
+    by_month: list[MonthCount]
+    trades: list[Trade]
+
+
+class Filing(_Model):
+    filing_key: str
+    doc_id: str
+    year: int
+    member_key: str
+    member_name: str | None = None
+    filing_type: str | None = None
+    filing_date: date | None = None
+    extraction_status: str
+    failure_reason: str | None = None
+    rendering: str | None = None
+    pages: int | None = None
+    transaction_count: int = 0
+    source_url: str | None = Field(None, description="Where the pipeline fetched the PDF")
+    pdf_url: str = Field(description="The filing's PDF on the Clerk's site")
+
+
+class FilingPage(_Model):
+    items: list[Filing]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = None
+
+
+class FilingDetail(_Model):
+    filing: Filing
+    trades: list[Trade]
+
+
+class TrendingTicker(_Model):
+    rank: int
+    ticker: str
+    asset_name: str | None = None
+    buyers: int
+    sellers: int
+    members: int
+    trades: int
+    buys: int
+    sells: int
+    amount_low_sum: float | None = None
+    amount_high_sum: float | None = None
+
+
+class Trending(_Model):
+    window_days: int
+    anchor_date: date | None = Field(None, description="Latest disclosure date in the data: the window ends here")
+    window_start: date | None = None
+    items: list[TrendingTicker]
+
+
+class CoverageRow(_Model):
+    filing_type: str | None = None
+    rendering: str | None = None
+    filings: int
+    extracted: int
+    needs_ocr: int
+    failed: int
+    missing: int
+    coverage: float
+    transactions: int
+    mean_confidence: float | None = None
+
+
+class Totals(_Model):
+    trades: int
+    buys: int
+    sells: int
+    members_trading: int
+    tickers: int
+    filings: int
+    ptr_filings: int
+    late_trades: int
+    amount_low_sum: float | None = None
+    amount_high_sum: float | None = None
+    first_transaction_date: date | None = None
+    last_transaction_date: date | None = None
+    last_disclosure_date: date | None = None
+
+
+class Summary(_Model):
+    gold_version: str
+    built_at: str | None = None
+    years: list[int]
+    totals: Totals
+    by_month: list[MonthCount]
+    top_members: list[Member]
+    coverage: list[CoverageRow]
+    notice: str = USE_RESTRICTION
+
+
+class LatestTrades(_Model):
+    items: list[Trade]
+
+
+class Health(_Model):
+    status: Literal["ok", "stale", "missing"]
+    gold_version: str | None = None
+    built_at: str | None = None
+    published_at: str | None = None
+    freshness_hours: float | None = Field(None, description="Hours since the live Gold version was built")
+    stale: bool = Field(description="True when the data is older than stale_after_hours, or missing")
+    stale_after_hours: float = 48.0
+    row_counts: dict[str, int] = Field(default_factory=dict)
+    notice: str = USE_RESTRICTION
+
+
+class Run(_Model):
+    run_id: str
+    status: str | None = None
+    trigger: str | None = None
+    years: list[int] | None = None
+    started_at: str | None = None
+    settled_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    docs_expected: int | None = None
+    docs_settled: int | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    durations_ms: dict[str, float] = Field(default_factory=dict, description="Summed stage time per stage")
+    errors: list[str] = Field(default_factory=list)
+    failure_reason: str | None = None
+    gold_version: str | None = None
+
+
+class Runs(_Model):
+    items: list[Run]
+
+
+class DeadLetterQueue(_Model):
+    name: str
+    url: str
+    depth: int | None = Field(None, description="Messages waiting; null when the queue could not be read")
+    error: str | None = None
+
+
+class DeadLetterQueues(_Model):
+    items: list[DeadLetterQueue]
+    total_depth: int
+
+
+MemberDetail.model_rebuild()

@@ -1,0 +1,51 @@
+"""Lambda entry point of build_gold: run.documents_settled / gold.requested -> Gold version."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from events.models import Envelope, GoldPublished, GoldRejected
+from services.build_gold import overrides, reference, store
+from services.build_gold.build import build
+from services.common import bus
+from services.common.aws import client
+from services.common.config import settings
+from services.common.observability import sqs_batch_handler, tools
+
+SERVICE = "build_gold"
+DEFAULT_LEGISLATORS_URL = "https://unitedstates.github.io/congress-legislators/legislators-current.yaml"
+logger, tracer, metrics = tools(SERVICE)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    envelope = Envelope.model_validate_json(record.body)
+    years = list(envelope.detail.get("years") or [])
+    cfg = settings()
+    live = store.read_pointer(client("s3"), cfg.gold_bucket)
+    if live is not None and envelope.event_type == "run.documents_settled" and envelope.detail.get("documents") == 0:
+        # Nothing was extracted in this run: the live version is still exact, keep it.
+        unchanged = GoldPublished(version=live.version, years=live.body["years"], row_counts=live.body["row_counts"],
+                                  unchanged=True)
+        bus.publish_one(Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace))
+        return
+    legislators, _ = reference.load(os.environ.get("LEGISLATORS_URL", DEFAULT_LEGISLATORS_URL), cfg.bronze_bucket)
+    result = build(
+        client("s3"), silver_bucket=cfg.silver_bucket, gold_bucket=cfg.gold_bucket, years=years,
+        run_id=envelope.run_id, legislators=legislators, overrides=overrides.active(),
+    )
+    if result.published:
+        event = GoldPublished(version=result.version, years=result.years, row_counts=result.row_counts)
+    else:
+        event = GoldRejected(version=result.version, years=result.years, failed_checks=result.failed_checks,
+                             report=result.report.to_dict())
+    bus.publish_one(Envelope.build(event, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace))
+    metrics.add_metric(name="GoldPublished" if result.published else "GoldRejected", unit=MetricUnit.Count, value=1)
+    logger.info("gold built", extra={"status": result.status, "version": result.version, "rows": result.row_counts,
+                                     "failed_checks": result.failed_checks})
+
+
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

@@ -1,0 +1,26 @@
+"""Operator overrides of failing quality checks, each with a recorded reason.
+
+An override stays until it is cleared, and every build that used it records it in its
+quality report, so an emergency publish is never silent.
+"""
+
+from __future__ import annotations
+
+from services.common.tables import WatermarkItem
+from services.common.watermarks import now
+
+_PK = "GOLD#overrides"
+
+
+def active() -> dict[str, str]:
+    return {item.sk.removeprefix("CHECK#"): item.reason or "" for item in WatermarkItem.query(_PK, consistent_read=True)}
+
+
+def set_override(check: str, reason: str, who: str) -> None:
+    if not reason.strip():
+        raise ValueError("an override needs a reason")
+    WatermarkItem(_PK, f"CHECK#{check}", reason=f"{reason} (by {who} at {now()})", updated_at=now()).save()
+
+
+def clear(check: str) -> None:
+    WatermarkItem(_PK, f"CHECK#{check}").delete()

@@ -1,0 +1,43 @@
+"""Lambda entry point of publish_api: q-publish (gold.published) -> site bucket + api.published."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from events.models import ApiPublished, Envelope, GoldPublished
+from services.common import bus
+from services.common.aws import client
+from services.common.config import settings
+from services.common.observability import sqs_batch_handler, tools
+from services.publish_api.publish import SERVICE, publish
+
+logger, tracer, metrics = tools(SERVICE)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    envelope = Envelope.model_validate_json(record.body)
+    detail = envelope.typed()
+    assert isinstance(detail, GoldPublished), f"unexpected event {envelope.event_type}"
+    cfg = settings()
+    result = publish(
+        client("s3"), gold_bucket=cfg.gold_bucket, site_bucket=cfg.site_bucket,
+        version=detail.version, run_id=envelope.run_id,
+    )  # fmt: skip
+    # Announced every time, also for a version already published: the run waiting on it settles.
+    bus.publish_one(
+        Envelope.build(
+            ApiPublished(gold_version=result.gold_version, objects=result.objects),
+            run_id=envelope.run_id, source=SERVICE, trace=envelope.trace,
+        )  # fmt: skip
+    )
+    metrics.add_metric(name="ApiObjectsWritten", unit=MetricUnit.Count, value=result.written)
+    logger.info(
+        "published",
+        extra={"gold_version": result.gold_version, "objects": result.objects, "written": result.written,
+               "deleted": result.deleted, "already_published": result.already_published, "run_id": envelope.run_id},
+    )  # fmt: skip
+
+
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

@@ -1,0 +1,174 @@
+"""publish_api: precompute the API's cacheable answers of the live Gold version into the site bucket.
+
+On `gold.published` it reads the Gold pointer and the version's tables, computes every answer
+that does not depend on a query (summary, latest trades, trending, each member, each ticker)
+with the same functions the API uses, and writes them under `api/v1/...` in the site bucket.
+It also uploads the website's static files to the bucket root, so the site bucket is the
+website on AWS, then writes `api/meta.json` last: the API and the website take the version
+named there as live, so readers never see a half-published version.
+
+Idempotent: an object whose bytes are already stored is not written again (its ETag is the MD5
+of its bytes), and a version whose meta is already published is a no-op, so the same
+`gold.published` twice changes nothing, not even the bucket's object versions. Answers of
+members or tickers that left the data are deleted after the meta moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from services.api import data
+from services.common import keys
+
+SERVICE = "publish_api"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "website" / "static"
+CACHE_API = "public, max-age=60"
+CACHE_STATIC = "public, max-age=300"
+CACHE_META = "no-cache"
+_WRITERS = 16
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    gold_version: str
+    objects: int  # answers + static files of this version
+    written: int  # objects actually written (0 when it was already published)
+    deleted: int
+    already_published: bool
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=_default).encode()
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _etag_of(data: bytes) -> str:
+    return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+
+
+def _existing_etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = item["ETag"]
+    return found
+
+
+def _read_json(s3: Any, bucket: str, key: str) -> Any | None:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+            return None
+        raise
+
+
+def static_files(root: Path = STATIC_DIR) -> dict[str, tuple[bytes, str]]:
+    """The website's files: site-bucket key -> (bytes, content type)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
+                kind += "; charset=utf-8"
+            out[path.relative_to(root).as_posix()] = (path.read_bytes(), kind)
+    return out
+
+
+def upload_static(s3: Any, site_bucket: str, root: Path = STATIC_DIR) -> int:
+    """Only the website's files (e.g. `disclosures up` before any data): the site shows "no data yet"."""
+    statics = static_files(root)
+    objects = {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
+    return _put_all(s3, site_bucket, objects, _existing_etags(s3, site_bucket, ""))
+
+
+def _put_all(s3: Any, bucket: str, objects: dict[str, tuple[bytes, str, str]], existing: dict[str, str]) -> int:
+    todo = [(k, v) for k, v in objects.items() if existing.get(k) != _etag_of(v[0])]
+
+    def put(item: tuple[str, tuple[bytes, str, str]]) -> None:
+        key, (body, content_type, cache_control) = item
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=cache_control)
+
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        list(pool.map(put, todo))
+    return len(todo)
+
+
+def publish(
+    s3: Any,
+    *,
+    gold_bucket: str,
+    site_bucket: str,
+    version: str | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+    static_root: Path = STATIC_DIR,
+) -> PublishResult:
+    """Precompute and publish the answers of the live Gold version (or of `version`)."""
+    pointer = _read_json(s3, gold_bucket, keys.GOLD_POINTER_KEY)
+    if pointer is None:
+        raise FileNotFoundError(f"no Gold pointer in s3://{gold_bucket}/{keys.GOLD_POINTER_KEY}")
+    # The live pointer wins over the event's version: when builds overtook each other, the
+    # older event publishes the newer version (a no-op when that one is already published).
+    manifest = pointer
+    version = manifest["version"]
+
+    statics = static_files(static_root)
+    meta = _read_json(s3, site_bucket, data.META_KEY)
+    if meta and meta.get("gold_version") == version and meta.get("static_sha256") == _static_digest(statics):
+        return PublishResult(version, meta.get("objects", 0), 0, 0, True)
+
+    gold = data.load_gold(s3, manifest)
+    answers = data.precomputed_answers(gold)
+    objects: dict[str, tuple[bytes, str, str]] = {
+        key: (_json_bytes(value), "application/json", CACHE_API) for key, value in answers.items()
+    }
+    objects |= {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
+    existing = _existing_etags(s3, site_bucket, "")
+    written = _put_all(s3, site_bucket, objects, existing)
+
+    published_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    meta_body = {
+        "gold_version": version,
+        "gold_bucket": gold_bucket,
+        "built_at": manifest.get("built_at"),
+        "published_at": published_at,
+        "run_id": run_id or manifest.get("run_id"),
+        "years": manifest.get("years", []),
+        "row_counts": manifest.get("row_counts", {}),
+        "objects": len(objects),
+        "members": len(gold.members),
+        "tickers": len(gold.tickers()),
+        "static_sha256": _static_digest(statics),
+    }
+    s3.put_object(
+        Bucket=site_bucket, Key=data.META_KEY, Body=_json_bytes(meta_body),
+        ContentType="application/json", CacheControl=CACHE_META,
+    )  # fmt: skip
+
+    # Answers of members or tickers no longer in the data: gone only after the meta moved.
+    stale = [k for k in existing if k.startswith(data.API_PREFIX) and k not in objects]
+    for start in range(0, len(stale), 1000):
+        s3.delete_objects(Bucket=site_bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]})
+    return PublishResult(version, len(objects), written + 1, len(stale), False)
+
+
+def _static_digest(statics: dict[str, tuple[bytes, str]]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(statics):
+        digest.update(key.encode() + b"\0" + hashlib.sha256(statics[key][0]).digest())
+    return digest.hexdigest()

@@ -1,0 +1,588 @@
+/* House trades: the website. No build step, no external requests: plain JS against the /v1 API.
+ * Pages are hash routes: #/ dashboard, #/trades?filters, #/members, #/member/KEY, #/tickers,
+ * #/ticker/SYM, #/filing/ID, #/ops. Charts are inline SVG drawn here. */
+"use strict";
+
+const API_BASE = (document.querySelector('meta[name="api-base"]')?.content || "").replace(/\/$/, "");
+const app = document.getElementById("app");
+const statusBar = document.getElementById("status");
+const EXPORT_LIMIT = 50000;
+
+// ---------------------------------------------------------------- helpers
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(path, params) {
+  const qs = params ? new URLSearchParams(clean(params)).toString() : "";
+  let response;
+  try {
+    response = await fetch(API_BASE + path + (qs ? "?" + qs : ""), { headers: { Accept: "application/json" } });
+  } catch (err) {
+    throw new ApiError(0, { message: "The API cannot be reached. Check your connection and try again." });
+  }
+  let body = null;
+  try { body = await response.json(); } catch (err) { body = null; }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+function clean(params) {
+  const out = {};
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") out[k] = v;
+  return out;
+}
+
+const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
+const num = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("en-US"));
+const money = (n) => (n === null || n === undefined ? "—" : "$" + Math.round(n).toLocaleString("en-US"));
+function compactMoney(n) {
+  if (n === null || n === undefined) return "—";
+  const units = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
+  for (const [size, unit] of units) if (Math.abs(n) >= size) return "$" + (n / size).toFixed(n / size >= 100 ? 0 : 1) + unit;
+  return "$" + Math.round(n);
+}
+function range(lo, hi) {
+  if (lo === null && hi === null) return "—";
+  if (hi === null || hi === undefined) return "over " + money(lo);
+  if (lo === hi) return money(lo);
+  return money(lo) + " – " + money(hi);
+}
+const date = (d) => d || "—";
+const OWNERS = { SP: "Spouse", JT: "Joint", DC: "Child" };
+const owner = (o) => (o ? OWNERS[o] || o : "Self");
+const side = (s, t) => (s ? `<span class="side ${esc(s)}" title="${esc(t || "")}">${esc(s)}</span>` : esc(t || "—"));
+const memberLink = (key, name) => `<a href="#/member/${encodeURIComponent(key)}">${esc(name || key)}</a>`;
+const tickerLink = (t) => (t ? `<a href="#/ticker/${encodeURIComponent(t)}">${esc(t)}</a>` : "—");
+
+function setPage(html) { app.innerHTML = html; }
+function card(label, value, sub) {
+  return `<div class="card"><div class="label">${esc(label)}</div><div class="value">${value}</div>${sub ? `<div class="sub">${sub}</div>` : ""}</div>`;
+}
+function emptyState(text) { return `<div class="empty">${esc(text)}</div>`; }
+function errorBox(err) {
+  if (err.status === 503) return `<div class="error-box" data-state="missing">No data has been published yet. ${esc(err.message)}</div>`;
+  if (err.status === 404) return `<div class="error-box" data-state="not-found">${esc(err.message)}</div>`;
+  return `<div class="error-box">Something went wrong: ${esc(err.message)}</div>`;
+}
+
+// ---------------------------------------------------------------- freshness banner
+
+let healthCache = { at: 0, value: null };
+async function health() {
+  if (Date.now() - healthCache.at < 30000 && healthCache.value) return healthCache.value;
+  try {
+    healthCache = { at: Date.now(), value: await api("/v1/health") };
+  } catch (err) {
+    healthCache = { at: Date.now(), value: { status: "error", message: err.message } };
+  }
+  return healthCache.value;
+}
+
+async function showStatus() {
+  const h = await health();
+  statusBar.className = "status";
+  statusBar.hidden = true;
+  const version = document.getElementById("version");
+  if (h.status === "ok" || h.status === "stale") {
+    version.textContent = `Data version ${h.gold_version}, built ${h.built_at || "?"}` + (h.published_at ? `, published ${h.published_at}` : "");
+  }
+  if (h.status === "stale") {
+    statusBar.hidden = false;
+    statusBar.classList.add("stale");
+    statusBar.dataset.state = "stale";
+    statusBar.textContent = `The data may be out of date: it was last updated ${hoursText(h.freshness_hours)} ago ` +
+      `(${h.built_at}). New filings since then are not shown yet.`;
+  } else if (h.status === "missing") {
+    statusBar.hidden = false;
+    statusBar.classList.add("missing");
+    statusBar.dataset.state = "missing";
+    statusBar.textContent = "No data has been published yet: the pipeline has not completed a run. Pages will fill in after it does.";
+  } else if (h.status === "error") {
+    statusBar.hidden = false;
+    statusBar.classList.add("error");
+    statusBar.dataset.state = "error";
+    statusBar.textContent = h.message;
+  } else {
+    statusBar.dataset.state = "ok";
+  }
+}
+function hoursText(hours) {
+  if (hours === null || hours === undefined) return "an unknown time";
+  if (hours < 48) return `${Math.round(hours)} hours`;
+  return `${Math.round(hours / 24)} days`;
+}
+
+// ---------------------------------------------------------------- charts (inline SVG)
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function fillMonths(byMonth) {
+  // Months without trades still take a slot, so gaps in time look like gaps.
+  const have = new Map(byMonth.map((m) => [m.month, m]));
+  const [y0, m0] = byMonth[0].month.split("-").map(Number);
+  const [y1, m1] = byMonth[byMonth.length - 1].month.split("-").map(Number);
+  const out = [];
+  for (let y = y0, m = m0; y < y1 || (y === y1 && m <= m1); m === 12 ? (y++, m = 1) : m++) {
+    const key = `${y}-${String(m).padStart(2, "0")}`;
+    out.push(have.get(key) || { month: key, trades: 0, buys: 0, sells: 0 });
+    if (out.length > 600) break;
+  }
+  return out;
+}
+
+function monthlyChart(byMonth, title) {
+  if (!byMonth || !byMonth.length) return emptyState("No dated trades to chart.");
+  byMonth = fillMonths(byMonth);
+  const W = 640, H = 220, L = 36, B = 28, T = 10, R = 8;
+  const max = Math.max(...byMonth.map((m) => m.buys + m.sells + (m.trades - m.buys - m.sells)), 1);
+  const step = (W - L - R) / byMonth.length;
+  const bw = Math.max(2, Math.min(40, step * 0.7));
+  const y = (v) => T + (H - T - B) * (1 - v / max);
+  let parts = "";
+  for (const tick of niceTicks(max)) {
+    parts += `<line class="grid" x1="${L}" x2="${W - R}" y1="${y(tick)}" y2="${y(tick)}"/><text x="${L - 4}" y="${y(tick) + 4}" text-anchor="end">${tick}</text>`;
+  }
+  const labelEvery = Math.ceil(byMonth.length / 12);
+  byMonth.forEach((m, i) => {
+    const x = L + i * step + (step - bw) / 2;
+    const other = m.trades - m.buys - m.sells;
+    const yb = y(m.buys), ys = y(m.buys + m.sells);
+    parts += `<rect class="bar-buy" x="${x}" y="${yb}" width="${bw}" height="${H - B - yb}"><title>${esc(m.month)}: ${m.buys} buys</title></rect>`;
+    parts += `<rect class="bar-sell" x="${x}" y="${ys}" width="${bw}" height="${yb - ys}"><title>${esc(m.month)}: ${m.sells} sells</title></rect>`;
+    if (other > 0) {
+      const yo = y(m.trades);
+      parts += `<rect class="bar" x="${x}" y="${yo}" width="${bw}" height="${ys - yo}"><title>${esc(m.month)}: ${other} other</title></rect>`;
+    }
+    if (i % labelEvery === 0) parts += `<text x="${x + bw / 2}" y="${H - 10}" text-anchor="middle">${esc(m.month)}</text>`;
+  });
+  return `<svg class="chart" data-chart="monthly" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title || "Trades by month")}">${parts}</svg>
+    <div class="legend"><span class="lb">buys</span><span class="ls">sells</span></div>`;
+}
+
+function hbarChart(items, labelOf, valueOf, hrefOf, title) {
+  if (!items || !items.length) return emptyState("Nothing to chart.");
+  const rowH = 22, W = 640, L = 70, R = 60;
+  const H = items.length * rowH + 6;
+  const max = Math.max(...items.map(valueOf), 1);
+  let parts = "";
+  items.forEach((item, i) => {
+    const w = ((W - L - R) * valueOf(item)) / max;
+    const yy = 3 + i * rowH;
+    const label = esc(labelOf(item));
+    const text = hrefOf ? `<a href="${esc(hrefOf(item))}"><text x="${L - 6}" y="${yy + 14}" text-anchor="end">${label}</text></a>` : `<text x="${L - 6}" y="${yy + 14}" text-anchor="end">${label}</text>`;
+    parts += `${text}<rect class="bar" x="${L}" y="${yy + 2}" width="${Math.max(w, 1)}" height="${rowH - 6}"><title>${label}: ${valueOf(item)}</title></rect>`;
+    parts += `<text x="${L + w + 4}" y="${yy + 14}">${num(valueOf(item))}</text>`;
+  });
+  return `<svg class="chart" data-chart="bars" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title || "")}">${parts}</svg>`;
+}
+
+function niceTicks(max) {
+  const raw = max / 4;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw || 1)));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || mag;
+  const ticks = [];
+  for (let v = 0; v <= max + 1e-9; v += step) ticks.push(Math.round(v));
+  return ticks;
+}
+
+// ---------------------------------------------------------------- tables
+
+const TRADE_COLUMNS = [
+  ["Traded", (t) => date(t.transaction_date), "date"],
+  ["Disclosed", (t) => date(t.disclosure_date) + (t.is_late ? ` <span class="late" title="disclosed ${t.disclosure_lag_days} days after the trade">late</span>` : ""), "date"],
+  ["Member", (t) => memberLink(t.member_key, t.member_name)],
+  ["Owner", (t) => esc(owner(t.owner))],
+  ["Ticker", (t) => tickerLink(t.ticker)],
+  ["Asset", (t) => esc(t.asset_name || "—") + (t.asset_type ? ` <span class="tag">${esc(t.asset_type)}</span>` : "")],
+  ["Type", (t) => side(t.side, t.transaction_type)],
+  ["Amount", (t) => range(t.amount_low, t.amount_high), "num"],
+  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>`],
+];
+
+function tradesTable(trades, omit = []) {
+  if (!trades.length) return emptyState("No trades match.");
+  const cols = TRADE_COLUMNS.filter(([name]) => !omit.includes(name));
+  const head = cols.map(([name, , cls]) => `<th class="${cls || ""}">${name}</th>`).join("");
+  const rows = trades.map((t) => `<tr data-key="${esc(t.transaction_key)}">${cols.map(([, f, cls]) => `<td class="${cls || ""}">${f(t)}</td>`).join("")}</tr>`).join("");
+  return `<table class="trades"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function filingsTable(filings) {
+  if (!filings.length) return emptyState("No filings.");
+  const rows = filings.map((f) => `<tr>
+    <td><a href="#/filing/${encodeURIComponent(f.filing_key)}">${esc(f.doc_id)}</a></td>
+    <td>${esc(f.filing_type || "—")}</td><td>${date(f.filing_date)}</td>
+    <td>${esc(f.extraction_status)}</td><td class="num">${num(f.transaction_count)}</td>
+    <td><a href="${esc(f.pdf_url)}" rel="noopener">PDF</a></td></tr>`).join("");
+  return `<table><thead><tr><th>DocID</th><th>Type</th><th>Filed</th><th>Extraction</th><th class="num">Trades</th><th>Source</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+// ---------------------------------------------------------------- pages
+
+async function dashboard() {
+  const [summary, latest, trend] = await Promise.all([api("/v1/summary"), api("/v1/trades/latest"), api("/v1/trending", { window: 30, limit: 15 })]);
+  const t = summary.totals;
+  const h = await health();
+  setPage(`
+    <h1>Trades by members of the US House</h1>
+    <p class="subtitle">From the periodic transaction reports members file with the Clerk of the House. Years: ${summary.years.map(esc).join(", ") || "—"}.</p>
+    <div class="cards" id="totals">
+      ${card("Trades", `<span data-total="trades">${num(t.trades)}</span>`, `${num(t.buys)} buys · ${num(t.sells)} sells`)}
+      ${card("Members trading", `<span data-total="members">${num(t.members_trading)}</span>`, `${num(t.ptr_filings)} PTR filings`)}
+      ${card("Tickers", num(t.tickers))}
+      ${card("Volume (range)", compactMoney(t.amount_low_sum) + " – " + compactMoney(t.amount_high_sum), "sum of the reported ranges")}
+      ${card("Late disclosures", num(t.late_trades), "over 45 days after the trade")}
+      ${card("Data freshness", h.freshness_hours === null || h.freshness_hours === undefined ? "—" : hoursText(h.freshness_hours), `latest disclosure ${date(t.last_disclosure_date)}`)}
+    </div>
+    <div class="grid2">
+      <section class="panel"><h2>Trending tickers <span class="windows" id="windows">
+        <button data-w="7">7 d</button><button data-w="30" class="on">30 d</button><button data-w="90">90 d</button></span></h2>
+        <p class="muted" id="trend-window"></p><div id="trending"></div></section>
+      <section class="panel"><h2>Trades by month</h2>${monthlyChart(summary.by_month)}</section>
+    </div>
+    <section class="panel"><h2>Latest disclosed trades</h2>${tradesTable(latest.items.slice(0, 20))}
+      <p><a href="#/trades">All trades, with filters and CSV export →</a></p></section>
+    <section class="panel"><h2>Most active members</h2>${membersTable(summary.top_members)}</section>`);
+  renderTrending(trend);
+  document.getElementById("windows").addEventListener("click", async (e) => {
+    const w = e.target.dataset.w;
+    if (!w) return;
+    document.querySelectorAll("#windows button").forEach((b) => b.classList.toggle("on", b.dataset.w === w));
+    renderTrending(await api("/v1/trending", { window: w, limit: 15 }));
+  });
+}
+
+function renderTrending(trend) {
+  document.getElementById("trend-window").textContent = trend.anchor_date
+    ? `Distinct members buying, ${trend.window_start} to ${trend.anchor_date} (the latest disclosure).` : "";
+  document.getElementById("trending").innerHTML = hbarChart(trend.items, (i) => i.ticker, (i) => i.buyers || i.trades,
+    (i) => `#/ticker/${encodeURIComponent(i.ticker)}`, "Trending tickers by buyers");
+}
+
+function membersTable(members) {
+  if (!members.length) return emptyState("No members.");
+  const rows = members.map((m) => {
+    const s = m.stats || {};
+    return `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "—")}</td><td>${esc(m.state_district || "—")}</td>
+      <td class="num">${num(s.trades)}</td><td class="num">${num(s.buys)}</td><td class="num">${num(s.sells)}</td>
+      <td class="num">${num(s.tickers)}</td><td>${date(s.last_transaction_date)}</td></tr>`;
+  }).join("");
+  return `<table class="members"><thead><tr><th>Member</th><th>Party</th><th>District</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th><th class="num">Tickers</th><th>Last trade</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+const FILTERS = ["member", "ticker", "owner", "type", "from", "to", "min_amount", "max_amount", "sort"];
+const PAGE_SIZE = 50;
+
+async function tradesPage(params) {
+  const query = {};
+  for (const k of FILTERS) if (params.get(k)) query[k] = params.get(k);
+  const offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
+  setPage(`
+    <h1>Trades</h1>
+    <form class="filters" id="filters">
+      <label>Member<input name="member" list="member-list" placeholder="name or bioguide ID" value="${esc(query.member || "")}"></label>
+      <datalist id="member-list"></datalist>
+      <label>Ticker<input name="ticker" placeholder="e.g. NVDA" value="${esc(query.ticker || "")}"></label>
+      <label>Owner<select name="owner">${options([["", "Anyone"], ["self", "Self"], ["SP", "Spouse"], ["JT", "Joint"], ["DC", "Child"]], query.owner)}</select></label>
+      <label>Type<select name="type">${options([["", "Any"], ["buy", "Buy"], ["sell", "Sell"], ["exchange", "Exchange"]], query.type)}</select></label>
+      <label>Traded from<input type="date" name="from" value="${esc(query.from || "")}"></label>
+      <label>Traded to<input type="date" name="to" value="${esc(query.to || "")}"></label>
+      <label>Amount at least<select name="min_amount">${options(AMOUNTS, query.min_amount)}</select></label>
+      <label>Amount at most<select name="max_amount">${options(AMOUNTS, query.max_amount)}</select></label>
+      <label>Sort<select name="sort">${options([["-transaction_date", "Newest trade"], ["transaction_date", "Oldest trade"], ["-disclosure_date", "Newest disclosure"], ["-amount", "Largest amount"], ["amount", "Smallest amount"], ["ticker", "Ticker A-Z"], ["member", "Member A-Z"]], query.sort)}</select></label>
+      <div class="toolbar"><button type="submit" id="apply">Apply</button><a href="#/trades">Reset</a></div>
+    </form>
+    <div class="toolbar"><strong id="count">…</strong><button type="button" class="secondary" id="export">Export CSV</button><span id="export-status" class="muted"></span></div>
+    <div class="panel" id="results"><p class="loading">Loading…</p></div>`);
+  const form = document.getElementById("filters");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const data = clean(Object.fromEntries(new FormData(form).entries()));
+    if (data.sort === "-transaction_date") delete data.sort;
+    location.hash = "#/trades" + (Object.keys(data).length ? "?" + new URLSearchParams(data) : "");
+  });
+  document.getElementById("export").addEventListener("click", () => exportCsv(query));
+  api("/v1/members", { traded: true, limit: 500, sort: "name" }).then((page) => {
+    document.getElementById("member-list").innerHTML = page.items.map((m) => `<option value="${esc(m.member_key)}">${esc(m.name)}</option>`).join("");
+  }).catch(() => {});
+  let page;
+  try {
+    page = await api("/v1/trades", { ...query, limit: PAGE_SIZE, offset });
+  } catch (err) {
+    document.getElementById("count").textContent = "";
+    document.getElementById("results").innerHTML = errorBox(err);
+    return;
+  }
+  document.getElementById("count").textContent = `${num(page.total)} trade${page.total === 1 ? "" : "s"}`;
+  document.getElementById("count").dataset.total = page.total;
+  const prev = offset > 0 ? pageLink(query, Math.max(0, offset - PAGE_SIZE), "← Previous") : "";
+  const next = page.next_offset !== null ? pageLink(query, page.next_offset, "Next →") : "";
+  const shown = page.items.length ? `${offset + 1}–${offset + page.items.length} of ${num(page.total)}` : "";
+  document.getElementById("results").innerHTML = tradesTable(page.items) + `<div class="pager">${prev}<span class="muted">${shown}</span>${next}</div>`;
+}
+
+const AMOUNTS = [["", "Any"], ["1001", "$1,001"], ["15001", "$15,001"], ["50001", "$50,001"], ["100001", "$100,001"],
+  ["250001", "$250,001"], ["500001", "$500,001"], ["1000001", "$1,000,001"], ["5000001", "$5,000,001"], ["25000001", "$25,000,001"], ["50000001", "$50,000,001"]];
+
+function options(pairs, selected) {
+  return pairs.map(([v, label]) => `<option value="${esc(v)}"${String(selected ?? "") === v ? " selected" : ""}>${esc(label)}</option>`).join("");
+}
+function pageLink(query, offset, label) {
+  const q = new URLSearchParams(clean({ ...query, offset: offset || "" }));
+  return `<a href="#/trades?${esc(q.toString())}">${label}</a>`;
+}
+
+const CSV_COLUMNS = ["transaction_date", "disclosure_date", "member_name", "bioguide_id", "party", "state_district", "owner", "ticker",
+  "asset_name", "asset_type", "transaction_type", "side", "amount_low", "amount_high", "is_late", "disclosure_lag_days",
+  "filing_key", "doc_id", "description", "comments", "source_url"];
+
+function csvCell(v) {
+  if (v === null || v === undefined) return "";
+  let s = String(v);
+  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s; // no formulas in a spreadsheet
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+async function exportCsv(query) {
+  const status = document.getElementById("export-status");
+  const button = document.getElementById("export");
+  button.disabled = true;
+  const rows = [];
+  try {
+    let offset = 0;
+    while (offset !== null && rows.length < EXPORT_LIMIT) {
+      status.textContent = `Fetching… ${num(rows.length)} rows`;
+      const page = await api("/v1/trades", { ...query, limit: 500, offset });
+      rows.push(...page.items);
+      offset = page.next_offset;
+    }
+  } catch (err) {
+    status.textContent = "Export failed: " + err.message;
+    button.disabled = false;
+    return;
+  }
+  const notice = "# Source: Clerk of the U.S. House financial disclosures. Use restriction (5 U.S.C. 13107): not for commercial purposes, soliciting, or credit ratings.";
+  const lines = [notice, CSV_COLUMNS.join(","), ...rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(","))];
+  const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = "house-trades" + (query.member ? "-" + query.member : "") + (query.ticker ? "-" + query.ticker : "") + ".csv";
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  status.textContent = `Exported ${num(rows.length)} rows.`;
+  button.disabled = false;
+}
+
+async function membersPage(params) {
+  const q = params.get("q") || "";
+  const all = params.get("all") === "1";
+  const page = await api("/v1/members", { q, traded: !all, limit: 500 });
+  setPage(`<h1>Members</h1>
+    <form class="toolbar" id="search"><input name="q" placeholder="Search by name" value="${esc(q)}">
+    <label class="muted"><input type="checkbox" name="all" value="1"${all ? " checked" : ""}> include filers with no trades</label>
+    <button type="submit">Search</button></form>
+    <p class="muted">${num(page.total)} member${page.total === 1 ? "" : "s"}. Filers not matched to a current member keep the name they filed under.</p>
+    <div class="panel">${membersTable(page.items)}</div>`);
+  document.getElementById("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const data = clean(Object.fromEntries(new FormData(e.target).entries()));
+    location.hash = "#/members" + (Object.keys(data).length ? "?" + new URLSearchParams(data) : "");
+  });
+}
+
+async function memberPage(key) {
+  const d = await api("/v1/members/" + encodeURIComponent(key));
+  const m = d.member, s = m.stats || {};
+  const where = [m.party, m.state_district].filter(Boolean).map(esc).join(" · ");
+  const matched = m.resolved ? `<span class="tag">bioguide ${esc(m.bioguide_id)}</span>` : `<span class="tag" title="${esc(m.match_method)}">not matched to a current member</span>`;
+  setPage(`
+    <h1 id="member-name">${esc(m.name || m.filer_name || m.member_key)}</h1>
+    <p class="subtitle">${where} ${matched}</p>
+    <div class="cards">
+      ${card("Trades", `<span data-total="trades">${num(s.trades)}</span>`, `${num(s.buys)} buys · ${num(s.sells)} sells`)}
+      ${card("Volume (range)", compactMoney(s.amount_low_sum) + " – " + compactMoney(s.amount_high_sum))}
+      ${card("Tickers", num(s.tickers))}
+      ${card("PTR filings", num(s.ptr_filings))}
+      ${card("Late trades", num(s.late_trades), s.median_lag_days !== null && s.median_lag_days !== undefined ? `median lag ${num(s.median_lag_days)} days` : "")}
+      ${card("Last trade", date(s.last_transaction_date))}
+    </div>
+    <div class="grid2">
+      <section class="panel"><h2>Trades by month</h2>${monthlyChart(d.by_month, "Trades by month")}</section>
+      <section class="panel"><h2>Most traded tickers</h2>${hbarChart(d.top_tickers, (t) => t.ticker, (t) => t.trades, (t) => `#/ticker/${encodeURIComponent(t.ticker)}`, "Most traded tickers")}</section>
+    </div>
+    <section class="panel"><h2>Trades</h2>
+      <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a></p>
+      ${tradesTable(d.trades, ["Member"])}</section>
+    <section class="panel"><h2>Filings</h2>${filingsTable(d.filings)}</section>`);
+}
+
+async function tickersPage(params) {
+  const q = params.get("q") || "";
+  const page = await api("/v1/tickers", { q, limit: 500 });
+  const rows = page.items.map((t) => `<tr><td>${tickerLink(t.ticker)}</td><td>${esc(t.asset_name || "—")}</td>
+    <td class="num">${num(t.trades)}</td><td class="num">${num(t.buys)}</td><td class="num">${num(t.sells)}</td>
+    <td class="num">${num(t.members)}</td><td>${date(t.last_transaction_date)}</td></tr>`).join("");
+  setPage(`<h1>Tickers</h1>
+    <form class="toolbar" id="search"><input name="q" placeholder="Ticker or company" value="${esc(q)}"><button type="submit">Search</button></form>
+    <p class="muted">${num(page.total)} ticker${page.total === 1 ? "" : "s"}</p>
+    <div class="panel">${page.items.length ? `<table><thead><tr><th>Ticker</th><th>Asset</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th><th class="num">Members</th><th>Last trade</th></tr></thead><tbody>${rows}</tbody></table>` : emptyState("No tickers match.")}</div>`);
+  document.getElementById("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = new FormData(e.target).get("q");
+    location.hash = "#/tickers" + (v ? "?q=" + encodeURIComponent(v) : "");
+  });
+}
+
+async function tickerPage(symbol) {
+  const d = await api("/v1/tickers/" + encodeURIComponent(symbol));
+  const t = d.ticker;
+  const members = d.members.map((m) => `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "—")}</td>
+    <td class="num">${num(m.trades)}</td><td class="num">${num(m.buys)}</td><td class="num">${num(m.sells)}</td></tr>`).join("");
+  setPage(`
+    <h1 id="ticker-symbol">${esc(t.ticker)}</h1>
+    <p class="subtitle">${esc(t.asset_name || "")} ${t.asset_type ? `<span class="tag">${esc(t.asset_type)}</span>` : ""}</p>
+    <div class="cards">
+      ${card("Trades", `<span data-total="trades">${num(t.trades)}</span>`, `${num(t.buys)} buys · ${num(t.sells)} sells`)}
+      ${card("Members", num(t.members))}
+      ${card("Volume (range)", compactMoney(t.amount_low_sum) + " – " + compactMoney(t.amount_high_sum))}
+      ${card("Last trade", date(t.last_transaction_date), `disclosed ${date(t.last_disclosure_date)}`)}
+    </div>
+    <div class="grid2">
+      <section class="panel"><h2>Trades by month</h2>${monthlyChart(d.by_month, "Trades by month")}</section>
+      <section class="panel"><h2>Members who traded ${esc(t.ticker)}</h2>
+        <table class="members"><thead><tr><th>Member</th><th>Party</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th></tr></thead><tbody>${members}</tbody></table></section>
+    </div>
+    <section class="panel"><h2>Trades</h2>
+      <p><a href="#/trades?ticker=${encodeURIComponent(t.ticker)}">Filter and export these trades →</a></p>
+      ${tradesTable(d.trades, ["Ticker"])}</section>`);
+}
+
+async function filingPage(id) {
+  const d = await api("/v1/filings/" + encodeURIComponent(id));
+  const f = d.filing;
+  setPage(`
+    <h1>Filing ${esc(f.doc_id)}</h1>
+    <p class="subtitle">${memberLink(f.member_key, f.member_name)} · type ${esc(f.filing_type || "—")} · filed ${date(f.filing_date)}</p>
+    <div class="cards">
+      ${card("Trades", num(f.transaction_count))}
+      ${card("Extraction", esc(f.extraction_status), f.failure_reason ? esc(f.failure_reason) : esc(f.rendering || ""))}
+      ${card("Pages", num(f.pages))}
+      ${card("Source", `<a href="${esc(f.pdf_url)}" rel="noopener" id="pdf-link">PDF at the Clerk</a>`)}
+    </div>
+    <section class="panel"><h2>Trades in this filing</h2>${tradesTable(d.trades, ["Member", "Filing"])}</section>`);
+}
+
+async function opsPage() {
+  const [h, runs, dlq] = await Promise.all([
+    health(),
+    api("/v1/ops/runs", { limit: 25 }).catch((err) => ({ error: err })),
+    api("/v1/ops/dlq").catch((err) => ({ error: err })),
+  ]);
+  const runRows = runs.error ? "" : runs.items.map((r) => {
+    const c = r.counts || {};
+    const failures = (c.fetch_failed || 0) + (c.extract_failed || 0);
+    return `<tr data-run="${esc(r.run_id)}"><td class="run">${esc(r.run_id)}</td><td class="${r.status === "succeeded" ? "ok" : r.status === "failed" ? "bad" : ""}">${esc(r.status || "—")}</td>
+      <td>${esc(r.trigger || "—")}</td><td class="date">${esc((r.started_at || "").replace("T", " ").slice(0, 19))}</td>
+      <td class="num">${r.duration_s === null || r.duration_s === undefined ? "—" : num(Math.round(r.duration_s)) + " s"}</td>
+      <td class="num">${num(r.docs_settled)} / ${num(r.docs_expected)}</td>
+      <td class="num">${num(c.fetch_stored || 0)}</td><td class="num">${num((c.extract_extracted || 0) + (c.extract_needs_ocr || 0))}</td>
+      <td class="num ${failures ? "bad" : ""}">${num(failures)}</td>
+      <td>${Object.entries(r.durations_ms || {}).map(([k, v]) => `${esc(k)} ${num(Math.round(v / 1000))} s`).join(" · ") || "—"}</td>
+      <td>${(r.errors || []).slice(0, 3).map(esc).join("<br>") || (r.failure_reason ? esc(r.failure_reason) : "")}</td></tr>`;
+  }).join("");
+  const stageData = runs.error ? [] : runs.items.filter((r) => r.durations_ms && Object.keys(r.durations_ms).length).slice(0, 10);
+  const dlqRows = dlq.error ? "" : dlq.items.map((q) => `<tr><td>${esc(q.name)}</td><td class="num ${q.depth ? "bad" : ""}">${q.depth === null ? "unreadable" : num(q.depth)}</td></tr>`).join("");
+  setPage(`
+    <h1>Operations</h1>
+    <div class="cards">
+      ${card("Data", esc(h.status || "—"), h.gold_version ? `version ${esc(h.gold_version)}` : "")}
+      ${card("Freshness", h.freshness_hours === null || h.freshness_hours === undefined ? "—" : hoursText(h.freshness_hours), h.built_at ? `built ${esc(h.built_at)}` : "")}
+      ${card("Dead letters", dlq.error ? "?" : `<span id="dlq-total">${num(dlq.total_depth)}</span>`, "messages waiting for a replay")}
+      ${card("Runs shown", runs.error ? "?" : num(runs.items.length))}
+    </div>
+    <section class="panel"><h2>Recent runs</h2>
+      ${runs.error ? errorBox(runs.error) : runs.items.length ? `<table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started (UTC)</th><th class="num">Duration</th><th class="num">Docs settled</th><th class="num">Fetched</th><th class="num">Extracted</th><th class="num">Failures</th><th>Stage time</th><th>First errors</th></tr></thead><tbody>${runRows}</tbody></table>` : emptyState("No runs recorded yet.")}
+    </section>
+    <div class="grid2">
+      <section class="panel"><h2>Stage time per run (seconds, summed over documents)</h2>${stageChart(stageData)}</section>
+      <section class="panel"><h2>Dead-letter queues</h2>${dlq.error ? errorBox(dlq.error) : dlq.items.length ? `<table id="dlq"><thead><tr><th>Queue</th><th class="num">Depth</th></tr></thead><tbody>${dlqRows}</tbody></table>` : emptyState("No dead-letter queues configured.")}</section>
+    </div>`);
+}
+
+function stageChart(runs) {
+  if (!runs.length) return emptyState("No stage timings yet.");
+  const stages = [...new Set(runs.flatMap((r) => Object.keys(r.durations_ms)))].sort();
+  const colors = ["#1f5fa8", "#1d8a4e", "#8a6d1d", "#c2413b", "#6a4fa3"];
+  const W = 640, L = 150, R = 50, rowH = 24;
+  const totals = runs.map((r) => stages.reduce((s, k) => s + (r.durations_ms[k] || 0), 0) / 1000);
+  const max = Math.max(...totals, 1);
+  let parts = "";
+  runs.forEach((r, i) => {
+    let x = L;
+    const yy = 4 + i * rowH;
+    parts += `<text x="${L - 6}" y="${yy + 14}" text-anchor="end">${esc(r.run_id.slice(0, 16))}</text>`;
+    stages.forEach((k, j) => {
+      const w = ((W - L - R) * (r.durations_ms[k] || 0)) / 1000 / max;
+      parts += `<rect x="${x}" y="${yy + 3}" width="${w}" height="${rowH - 8}" fill="${colors[j % colors.length]}"><title>${esc(k)}: ${(r.durations_ms[k] / 1000 || 0).toFixed(1)} s</title></rect>`;
+      x += w;
+    });
+    parts += `<text x="${x + 4}" y="${yy + 14}">${totals[i].toFixed(1)} s</text>`;
+  });
+  const legend = stages.map((k, j) => `<span><svg width="10" height="10"><rect width="10" height="10" fill="${colors[j % colors.length]}"/></svg> ${esc(k)}</span>`).join("");
+  return `<svg class="chart" data-chart="stages" viewBox="0 0 ${W} ${runs.length * rowH + 8}" role="img" aria-label="Stage time per run">${parts}</svg><div class="legend">${legend}</div>`;
+}
+
+// ---------------------------------------------------------------- router
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, query] = raw.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { parts, params: new URLSearchParams(query || "") };
+}
+
+const ROUTES = {
+  "": () => dashboard(),
+  trades: (p, params) => tradesPage(params),
+  members: (p, params) => membersPage(params),
+  member: (p) => memberPage(p[1]),
+  tickers: (p, params) => tickersPage(params),
+  ticker: (p) => tickerPage(p[1]),
+  filing: (p) => filingPage(p[1]),
+  ops: () => opsPage(),
+};
+const NAV = { "": "dashboard", member: "members", ticker: "tickers", filing: "trades" };
+
+async function route() {
+  const { parts, params } = parseHash();
+  const name = parts[0] || "";
+  const handler = ROUTES[name];
+  const navName = NAV[name] || name;
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.route === navName));
+  document.body.dataset.page = navName || "dashboard";
+  app.dataset.ready = "false";
+  setPage('<p class="loading">Loading…</p>');
+  showStatus();
+  try {
+    if (!handler || ((name === "member" || name === "ticker" || name === "filing") && !parts[1])) {
+      setPage(`<div class="error-box" data-state="not-found">No such page. <a href="#/">Back to the dashboard</a>.</div>`);
+    } else {
+      await handler(parts, params);
+    }
+  } catch (err) {
+    setPage(errorBox(err));
+  }
+  document.title = (document.querySelector("main h1")?.textContent || "House trades") + " · House trades";
+  app.dataset.ready = "true";
+}
+
+window.addEventListener("hashchange", route);
+route();

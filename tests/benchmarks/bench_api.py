@@ -1,0 +1,308 @@
+"""Benchmark of the API: latency (p50/p99) and throughput at 50 concurrent clients.
+
+A full-year Gold is synthesized from the real 2025 index (1,618 rows, 471 PTRs): every PTR gets
+a realistic number of trades (heavy-tailed, 1 to 120, about 12 on average) over a few hundred
+tickers, every other filing an extracted document record. Gold is built with the real
+`build()` on the moto server and published with `publish_api`; `HttpApiServer` serves it from a
+separate process (as `disclosures up` does), and 50 client threads with keep-alive connections
+request `/v1/trades` with rotating filters and member pages (asyncio clients, so the load
+generator costs little CPU on a small machine).
+
+    .venv/bin/python tests/benchmarks/bench_api.py [--clients 50] [--seconds 10]
+
+Not collected by pytest (no test_ prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+INDEX_XML = FIXTURES / "house-clerk" / "index" / "2025FD.xml"
+LEGISLATORS = FIXTURES / "reference" / "legislators-current.yaml"
+BUCKETS = {"SILVER_BUCKET": "bench-silver", "GOLD_BUCKET": "bench-gold", "SITE_BUCKET": "bench-site"}
+
+TICKERS = [
+    "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "GOOG", "META", "TSLA", "BRK.B", "AVGO", "JPM", "LLY", "V", "UNH",
+    "XOM", "MA", "JNJ", "PG", "HD", "COST", "ABBV", "MRK", "CVX", "KO", "PEP", "ADBE", "WMT", "CRM", "BAC", "NFLX",
+    "AMD", "TMO", "ORCL", "ACN", "MCD", "CSCO", "ABT", "INTC", "DIS", "WFC", "DHR", "VZ", "INTU", "CMCSA", "TXN",
+    "PFE", "AMGN", "NKE", "PM", "IBM", "QCOM", "UNP", "NEE", "GE", "CAT", "SPGI", "LOW", "HON", "RTX", "BA", "GS",
+    "AMAT", "ISRG", "PLD", "T", "BKNG", "DE", "SBUX", "ELV", "LMT", "MDT", "BLK", "ADP", "GILD", "MDLZ", "SYK",
+    "TJX", "VRTX", "ADI", "MMC", "CVS", "REGN", "C", "LRCX", "SCHW", "MO", "CI", "ZTS", "ETN", "PGR", "BSX", "SO",
+    "CB", "MU", "PANW", "SNPS", "DUK", "FI", "KLAC", "CDNS", "EQIX", "ITW", "SLB", "SHW", "CME", "ICE", "PYPL",
+    "APD", "CL", "MCK", "WM", "USB", "EOG", "NOC", "TGT", "MAR", "GD", "FCX", "PSX", "EMR", "NSC", "ORLY", "ROP",
+    "PH", "MPC", "HCA", "AON", "APH", "CTAS", "AJG", "PCAR", "ANET", "MSI", "TT", "CARR", "KMB", "WELL", "OXY",
+    "ADSK", "AZO", "MCHP", "SRE", "TRV", "COF", "DXCM", "AEP", "PSA", "HUM", "F", "GM", "MET", "KMI", "TEL", "AIG",
+    "D", "O", "SPG", "IDXX", "DLR", "JCI", "CCI", "ALL", "PAYX", "HES", "MNST", "CPRT", "LHX", "FTNT", "KHC",
+    "GIS", "BK", "AMP", "DOW", "NUE", "PRU", "A", "YUM", "EW", "CTVA", "ODFL", "KDP", "CNC", "CMG", "CHTR", "VLO",
+    "DVN", "SCCO", "CRWD", "PLTR", "SNOW", "UBER", "ABNB", "COIN", "SQ", "SHOP", "TSM", "ASML", "IBIT", "SPY",
+    "QQQ", "VOO", "VTI", "IWM", "GLD", "TLT", "DG", "PI", "TEM", "VST", "CEG", "SMCI", "ARM", "MRVL", "DELL",
+]  # fmt: skip
+AMOUNTS = [(1001, 15000)] * 30 + [(15001, 50000)] * 12 + [(50001, 100000)] * 5 + [(100001, 250000)] * 3 + [
+    (250001, 500000), (500001, 1000000), (1000001, 5000000), (5000001, 25000000)]  # fmt: skip
+
+
+# --- the synthetic full year ---------------------------------------------------------------------
+
+
+def index_rows() -> list[dict]:
+    import defusedxml.ElementTree as ET
+
+    rows = []
+    for member in ET.parse(INDEX_XML).getroot():
+        def get(tag: str, member=member) -> str | None:
+            return (member.findtext(tag) or "").strip() or None
+
+        filed = get("FilingDate")
+        rows.append(
+            {
+                "doc_id": get("DocID"), "year": int(get("Year") or 2025), "prefix": get("Prefix"), "first": get("First"),
+                "last": get("Last"), "suffix": get("Suffix"), "filing_type": get("FilingType"),
+                "state_district": get("StateDst"),
+                "filing_date": (date(int(filed.split("/")[2]), int(filed.split("/")[0]), int(filed.split("/")[1])).isoformat()
+                                if filed else None),
+            }  # fmt: skip
+        )
+    return rows
+
+
+def trades_for(rng: random.Random, doc_id: str, filed: date) -> list[dict]:
+    count = min(120, max(1, int(rng.paretovariate(1.3) * 4)))
+    rows = []
+    for n in range(1, count + 1):
+        traded = filed - timedelta(days=rng.randint(3, 60))
+        low, high = rng.choice(AMOUNTS)
+        ticker = rng.choice(TICKERS)
+        kind = rng.choices(["P", "S", "S (partial)", "E"], weights=[55, 30, 12, 3])[0]
+        rows.append(
+            {
+                "row": n, "owner": rng.choice([None, None, "SP", "JT", "DC"]), "asset_name": f"{ticker} Common Stock",
+                "ticker": ticker, "asset_type": rng.choice(["ST"] * 9 + ["OP"]), "transaction_type": kind,
+                "transaction_date": traded.isoformat(), "notification_date": (traded + timedelta(days=rng.randint(0, 5))).isoformat(),
+                "amount_low": low, "amount_high": high, "cap_gains_over_200": None, "filing_status": "New",
+                "description": None, "subholding_of": None, "location": None, "comments": None, "page": 1,
+                "confidence": 0.97,
+            }  # fmt: skip
+        )
+    return rows
+
+
+def document(row: dict, trades: list[dict] | None) -> dict:
+    doc_id, year, kind = row["doc_id"], row["year"], row["filing_type"]
+    folder = "ptr-pdfs" if kind == "P" else "financial-pdfs"
+    return {
+        "doc_id": doc_id, "year": year, "filing_type": kind, "filing_date": row["filing_date"],
+        "source_url": f"https://disclosures-clerk.house.gov/public_disc/{folder}/{year}/{doc_id}.pdf",
+        "bronze_key": f"house-fd/pdf/year={year}/type={kind}/doc_id={doc_id}/sha256={'0' * 64}.pdf",
+        "sha256": "0" * 64, "run_id": "bench", "extraction_status": "extracted", "failure_reason": None,
+        "rendering": "efiled", "pages": 2, "warnings": [], "parser_version": "bench",
+        "extracted_at": "2025-11-26T08:00:00+00:00",
+        "header": {"filer_name": f"Hon. {row['first']} {row['last']}", "status": "Member",
+                   "state_district": row["state_district"], "signature_date": None},
+        "ptr": {"transactions": trades} if trades is not None else None,
+    }  # fmt: skip
+
+
+def load_year(s3) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.common import keys
+
+    rng = random.Random(2025)
+    rows = index_rows()
+    s3.put_object(Bucket=BUCKETS["SILVER_BUCKET"], Key=keys.filings_key(2025),
+                  Body=json.dumps({"year": 2025, "filings": rows}).encode())  # fmt: skip
+    seen, records, trades = set(), [], 0
+    for row in rows:
+        if row["doc_id"] in seen:
+            continue
+        seen.add(row["doc_id"])
+        filed = date.fromisoformat(row["filing_date"]) if row["filing_date"] else date(2025, 6, 1)
+        rows_ = trades_for(rng, row["doc_id"], filed) if row["filing_type"] == "P" else None
+        trades += len(rows_ or [])
+        records.append(document(row, rows_))
+
+    def put(record: dict) -> None:
+        s3.put_object(Bucket=BUCKETS["SILVER_BUCKET"], Key=keys.document_key(2025, record["doc_id"]),
+                      Body=json.dumps(record).encode())  # fmt: skip
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, records))
+    return trades
+
+
+# --- load generation -----------------------------------------------------------------------------
+
+
+async def _client(host: str, port: int, paths: list[str], deadline: float, latencies: list[float], errors: list[str]) -> None:
+    """One client: a keep-alive connection, one request at a time (asyncio keeps the load generator cheap)."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(host, port)
+    i = random.randrange(len(paths))
+    while time.perf_counter() < deadline:
+        path = paths[i % len(paths)]
+        i += 1
+        start = time.perf_counter()
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+        await reader.readexactly(length)
+        latencies.append((time.perf_counter() - start) * 1000)
+        if status != 200:
+            errors.append(f"{status} {path}")
+    writer.close()
+
+
+def run_load(url: str, paths: list[str], clients: int, seconds: float) -> dict:
+    import asyncio
+
+    parts = urllib.parse.urlsplit(url)
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def main() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(parts.hostname, parts.port, paths, deadline, latencies, errors) for _ in range(clients)))
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "requests": len(latencies), "errors": len(errors), "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(q[49], 2), "p99_ms": round(q[98], 2), "max_ms": round(latencies[-1], 2) if latencies else None,
+        "first_errors": errors[:3],
+    }  # fmt: skip
+
+
+def trade_paths(members: list[str], tickers: list[str]) -> list[str]:
+    rng = random.Random(7)
+    paths = []
+    for _ in range(400):
+        q: dict[str, str] = {}
+        choice = rng.random()
+        if choice < 0.35:
+            q["ticker"] = rng.choice(tickers)
+        elif choice < 0.7:
+            q["member"] = rng.choice(members)
+        if rng.random() < 0.4:
+            q["type"] = rng.choice(["buy", "sell"])
+        if rng.random() < 0.4:
+            month = rng.randint(1, 10)
+            q["from"], q["to"] = f"2025-{month:02d}-01", f"2025-{month + 2:02d}-01"
+        if rng.random() < 0.3:
+            q["min_amount"] = rng.choice(["15001", "50001", "100001"])
+        if rng.random() < 0.3:
+            q["owner"] = rng.choice(["self", "SP"])
+        q["sort"] = rng.choice(["-transaction_date", "-amount", "disclosure_date", "ticker"])
+        q["limit"] = "50"
+        paths.append("/v1/trades?" + urllib.parse.urlencode(q))
+    return paths
+
+
+def serve(port_file: str) -> None:
+    """Child process: the HTTP server, with the environment the parent set."""
+    from infra.local.http_api import HttpApiServer
+
+    server = HttpApiServer().start()
+    Path(port_file).write_text(server.url)
+    while True:
+        time.sleep(3600)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-cache", action="store_true", help="turn the API's response cache off (every request computed)")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    from infra.local.emulator import Emulator, aws_environment
+
+    emulator = Emulator.start()
+    server: subprocess.Popen | None = None
+    try:
+        env = {**aws_environment(emulator.endpoint), **BUCKETS, "POWERTOOLS_LOG_LEVEL": "ERROR",
+               "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
+               "API_RESPONSE_CACHE": "0" if args.no_cache else "4096"}  # fmt: skip
+        os.environ.update(env)
+        s3 = emulator.client("s3")
+        for bucket in BUCKETS.values():
+            s3.create_bucket(Bucket=bucket)
+        t0 = time.perf_counter()
+        trades = load_year(s3)
+        t1 = time.perf_counter()
+        from services.build_gold.build import build
+        from services.publish_api.publish import publish
+
+        result = build(s3, silver_bucket=BUCKETS["SILVER_BUCKET"], gold_bucket=BUCKETS["GOLD_BUCKET"], years=[2025],
+                       run_id="bench", legislators=LEGISLATORS.read_bytes())  # fmt: skip
+        t2 = time.perf_counter()
+        published = publish(s3, gold_bucket=BUCKETS["GOLD_BUCKET"], site_bucket=BUCKETS["SITE_BUCKET"])
+        t3 = time.perf_counter()
+        print(f"gold {result.version} ({result.status}): {result.row_counts['fact_transactions']} trades "
+              f"({trades} synthesized), {result.row_counts['fact_filings']} filings, {result.row_counts['dim_member']} members")
+        print(f"load silver {t1 - t0:.1f}s, build {t2 - t1:.1f}s, publish {t3 - t2:.1f}s ({published.objects} objects)")
+
+        port_file = Path(f"/tmp/bench_api_{os.getpid()}.url")
+        port_file.unlink(missing_ok=True)
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file)], env={**os.environ, **env}, cwd=ROOT)
+        deadline = time.monotonic() + 30
+        while not port_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        url = port_file.read_text()
+        port_file.unlink(missing_ok=True)
+
+        def get(path: str) -> dict:
+            with urllib.request.urlopen(url + path) as response:
+                return json.loads(response.read())
+
+        import urllib.request
+
+        t = time.perf_counter()
+        members = [m["member_key"] for m in get("/v1/members?traded=true&limit=500")["items"]]
+        print(f"first request (loads Gold into the server's memory): {(time.perf_counter() - t) * 1000:.0f} ms")
+        tickers = [r["ticker"] for r in get("/v1/tickers?limit=500")["items"]]
+        scenarios = {
+            "/v1/trades with filters": trade_paths(members, tickers),
+            "member page /v1/members/{key}": [f"/v1/members/{urllib.parse.quote(m)}" for m in members],
+        }
+        for paths in scenarios.values():  # warm: precomputed answers and sort orders in memory
+            run_load(url, paths, 8, 2.0)
+        cache = "off: every request routed, validated, computed" if args.no_cache else "on (warm)"
+        print(f"\n{args.clients} concurrent clients, {args.seconds:.0f} s each, keep-alive, server in its own process, "
+              f"response cache {cache}")
+        print(f"{'scenario':34} {'requests':>9} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
+        for name, paths in scenarios.items():
+            r = run_load(url, paths, args.clients, args.seconds)
+            print(f"{name:34} {r['requests']:>9} {r['rps']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>7}")
+            if r["first_errors"]:
+                print("   errors:", r["first_errors"])
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=10)
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
