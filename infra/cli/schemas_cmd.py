@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from events.models import DETAIL_TYPES, Envelope
+from services.build_gold import schemas as parquet
 from services.common import tables
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -20,6 +21,14 @@ def generated() -> dict[str, str]:
     for event_type, model in DETAIL_TYPES.items():
         files[f"events/{event_type}.schema.json"] = model.model_json_schema()
     files["tables.json"] = tables.describe()
+    for layer, group in (("silver", parquet.SILVER_TABLES), ("gold", parquet.GOLD_TABLES)):
+        for name, schema in group.items():
+            files[f"parquet/{layer}/{name}.json"] = {
+                "table": name,
+                "layer": layer,
+                "partitioned_by_year": name in parquet.PARTITIONED_BY_YEAR,
+                "columns": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema],
+            }
     return {name: json.dumps(body, indent=2, sort_keys=True) + "\n" for name, body in files.items()}
 
 

@@ -46,7 +46,8 @@ def _tag(name: str):
     return construct
 
 
-for _short in ("Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Not", "Select", "Split", "GetAZs"):
+for _short in ("Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Not", "Select", "Split", "GetAZs", "FindInMap",
+               "Condition", "And", "Or"):
     _full = "Ref" if _short == "Ref" else f"Fn::{_short}"
     _Loader.add_constructor(f"!{_short}", _tag(_full))
 
@@ -135,7 +136,32 @@ class Stack:
             if key == "Fn::Join":
                 sep, items = arg
                 return sep.join(str(i) for i in self.resolve(items))
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(a) for a in arg)
+                return self.template["Mappings"][mapping][top][second]
+            if key == "Fn::If":
+                condition, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(condition) else if_false)
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate(self.template.get("Conditions", {})[name]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        """Evaluate a Conditions expression (Equals, Not, And, Or, Condition)."""
+        (key, arg), = expression.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self._evaluate(arg[0])
+        if key == "Fn::And":
+            return all(self._evaluate(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._evaluate(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise KeyError(f"unsupported condition function {key}")
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

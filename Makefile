@@ -1,0 +1,53 @@
+# The two set-up commands of the README: `make demo` (the main job) and `make test`.
+# Each creates .venv and installs what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## The main job: the whole pipeline on the local AWS emulator, on the embedded default source.
+demo: $(STAMP)
+	$(BIN)/disclosures demo --once
+
+## Debian's Chromium for the browser tests (root on CI; skipped with a notice elsewhere).
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium present"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium missing and cannot install it (not root): browser tests will skip"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check services infra events tests
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint infra/template.yaml
+
+schemas: $(STAMP)
+	$(BIN)/disclosures schemas
+
+## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
+test: $(STAMP) browser-deps lint cfn-lint schemas
+	$(BIN)/python -m pytest tests -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/events -q
+
+e2e: $(STAMP) browser-deps
+	$(BIN)/python -m pytest tests/e2e tests/browser -q
+
+## Benchmarks print figures; they are never part of the test suite.
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_ptr_parse.py
+	$(BIN)/python tests/benchmarks/bench_pipeline.py
+	$(BIN)/python tests/benchmarks/bench_api.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov .disclosures

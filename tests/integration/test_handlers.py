@@ -1,0 +1,115 @@
+"""Each handler on its own, fed the shared JSON event fixtures; assert what it published."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+
+from events.models import (
+    DocumentExtracted,
+    DocumentFailed,
+    Envelope,
+    FilingDiscovered,
+    RunDiscovered,
+    RunRequested,
+)
+from services.common import keys, watermarks
+from tests.integration.conftest import envelope_event, lambda_event
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_schedule_tick_announces_one_run_and_a_redelivered_tick_the_same_run(harness):
+    from services.discover.discover import default_years
+
+    event = lambda_event("sqs_schedule_tick")
+    assert harness.invoke("services.discover.handler.lambda_handler", event) == {"batchItemFailures": []}
+    harness.invoke("services.discover.handler.lambda_handler", event)
+    published = harness.published()
+    assert [p["event_type"] for p in published] == ["run.requested", "run.requested"]
+    assert published[0]["run_id"] == published[1]["run_id"]
+    assert published[0]["detail"]["years"] == default_years()
+    assert published[0]["detail"]["trigger"] == "schedule"
+
+
+def test_extract_ignores_the_s3_test_event(harness):
+    result = harness.invoke("services.extract.handler.lambda_handler", lambda_event("sqs_s3_test_event"))
+    assert result == {"batchItemFailures": []}
+    assert harness.published() == []
+
+
+def test_extract_writes_silver_and_announces_the_rows_once_per_content(harness, mirror_dir):
+    s3 = harness.runtime.client("s3")
+    body = (mirror_dir / "public_disc/ptr-pdfs/2025/20026590.pdf").read_bytes()
+    key = keys.pdf_key(2025, "P", "20026590", hashlib.sha256(body).hexdigest())
+    s3.put_object(Bucket=harness.env["BRONZE_BUCKET"], Key=key, Body=body, Metadata={"run-id": "run-1"})
+    harness.published()  # nothing yet: the notification goes to the extract queue, not the topic
+    event = lambda_event("sqs_s3_object_created", BUCKET=harness.env["BRONZE_BUCKET"],
+                         KEY=key.replace("=", "%3D"))
+
+    for _ in range(2):
+        assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    first, second = harness.published()
+    assert first == {**first, "event_type": "document.extracted", "run_id": "run-1", "source": "extract"}
+    detail = DocumentExtracted.model_validate(first["detail"])
+    assert (detail.doc_id, detail.rendering, detail.transactions, detail.pages) == ("20026590", "efiled", 9, 2)
+    assert second["detail"] == {**first["detail"], "extract_ms": 0}  # the redelivery re-announced, no re-parse
+    versions = s3.list_object_versions(Bucket=harness.env["SILVER_BUCKET"], Prefix=keys.document_key(2025, "20026590"))
+    assert len(versions["Versions"]) == 1
+    assert watermarks.filing(2025, "20026590").status == "extracted"
+
+
+def test_fetch_records_a_missing_pdf_as_a_terminal_failure(harness):
+    filing = FilingDiscovered(doc_id="20033421", year=2025, filing_type="P", filer_name="X",
+                              source_url=f"{harness.runtime.source_url}/public_disc/ptr-pdfs/2025/20033421.pdf")
+    event = envelope_event(Envelope.build(filing, run_id="run-2", source="discover"))
+    assert harness.invoke("services.fetch.handler.lambda_handler", event) == {"batchItemFailures": []}
+    [failed] = harness.published()
+    detail = DocumentFailed.model_validate(failed["detail"])
+    assert (failed["event_type"], detail.stage, detail.reason) == ("document.failed", "fetch", "source_missing")
+    assert watermarks.filing(2025, "20033421").status == "failed"
+
+
+def test_fetch_leaves_the_message_for_a_retry_when_the_source_is_down(harness):
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    harness.runtime.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 500
+    filing = FilingDiscovered(doc_id="20026590", year=2025, filing_type="P", filer_name="X",
+                              source_url=f"{harness.runtime.source_url}/public_disc/ptr-pdfs/2025/20026590.pdf")
+    event = envelope_event(Envelope.build(filing, run_id="run-3", source="discover"))
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        harness.invoke("services.fetch.handler.lambda_handler", event)
+    assert harness.published() == []
+    assert watermarks.filing(2025, "20026590") is None  # nothing recorded as done
+
+
+def test_the_ledger_counts_once_and_settles_exactly_once(harness):
+    from services.ledger.ledger import Ledger
+    from services.ledger.queries import get_run
+
+    run_id = "run-4"
+    requested = Envelope.build(RunRequested(years=[2025], source_url="x"), run_id=run_id, source="cli")
+    discovered = Envelope.build(RunDiscovered(year=2025, index_status="changed", index_rows=2, distinct_filings=2,
+                                              dispatched=2), run_id=run_id, source="discover")
+    failures = [Envelope.build(DocumentFailed(doc_id=d, year=2025, stage="fetch", reason="source_missing", message="404"),
+                               run_id=run_id, source="fetch") for d in ("1", "2")]
+    ledger = Ledger()
+    for event in (requested, discovered, discovered, failures[0], failures[0]):
+        assert ledger.apply(event) == []
+
+    # The last document's event, delivered twice at once to two ledger workers.
+    announced: list[list[Envelope]] = []
+    workers = [threading.Thread(target=lambda: announced.append(Ledger().apply(failures[1]))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    settled = [e for batch in announced for e in batch]
+    assert [e.event_type for e in settled] == ["run.documents_settled"]
+    run = get_run(run_id)
+    assert run["status"] == "settled"
+    assert (run["docs_expected"], run["docs_settled"]) == (2, 2)
+    assert run["counts"]["failed_source_missing"] == 2 and run["counts"]["index_rows"] == 2
+    assert len(run["errors"]) == 2

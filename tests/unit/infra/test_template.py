@@ -1,0 +1,88 @@
+"""The template is the one description of the system: check what every part of it must have."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.local.template import Stack, load
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "infra" / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return Stack(load(TEMPLATE), name="t", endpoint="http://emu")
+
+
+def test_cfn_lint_passes():
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_work_queue_has_a_dead_letter_queue(stack):
+    queues = stack.of_type("AWS::SQS::Queue")
+    work = [q for q in queues if not q.endswith("DLQ")]
+    assert work
+    for logical_id in work:
+        redrive = queues[logical_id]["Properties"].get("RedrivePolicy")
+        assert redrive, f"{logical_id} has no DLQ"
+        assert stack.resolve(redrive["deadLetterTargetArn"]).endswith("-dlq")
+
+
+def test_every_sqs_event_source_reports_partial_batch_failures(stack):
+    sources = 0
+    for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                sources += 1
+                assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+    assert sources >= 6
+
+
+def test_every_function_has_its_own_policies_and_tracing(stack):
+    assert stack.template["Globals"]["Function"]["Tracing"] == "Active"
+    for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
+        assert fn["Properties"].get("Policies"), f"{logical_id} has no least-privilege policies"
+
+
+def test_buckets_are_versioned_encrypted_and_private(stack):
+    for logical_id, bucket in stack.of_type("AWS::S3::Bucket").items():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"]["Status"] == "Enabled", logical_id
+        assert props["BucketEncryption"], logical_id
+        assert all(props["PublicAccessBlockConfiguration"].values()), logical_id
+
+
+def test_the_stages_subscribe_to_the_events_they_handle(stack):
+    filters = {
+        stack.resolve(sub["Properties"]["Endpoint"]).rsplit(":", 1)[1]:
+            sub["Properties"].get("FilterPolicy", {}).get("event_type")
+        for sub in stack.of_type("AWS::SNS::Subscription").values()
+    }
+    assert filters["t-runs"] == ["run.requested"]
+    assert filters["t-fetch"] == ["filing.discovered"]
+    assert filters["t-ledger"] is None  # the ledger hears everything
+    assert "run.documents_settled" in filters["t-gold"]
+    assert filters["t-publish"] == ["gold.published"]
+
+
+def test_intrinsics_resolve_for_the_local_runtime(stack):
+    env = stack.function_environment()
+    assert env["BRONZE_BUCKET"] == "t-bronze-123456789012"
+    assert env["EVENTS_TOPIC_ARN"] == "arn:aws:sns:us-east-1:123456789012:t-pipeline-events"
+    assert env["LEDGER_TABLE"] == "t-ledger"
+    assert stack.ref("RunsQueue") == "http://emu/123456789012/t-runs"
+    assert all(url.startswith("http://emu/") for url in env["DEAD_LETTER_QUEUES"].split(","))
+
+
+def test_a_variable_meaning_two_things_is_refused(stack):
+    template = load(TEMPLATE)
+    fn = next(iter(Stack(template).of_type("AWS::Serverless::Function").values()))
+    fn["Properties"]["Environment"]["Variables"]["BRONZE_BUCKET"] = "elsewhere"
+    with pytest.raises(ValueError, match="BRONZE_BUCKET differs"):
+        Stack(template).function_environment()
