@@ -6,12 +6,9 @@ Shared by the API and publish_api tests: the same silver records the build_gold 
 
 from __future__ import annotations
 
-import csv
 import importlib.util
-import io
 import json
 import os
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,7 +22,6 @@ FIXTURES = ROOT.parent / "shared" / "fixtures"
 GOLDEN_DIR = FIXTURES / "golden" / "ptr"
 LEGISLATORS = FIXTURES / "reference" / "legislators-current.yaml"
 MIRROR_INDEX = FIXTURES / "house-clerk" / "mirror" / "public_disc" / "financial-pdfs" / "2025FD.zip"
-ABSENT = {"20033421", "20033446", "10072224"}  # the mirror's 404s
 NOW = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 BUCKETS = {"SILVER_BUCKET": "silver", "GOLD_BUCKET": "gold", "SITE_BUCKET": "site"}
 
@@ -44,48 +40,12 @@ def require_fixtures() -> None:
             pytest.skip(f"shared fixture absent: {path}")
 
 
-def mirror_filings() -> list[dict[str, Any]]:
-    with zipfile.ZipFile(MIRROR_INDEX) as archive:
-        text = archive.read("2025FD.txt").decode("utf-8-sig")
-    rows = []
-    for raw in csv.DictReader(io.StringIO(text), delimiter="\t"):
-        date = raw["FilingDate"].strip()
-        rows.append(
-            {
-                "doc_id": raw["DocID"].strip(),
-                "year": int(raw["Year"]),
-                "prefix": raw["Prefix"].strip() or None,
-                "first": raw["First"].strip() or None,
-                "last": raw["Last"].strip() or None,
-                "suffix": raw["Suffix"].strip() or None,
-                "filing_type": raw["FilingType"].strip(),
-                "state_district": raw["StateDst"].strip() or None,
-                "filing_date": datetime.strptime(date, "%m/%d/%Y").date().isoformat() if date else None,
-            }
-        )
-    return rows
-
-
 def mirror_silver() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(filings snapshot, document records): golden PTRs, other documents extracted, 404s absent."""
     records_mod = _gold_records()
     golden = {f.stem: json.loads(f.read_text()) for f in sorted(GOLDEN_DIR.glob("*.json"))}
-    filings = mirror_filings()
-    dates = {r["doc_id"]: r["filing_date"] for r in filings}
-    records = []
-    for doc_id in sorted({r["doc_id"] for r in filings} - ABSENT):
-        if doc_id in golden:
-            records.append(records_mod.golden_record(golden[doc_id], dates[doc_id]))
-        else:
-            filing = next(r for r in filings if r["doc_id"] == doc_id)
-            scanned = len(doc_id) == 7
-            records.append(
-                records_mod.document_record(
-                    doc_id, filing_type=filing["filing_type"], filing_date=dates[doc_id],
-                    status="needs_ocr" if scanned else "extracted", rendering="scanned" if scanned else "efiled",
-                )  # fmt: skip
-            )
-    return {"year": 2025, "filings": filings}, records
+    filings = records_mod.index_filings(MIRROR_INDEX.read_bytes())
+    return {"year": 2025, "filings": filings}, records_mod.mirror_records(golden, filings)
 
 
 def load_silver(s3: Any, bucket: str) -> None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gold_records import document_record, golden_record, silver_objects
+from gold_records import index_filings, mirror_records, silver_objects
 
 from services.build_gold.compact import compact_year
 from services.build_gold.members import MemberResolver, load_legislators
@@ -45,25 +41,7 @@ def golden() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def mirror_filings() -> list[dict[str, Any]]:
     """The mirror's 2025 index rows (34, DocID 10072224 three times), as discover writes them."""
-    with zipfile.ZipFile(_require(MIRROR_INDEX)) as archive:
-        text = archive.read("2025FD.txt").decode("utf-8-sig")
-    rows = []
-    for raw in csv.DictReader(io.StringIO(text), delimiter="\t"):
-        date = raw["FilingDate"].strip()
-        rows.append(
-            {
-                "doc_id": raw["DocID"].strip(),
-                "year": int(raw["Year"]),
-                "prefix": raw["Prefix"].strip() or None,
-                "first": raw["First"].strip() or None,
-                "last": raw["Last"].strip() or None,
-                "suffix": raw["Suffix"].strip() or None,
-                "filing_type": raw["FilingType"].strip(),
-                "state_district": raw["StateDst"].strip() or None,
-                "filing_date": datetime.strptime(date, "%m/%d/%Y").date().isoformat() if date else None,
-            }
-        )
-    return rows
+    return index_filings(_require(MIRROR_INDEX).read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -71,25 +49,7 @@ def mirror_silver(golden, mirror_filings) -> Callable[[], tuple[dict[str, Any], 
     """(filings snapshot, document records) of the mirror: golden PTRs, other docs extracted, 404s absent."""
 
     def make() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        absent = {"20033421", "20033446", "10072224"}
-        dates = {r["doc_id"]: r["filing_date"] for r in mirror_filings}
-        records = []
-        for doc_id in sorted({r["doc_id"] for r in mirror_filings} - absent):
-            if doc_id in golden:
-                records.append(golden_record(golden[doc_id], dates[doc_id]))
-            else:
-                filing = next(r for r in mirror_filings if r["doc_id"] == doc_id)
-                scanned = len(doc_id) == 7
-                records.append(
-                    document_record(
-                        doc_id,
-                        filing_type=filing["filing_type"],
-                        filing_date=dates[doc_id],
-                        status="needs_ocr" if scanned else "extracted",
-                        rendering="scanned" if scanned else "efiled",
-                    )
-                )
-        return {"year": 2025, "filings": mirror_filings}, records
+        return {"year": 2025, "filings": mirror_filings}, mirror_records(golden, mirror_filings)
 
     return make
 

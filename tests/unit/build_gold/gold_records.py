@@ -81,3 +81,32 @@ def row(n: int, **fields: Any) -> dict[str, Any]:
 
 def silver_objects(records: list[dict[str, Any]], year: int = 2025) -> list[SilverObject]:
     return [SilverObject(keys.document_key(year, r["doc_id"]), r) for r in records]
+
+
+def index_filings(index_zip: bytes, year: int = 2025) -> list[dict[str, Any]]:
+    """A year's index rows exactly as discover writes them to the silver filings snapshot."""
+    from services.discover.index import parse_index_zip
+
+    return [row.as_record() for row in parse_index_zip(index_zip, year).rows]
+
+
+MIRROR_404S = frozenset({"20033421", "20033446", "10072224"})
+
+
+def mirror_records(golden: dict[str, dict[str, Any]], filings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The mirror's silver document records: golden PTRs, other documents extracted, 404s absent."""
+    dates = {r["doc_id"]: r["filing_date"] for r in filings}
+    records = []
+    for filing in sorted(filings, key=lambda r: r["doc_id"]):
+        doc_id = filing["doc_id"]
+        if doc_id in MIRROR_404S:
+            continue
+        if doc_id in golden:
+            records.append(golden_record(golden[doc_id], dates[doc_id]))
+            continue
+        scanned = len(doc_id) == 7
+        records.append(document_record(
+            doc_id, filing_type=filing["filing_type"], filing_date=dates[doc_id],
+            status="needs_ocr" if scanned else "extracted", rendering="scanned" if scanned else "efiled",
+        ))  # fmt: skip
+    return records
