@@ -35,7 +35,7 @@ schemas: $(STAMP)
 
 ## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
 test: $(STAMP) browser-deps lint cfn-lint schemas
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --cov --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/events -q
@@ -50,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_api.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov .disclosures
+	rm -rf $(VENV) .pytest_cache .coverage coverage.xml htmlcov .disclosures

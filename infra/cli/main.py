@@ -52,7 +52,7 @@ def _print_run(run: dict[str, Any]) -> None:
     s = _summary(run)
     colour = {"succeeded": "green", "failed": "red"}.get(s["status"] or "", "yellow")
     out.print(f"[bold]run[/bold] {s['run_id']}  [{colour}]{s['status']}[/{colour}]  years={s['years']}  "
-              f"duration={s['duration_s']}s")
+              f"duration={s['duration_s']}s  gold={run.get('gold_version') or '-'}")
     table = Table("count", "value", title="counts per stage and outcome")
     for key, value in sorted(s["counts"].items()):
         table.add_row(key, str(value))
@@ -291,9 +291,14 @@ def runs_show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
         console.print(f"[red]no run {run_id} in the ledger[/red]")
         raise typer.Exit(1)
     if as_json:
-        print(json.dumps(found, default=str))
+        from infra.ops.cost import run_cost
+
+        print(json.dumps({**found, "cost": run_cost(found).to_dict()}, default=str))
         return
     _print_run(found)
+    from infra.cli.ops_cmd import print_cost
+
+    print_cost(found)
     if documents:
         table = Table("doc_id", "type", "fetch", "extract", "terminal", "reason")
         for d in found["documents"]:
@@ -305,13 +310,19 @@ def runs_show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 # --------------------------------------------------------------------------- dead letters
 @dlq_app.command("list")
 def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
-             peek: Annotated[bool, typer.Option(help="Show up to 10 messages of each non-empty DLQ")] = False) -> None:
+             peek: Annotated[bool, typer.Option(help="Show up to 10 messages of each non-empty DLQ")] = False,
+             aws_stack: Annotated[str | None, typer.Option("--aws-stack", help="A stack deployed on AWS")] = None) -> None:
     """Depth and oldest message of every dead-letter queue."""
+    from infra.cli import ops_cmd
     from infra.ops import dlq
     from services.common.aws import client
 
-    state = _attached()
-    infos = dlq.describe(client("sqs"), state["dead_letter_queues"])
+    if aws_stack:
+        sqs = ops_cmd.aws_client("sqs")
+        queues = ops_cmd.aws_dead_letter_queues(aws_stack)
+    else:
+        sqs, queues = client("sqs"), _attached()["dead_letter_queues"]
+    infos = dlq.describe(sqs, queues)
     if as_json:
         print(json.dumps([i.__dict__ for i in infos]))
         return
@@ -322,15 +333,23 @@ def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
     if peek:
         for i in infos:
             if i.depth:
-                out.print_json(json.dumps(dlq.peek(client("sqs"), i.url), default=str))
+                out.print_json(json.dumps(dlq.peek(sqs, i.url), default=str))
 
 
 @dlq_app.command("replay")
-def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (name)")] = None) -> None:
-    """Move dead letters back to their source queue (after the fix); handlers are idempotent."""
+def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (name)")] = None,
+               aws_stack: Annotated[str | None, typer.Option("--aws-stack", help="A stack deployed on AWS")] = None) -> None:
+    """Move dead letters back to their source queue (after the fix); handlers are idempotent.
+    On AWS SQS moves them itself (StartMessageMoveTask); locally a receive/send/delete loop."""
     from infra.ops import dlq
     from services.common.aws import client
 
+    if aws_stack:
+        from infra.cli import ops_cmd
+
+        for name, handle in ops_cmd.dlq_replay_aws(aws_stack, queue):
+            out.print(f"{name}: move task started ({handle})")
+        return
     state = _attached()
     total = 0
     for source_url, dlq_url in state["dead_letter_queues"].items():
@@ -344,11 +363,13 @@ def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (na
 
 
 def _register_commands() -> None:
-    from infra.cli import gold_cmd, parse_cmd, schemas_cmd
+    from infra.cli import deploy_cmd, gold_cmd, ops_cmd, parse_cmd, schemas_cmd
 
     parse_cmd.register(app)
     schemas_cmd.register(app)
     gold_cmd.register(app, _attached, _request)
+    deploy_cmd.register(app)
+    ops_cmd.register(app, _attached)
 
 
 _register_commands()

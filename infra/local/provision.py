@@ -46,6 +46,10 @@ class Provisioned:
     queue_sources: list[QueueSource] = field(default_factory=list)
     schedules: list[ScheduleSource] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> resolved properties
+    dashboards: list[str] = field(default_factory=list)
+    alerts_topic_arn: str | None = None
+    alerts_inbox_url: str | None = None  # local only: a queue subscribed to the alerts topic
 
 
 def provision(stack: Stack, emulator: Emulator, visibility_timeout: int | None = None) -> Provisioned:
@@ -58,6 +62,9 @@ def provision(stack: Stack, emulator: Emulator, visibility_timeout: int | None =
         _buckets,
         _rules,
         _functions,
+        _alarms,
+        _dashboards,
+        _alerts_inbox,
     ]
     for step in steps:
         step(stack, emulator, out)
@@ -112,9 +119,34 @@ def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_timeo
             out.dead_letter_queues[url] = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
 
 
+def _condition(stack: Stack, value: Any) -> Any:
+    """Evaluate a template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition, Ref)."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Fn::Equals":
+            left, right = (_condition(stack, a) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not _condition(stack, arg[0])
+        if key == "Fn::And":
+            return all(_condition(stack, a) for a in arg)
+        if key == "Fn::Or":
+            return any(_condition(stack, a) for a in arg)
+        if key == "Condition":
+            return _condition(stack, stack.template.get("Conditions", {})[arg])
+    return stack.resolve(value)
+
+
+def _enabled(stack: Stack, resource: dict[str, Any]) -> bool:
+    name = resource.get("Condition")
+    return True if name is None else bool(_condition(stack, stack.template.get("Conditions", {})[name]))
+
+
 def _subscriptions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
     sns = emulator.client("sns")
     for res in stack.of_type("AWS::SNS::Subscription").values():
+        if not _enabled(stack, res):
+            continue
         props = _props(res, stack)
         attributes = {"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()}
         if "FilterPolicy" in props:
@@ -207,3 +239,51 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                         service_name=service,
                     )
                 )
+
+
+_ALARM_KEYS = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+               "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+               "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "Metrics")
+
+
+def _alarms(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    """Alarms exist in moto (describe_alarms shows them); the local alarm evaluator moves their state."""
+    cloudwatch = emulator.client("cloudwatch")
+    for logical_id, res in stack.of_type("AWS::CloudWatch::Alarm").items():
+        if not _enabled(stack, res):
+            continue
+        props = _props(res, stack)
+        props.setdefault("AlarmName", f"{stack.name}-{logical_id}")
+        request = {k: props[k] for k in _ALARM_KEYS if k in props}
+        request["Threshold"] = float(request["Threshold"])
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if key in request:
+                request[key] = int(request[key])
+        for metric in request.get("Metrics", []):
+            if "MetricStat" in metric:
+                metric["MetricStat"]["Period"] = int(metric["MetricStat"]["Period"])
+        cloudwatch.put_metric_alarm(**request)
+        out.alarms[logical_id] = props
+
+
+def _dashboards(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    cloudwatch = emulator.client("cloudwatch")
+    for logical_id, res in stack.of_type("AWS::CloudWatch::Dashboard").items():
+        props = _props(res, stack)
+        name = props.get("DashboardName") or f"{stack.name}-{logical_id}"
+        cloudwatch.put_dashboard(DashboardName=name, DashboardBody=props["DashboardBody"])
+        out.dashboards.append(name)
+
+
+def _alerts_inbox(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
+    """Locally nobody reads email: a queue subscribed to the alerts topic keeps what fired
+    (`disclosures alerts` reads it). It is not in the template: AWS sends the alerts by email."""
+    if "AlertsTopic" not in stack.resources:
+        return
+    out.alerts_topic_arn = stack.arn("AlertsTopic")
+    sqs = emulator.client("sqs")
+    url = sqs.create_queue(QueueName=f"{stack.physical_name('AlertsTopic')}-inbox",
+                           Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    emulator.client("sns").subscribe(TopicArn=out.alerts_topic_arn, Protocol="sqs", Endpoint=arn)
+    out.alerts_inbox_url = url

@@ -41,6 +41,8 @@ LOCAL_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # EMF on stdout reaches no CloudWatch locally: handlers put their metrics to the emulator.
+    "METRICS_SINK": "cloudwatch",
 }
 
 
@@ -67,6 +69,8 @@ class RuntimeOptions:
     emulator_log: str | None = None
     template: Path = TEMPLATE_PATH
     http_port: int | None = None  # serve the API and the website on this port (0: any free one)
+    alarms: bool = True  # evaluate the template's alarms (periods divided by time_scale)
+    alarm_interval_s: float | None = None  # seconds between evaluations (default: 120 s / time_scale)
 
 
 class LocalRuntime:
@@ -80,6 +84,7 @@ class LocalRuntime:
         self.pollers: list[QueuePoller] = []
         self.stats: dict[str, InvocationStats] = {}
         self.scheduler: Scheduler | None = None
+        self.alarms = None  # AlarmEvaluator
         self.http = None
         self._owns_emulator = False
         self._saved_env: dict[str, str | None] = {}
@@ -147,6 +152,39 @@ class LocalRuntime:
                 self.pollers.append(poller)
         self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale)
         self.scheduler.start()
+        if self.options.alarms:
+            self.start_alarms()
+
+    def start_alarms(self) -> None:
+        """Evaluate the template's alarms as CloudWatch would, publishing to the alerts topic."""
+        from infra.local.alarms import AlarmEvaluator
+
+        assert self.provisioned and self.emulator
+        functions = {s.function: self.stats[s.service_name] for s in self.provisioned.queue_sources
+                     if s.service_name in self.stats}
+        self.alarms = AlarmEvaluator(
+            self.provisioned.alarms, self.emulator.client, self.stop_event, time_scale=self.options.time_scale,
+            interval_s=self.options.alarm_interval_s,
+            queue_urls={url.rsplit("/", 1)[1]: url for url in self.provisioned.queues.values()},
+            functions=functions, charges=self.estimated_charges,
+        )
+        self.alarms.start()
+
+    def estimated_charges(self) -> float:
+        """Month-to-date estimate from the ledger: the local stand-in for AWS/Billing."""
+        from infra.ops.cost import month_to_date
+        from services.ledger.queries import list_runs
+
+        return month_to_date(list_runs(1000))
+
+    def alerts(self, consume: bool = False) -> list[dict[str, Any]]:
+        """The alarm notifications that arrived on the alerts topic (via the local alerts inbox)."""
+        from infra.ops.alerts import read_inbox
+
+        assert self.provisioned
+        if not self.provisioned.alerts_inbox_url:
+            return []
+        return read_inbox(self.client("sqs"), self.provisioned.alerts_inbox_url, consume=consume)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -154,6 +192,8 @@ class LocalRuntime:
             poller.join(timeout=10)
         if self.scheduler:
             self.scheduler.join(timeout=5)
+        if self.alarms:
+            self.alarms.join(timeout=5)
         for server in (self.mirror, self.reference, self.http):
             if server:
                 server.stop()
@@ -303,4 +343,6 @@ class LocalRuntime:
             "queues": self.provisioned.queues,
             "dead_letter_queues": self.provisioned.dead_letter_queues,
             "http_url": self.http.url if self.http else None,
+            "alerts_topic_arn": self.provisioned.alerts_topic_arn,
+            "alerts_inbox_url": self.provisioned.alerts_inbox_url,
         }

@@ -13,7 +13,7 @@ from services.build_gold.build import build
 from services.common import bus
 from services.common.aws import client
 from services.common.config import settings
-from services.common.observability import sqs_batch_handler, tools
+from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 
 SERVICE = "build_gold"
 DEFAULT_LEGISLATORS_URL = "https://unitedstates.github.io/congress-legislators/legislators-current.yaml"
@@ -23,6 +23,7 @@ logger, tracer, metrics = tools(SERVICE)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     envelope = Envelope.model_validate_json(record.body)
+    annotate(tracer, envelope.run_id, envelope.trace)
     years = list(envelope.detail.get("years") or [])
     cfg = settings()
     live = store.read_pointer(client("s3"), cfg.gold_bucket)
@@ -30,7 +31,7 @@ def record_handler(record: SQSRecord) -> None:
         # Nothing was extracted in this run: the live version is still exact, keep it.
         unchanged = GoldPublished(version=live.version, years=live.body["years"], row_counts=live.body["row_counts"],
                                   unchanged=True)
-        bus.publish_one(Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace))
+        bus.publish_one(Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=current_trace(envelope.trace)))
         return
     legislators, _ = reference.load(os.environ.get("LEGISLATORS_URL", DEFAULT_LEGISLATORS_URL), cfg.bronze_bucket)
     result = build(
@@ -42,7 +43,7 @@ def record_handler(record: SQSRecord) -> None:
     else:
         event = GoldRejected(version=result.version, years=result.years, failed_checks=result.failed_checks,
                              report=result.report.to_dict())
-    bus.publish_one(Envelope.build(event, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace))
+    bus.publish_one(Envelope.build(event, run_id=envelope.run_id, source=SERVICE, trace=current_trace(envelope.trace)))
     metrics.add_metric(name="GoldPublished" if result.published else "GoldRejected", unit=MetricUnit.Count, value=1)
     logger.info("gold built", extra={"status": result.status, "version": result.version, "rows": result.row_counts,
                                      "failed_checks": result.failed_checks})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,13 +15,65 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
-def tools(service: str) -> tuple[Logger, Tracer, EphemeralMetrics]:
+class ServiceMetrics(EphemeralMetrics):
+    """EphemeralMetrics whose set can be drained safely by one of several threads.
+
+    The local runtime runs a function's pollers as threads of one process: adding a metric and
+    draining the set (to the local CloudWatch sink) must not lose a value between them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+
+    def add_metric(self, *args: Any, **kwargs: Any) -> None:
+        with self._lock:
+            super().add_metric(*args, **kwargs)
+
+    def drain(self) -> dict[str, dict[str, Any]]:
+        """Take the metrics added so far ({name: {Unit, Value: [...]}}) and start afresh."""
+        with self._lock:
+            taken = {name: {"Unit": m["Unit"], "Value": list(m["Value"])} for name, m in self.metric_set.items()}
+            self.metric_set.clear()
+        return taken
+
+
+def tools(service: str) -> tuple[Logger, Tracer, ServiceMetrics]:
     # EphemeralMetrics: the local runtime hosts every service in one process, and the default
     # Metrics class shares one metric set between all its instances.
-    return Logger(service=service), Tracer(service=service), EphemeralMetrics(service=service)
+    return Logger(service=service), Tracer(service=service), ServiceMetrics(service=service)
 
 
-def lambda_entry(logger: Logger, tracer: Tracer, metrics: EphemeralMetrics) -> Callable:
+def _sink() -> str:
+    """`emf` (stdout, what CloudWatch Logs turns into metrics on AWS) or `cloudwatch`: PutMetricData
+    to the endpoint this process talks to (set by the local runtime, whose emulator has no EMF)."""
+    return os.environ.get("METRICS_SINK", "emf")
+
+
+def put_to_cloudwatch(metrics: ServiceMetrics) -> None:
+    """Send the drained metric set with PutMetricData: the local runtime's stand-in for EMF."""
+    from services.common.aws import client
+
+    taken = metrics.drain()
+    if not taken:
+        return
+    namespace = metrics.namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CongressDisclosures")
+    dimensions = [{"Name": "service", "Value": metrics.service or "unknown"}]
+    data = [
+        {"MetricName": name, "Dimensions": dimensions, "Unit": str(m["Unit"]), "Value": float(value)}
+        for name, m in taken.items() for value in m["Value"]
+    ]
+    cloudwatch = client("cloudwatch")
+    for start in range(0, len(data), 500):
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
+
+
+def current_trace(incoming: str | None = None) -> str | None:
+    """The trace header to carry on: the incoming event's, else this invocation's X-Ray header."""
+    return incoming or os.environ.get("_X_AMZN_TRACE_ID") or None
+
+
+def lambda_entry(logger: Logger, tracer: Tracer, metrics: ServiceMetrics) -> Callable:
     """Decorate a Lambda handler with context logging, tracing and EMF metrics flushing."""
 
     def decorate(handler: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
@@ -30,8 +84,10 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: EphemeralMetrics) -> C
             try:
                 return wrapped(event, context)
             finally:
+                if _sink() == "cloudwatch":
+                    put_to_cloudwatch(metrics)
                 # Disabled metrics are kept, not flushed, and would pile up across invocations.
-                if is_metrics_disabled():
+                elif is_metrics_disabled():
                     metrics.clear_metrics()
 
         return entry
@@ -40,7 +96,7 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: EphemeralMetrics) -> C
 
 
 def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger, tracer: Tracer,
-                      metrics: EphemeralMetrics) -> Callable[[dict, Any], dict]:
+                      metrics: ServiceMetrics) -> Callable[[dict, Any], dict]:
     """A Lambda handler for an SQS event source that reports partial batch failures."""
 
     @lambda_entry(logger, tracer, metrics)
@@ -52,3 +108,11 @@ def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger
         )
 
     return lambda_handler
+
+
+def annotate(tracer: Tracer, run_id: str, trace: str | None) -> None:
+    """X-Ray annotations are indexed: `annotation.run_id = "..."` finds every stage of one run,
+    and `run_trace` names the trace that started it (the envelope's), though SQS hops start new ones."""
+    tracer.put_annotation(key="run_id", value=run_id)
+    if trace:
+        tracer.put_annotation(key="run_trace", value=trace.split(";", 1)[0].removeprefix("Root="))

@@ -103,18 +103,22 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     return record, result.get("page_text", [])
 
 
-def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False) -> tuple[str, Outcome] | None:
-    """Extract one bronze PDF. Returns (run_id, outcome), or None for a key that is not a PDF.
-    `force` extracts again even when this parser version already read these bytes."""
+def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False
+                   ) -> tuple[str, Outcome, str | None] | None:
+    """Extract one bronze PDF. Returns (run_id, outcome, trace), or None for a key that is not a PDF.
+    The run id and the X-Ray trace header come from the bronze object's metadata (written by fetch)
+    unless the request names a run. `force` extracts again even when this parser version already
+    read these bytes."""
     pdf = keys.parse_pdf_key(key)
     if pdf is None:
         return None
     started = time.monotonic()
     body, meta = storage.get_bytes(bucket, key)
     run_id = run_id or meta.get("run-id") or "unknown"
+    trace = meta.get("trace") or None
     done = None if force else already_done(pdf)
     if done is not None:
-        return run_id, _outcome_from_record(done, 0)
+        return run_id, _outcome_from_record(done, 0), trace
 
     analysis, page_text = analyze(body, pdf)
     record = {**_record(pdf, key, meta), **analysis}
@@ -133,4 +137,4 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
         parser_version=PARSER_VERSION,
         reason=record["failure_reason"],
     )
-    return run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000))
+    return run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000)), trace

@@ -12,21 +12,26 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from events.models import DocumentExtractRequested, Envelope
 from services.common import bus
 from services.common.config import settings
-from services.common.observability import sqs_batch_handler, tools
+from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 from services.extract.extract import SERVICE, extract_object
 
 logger, tracer, metrics = tools(SERVICE)
 
 
-def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = False) -> None:
+def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = False, trace: str | None = None) -> None:
     result = extract_object(bucket, key, run_id=run_id, force=force)
     if result is None:
         logger.info("ignored object", extra={"key": key})
         return
-    run_id, outcome = result
-    bus.publish_one(Envelope.build(outcome, run_id=run_id, source=SERVICE))
+    run_id, outcome, stored_trace = result
+    # The trace of the run: the request's, else the one fetch wrote into the object's metadata.
+    trace = current_trace(trace or stored_trace)
+    annotate(tracer, run_id, trace)
+    bus.publish_one(Envelope.build(outcome, run_id=run_id, source=SERVICE, trace=trace))
     metrics.add_metric(name=f"Extract_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
-    logger.info("extracted", extra={"key": key, "outcome": type(outcome).__name__, "run_id": run_id})
+    if getattr(outcome, "extract_ms", 0):
+        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=outcome.extract_ms)
+    logger.info("extracted", extra={"key": key, "outcome": type(outcome).__name__, "run_id": run_id, "trace": trace})
 
 
 @tracer.capture_method
@@ -39,7 +44,8 @@ def record_handler(record: SQSRecord) -> None:
         envelope = Envelope.model_validate(body)
         request = envelope.typed()
         assert isinstance(request, DocumentExtractRequested)
-        _extract(settings().bronze_bucket, request.key, run_id=envelope.run_id, force=request.reason == "reprocess")
+        _extract(settings().bronze_bucket, request.key, run_id=envelope.run_id, force=request.reason == "reprocess",
+                 trace=envelope.trace)
         return
     for s3_record in S3Event(body).records:
         # Keys arrive URL-encoded in S3 events.

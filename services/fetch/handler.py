@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope, FilingDiscovered
 from services.common import bus
-from services.common.observability import sqs_batch_handler, tools
+from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 from services.fetch.fetch import SERVICE, fetch_filing
 
 logger, tracer, metrics = tools(SERVICE)
@@ -21,9 +21,13 @@ def record_handler(record: SQSRecord) -> None:
     envelope = Envelope.model_validate_json(record.body)
     filing = envelope.typed()
     assert isinstance(filing, FilingDiscovered)
-    outcome = fetch_filing(filing, envelope.run_id, envelope.trace)
-    bus.publish_one(Envelope.build(outcome, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace))
+    trace = current_trace(envelope.trace)
+    annotate(tracer, envelope.run_id, trace)
+    outcome = fetch_filing(filing, envelope.run_id, trace)  # the trace goes into the object's metadata too
+    bus.publish_one(Envelope.build(outcome, run_id=envelope.run_id, source=SERVICE, trace=trace))
     metrics.add_metric(name=f"Fetch_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
+    if getattr(outcome, "fetch_ms", 0):
+        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=outcome.fetch_ms)
     logger.info("fetched", extra={"doc_id": filing.doc_id, "outcome": type(outcome).__name__, "run_id": envelope.run_id})
     # Politeness: the Clerk publishes no rate limit, so space requests out.
     time.sleep(int(os.environ.get("FETCH_DELAY_MS", "0")) / 1000)

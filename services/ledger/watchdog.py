@@ -3,6 +3,9 @@
 The ledger only learns from events; a run whose work died in a dead-letter queue sends none.
 This scheduled check turns that silence into a recorded failure, which raises the alarm.
 A failed run can still settle later, when the dead letters are replayed.
+
+Every tick it also reports what only a periodic look can see: the depth of the dead-letter
+queues, the hours since data was last published (freshness) and the runs it found stuck.
 """
 
 from __future__ import annotations
@@ -10,15 +13,16 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 
 from events.models import Envelope
 from services.common import bus
 from services.common.aws import client
+from services.common.observability import lambda_entry, tools
 from services.ledger.ledger import Ledger
-from services.ledger.queries import active_runs
+from services.ledger.queries import list_runs
 
-logger = Logger(service="watchdog")
+logger, tracer, metrics = tools("watchdog")
 
 
 def dead_letter_depths() -> dict[str, int]:
@@ -34,16 +38,30 @@ def _age_s(timestamp: str | None, now: datetime) -> float:
     return (now - datetime.fromisoformat(timestamp)).total_seconds() if timestamp else 0.0
 
 
-def check(now: datetime | None = None) -> list[Envelope]:
+def freshness_hours(runs: list[dict], now: datetime) -> float | None:
+    """Hours since the last run that published data (succeeded); None if none ever did."""
+    finished = [r["finished_at"] for r in runs if r.get("status") == "succeeded" and r.get("finished_at")]
+    return round(_age_s(max(finished), now) / 3600, 3) if finished else None
+
+
+def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
     now = now or datetime.now(UTC)
     idle_limit = float(os.environ.get("RUN_IDLE_LIMIT_S", "900"))
     max_duration = float(os.environ.get("RUN_MAX_DURATION_S", "14400"))
-    runs = [r for r in active_runs() if r.get("status") == "running"]
+    every_run = list_runs(limit=1000)
+    runs = [r for r in every_run if r.get("status") == "running"]
+    all_depths = dead_letter_depths() if (runs or report) else {}
+    if report:
+        metrics.add_metric(name="DeadLetterMessages", unit=MetricUnit.Count, value=sum(all_depths.values()))
+        fresh = freshness_hours(every_run, now)
+        if fresh is not None:
+            metrics.add_metric(name="DataFreshnessHours", unit=MetricUnit.NoUnit, value=fresh)
     if not runs:
         return []
-    depths = {name: depth for name, depth in dead_letter_depths().items() if depth}
+    depths = {name: depth for name, depth in all_depths.items() if depth}
     ledger = Ledger()
     announced: list[Envelope] = []
+    stuck = 0
     for run in runs:
         idle = _age_s(run.get("updated_at") or run.get("started_at"), now)
         reason = None
@@ -51,14 +69,18 @@ def check(now: datetime | None = None) -> list[Envelope]:
             reason = "messages in dead-letter queues: " + ", ".join(f"{n}={d}" for n, d in sorted(depths.items()))
         elif _age_s(run.get("started_at"), now) >= max_duration:
             reason = f"stuck: not settled within {int(max_duration)}s"
+            stuck += 1
         if reason:
             logger.warning("run failed", extra={"run_id": run["run_id"], "reason": reason})
             announced += ledger.finish(run["run_id"], "failed", reason, expected="running")
+    if report and stuck:
+        metrics.add_metric(name="RunsStuck", unit=MetricUnit.Count, value=stuck)
     return announced
 
 
+@lambda_entry(logger, tracer, metrics)
 def lambda_handler(event: dict, context: object) -> dict:
-    announced = check()
+    announced = check(report=True)
     if announced:
         bus.publish(announced)
     return {"failed_runs": [e.run_id for e in announced]}

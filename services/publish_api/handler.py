@@ -9,7 +9,7 @@ from events.models import ApiPublished, Envelope, GoldPublished
 from services.common import bus
 from services.common.aws import client
 from services.common.config import settings
-from services.common.observability import sqs_batch_handler, tools
+from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 from services.publish_api.publish import SERVICE, publish
 
 logger, tracer, metrics = tools(SERVICE)
@@ -18,6 +18,7 @@ logger, tracer, metrics = tools(SERVICE)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     envelope = Envelope.model_validate_json(record.body)
+    annotate(tracer, envelope.run_id, envelope.trace)
     detail = envelope.typed()
     assert isinstance(detail, GoldPublished), f"unexpected event {envelope.event_type}"
     cfg = settings()
@@ -29,7 +30,7 @@ def record_handler(record: SQSRecord) -> None:
     bus.publish_one(
         Envelope.build(
             ApiPublished(gold_version=result.gold_version, objects=result.objects),
-            run_id=envelope.run_id, source=SERVICE, trace=envelope.trace,
+            run_id=envelope.run_id, source=SERVICE, trace=current_trace(envelope.trace),
         )  # fmt: skip
     )
     metrics.add_metric(name="ApiObjectsWritten", unit=MetricUnit.Count, value=result.written)

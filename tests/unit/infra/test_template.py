@@ -63,6 +63,7 @@ def test_the_stages_subscribe_to_the_events_they_handle(stack):
         stack.resolve(sub["Properties"]["Endpoint"]).rsplit(":", 1)[1]:
             sub["Properties"].get("FilterPolicy", {}).get("event_type")
         for sub in stack.of_type("AWS::SNS::Subscription").values()
+        if sub["Properties"]["Protocol"] == "sqs"
     }
     assert filters["t-runs"] == ["run.requested"]
     assert filters["t-fetch"] == ["filing.discovered"]

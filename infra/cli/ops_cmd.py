@@ -1,0 +1,136 @@
+"""`disclosures alerts`, `disclosures cost` and the AWS side of `disclosures dlq`: operating the stack.
+
+Locally (the stack of `disclosures up`) alerts are read from the alerts inbox, a queue the local
+runtime subscribes to the alerts topic; on AWS (`--aws-stack NAME`) from CloudWatch's alarm history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+console = Console(stderr=True)
+
+AwsStackOpt = Annotated[str | None, typer.Option("--aws-stack", help="A stack deployed on AWS (default: the local stack)")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region of --aws-stack")]
+
+
+def aws_client(service: str, region: str | None = None):
+    import boto3
+
+    return boto3.session.Session(region_name=region).client(service)
+
+
+def aws_dead_letter_queues(stack_name: str, region: str | None = None) -> dict[str, str]:
+    """Source queue URL -> DLQ URL of a deployed stack (from its queues' redrive policies)."""
+    cfn, sqs = aws_client("cloudformation", region), aws_client("sqs", region)
+    urls = [r["PhysicalResourceId"] for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+            for r in page["StackResourceSummaries"] if r["ResourceType"] == "AWS::SQS::Queue"]
+    out_map = {}
+    for url in urls:
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        if "RedrivePolicy" in attrs:
+            dlq_name = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[1]
+            out_map[url] = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
+    return out_map
+
+
+def dlq_replay_aws(stack_name: str, queue: str | None, region: str | None = None) -> list[tuple[str, str]]:
+    """StartMessageMoveTask on every (or one) DLQ of a deployed stack; returns (name, task handle)."""
+    from infra.ops import dlq
+
+    sqs = aws_client("sqs", region)
+    started = []
+    for dlq_url in aws_dead_letter_queues(stack_name, region).values():
+        name = dlq_url.rsplit("/", 1)[1]
+        if queue and queue != name:
+            continue
+        arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        started.append((name, dlq.replay_aws(sqs, arn)))
+    return started
+
+
+def print_cost(run: dict[str, Any]) -> None:
+    from infra.ops.cost import monthly_projection, run_cost
+
+    estimate = run_cost(run)
+    table = Table("service", "item", "quantity", "unit", "USD", title=f"estimated cost of this run: ${estimate.total_usd:.4f}")
+    for line in estimate.lines:
+        table.add_row(line.service, line.item, f"{line.quantity:,.6g}", line.unit, f"{line.usd:.6f}")
+    out.print(table)
+    projection = monthly_projection([run])
+    out.print(f"projected month at {projection['runs_per_month']} such runs, with fixed costs and the free tier: "
+              f"[bold]${projection['total_usd']:.2f}[/bold]  "
+              + "  ".join(f"{k}={v:.4f}" for k, v in projection["by_service"].items()))
+    out.print("free tier used: " + "  ".join(f"{k}={v}%" for k, v in projection["free_tier_used"].items()))
+
+
+def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
+    @app.command()
+    def alerts(
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        states: Annotated[bool, typer.Option(help="Also list every alarm's current state")] = True,
+        clear: Annotated[bool, typer.Option(help="Local: empty the inbox after showing it")] = False,
+        aws_stack: AwsStackOpt = None,
+        region: RegionOpt = None,
+    ) -> None:
+        """What fired: the alarm notifications sent to the alerts topic, and the alarms' states."""
+        from infra.ops.alerts import alarm_history, alarm_states, read_inbox
+        from services.common.aws import client
+
+        if aws_stack:
+            cloudwatch = aws_client("cloudwatch", region)
+            fired, prefix = alarm_history(cloudwatch, f"{aws_stack}-"), f"{aws_stack}-"
+        else:
+            state = attached()
+            prefix = f"{state['stack_name']}-"
+            cloudwatch = client("cloudwatch")
+            inbox = state.get("alerts_inbox_url")
+            fired = read_inbox(client("sqs"), inbox, consume=clear) if inbox else []
+        current = alarm_states(cloudwatch, prefix) if states else []
+        if as_json:
+            print(json.dumps({"fired": [{k: v for k, v in a.items() if k != "message"} for a in fired], "alarms": current},
+                             default=str))
+            return
+        table = Table("when", "alarm", "state", "was", "reason", title=f"alerts ({len(fired)})")
+        for a in fired:
+            table.add_row(str(a.get("at", "")), a["alarm"] or "", a.get("state") or "", a.get("previous") or "",
+                          (a.get("reason") or "")[:120])
+        out.print(table)
+        if current:
+            states_table = Table("alarm", "state", "since", "notifies", title="alarms now")
+            for a in current:
+                colour = {"ALARM": "red", "OK": "green"}.get(a["state"], "yellow")
+                states_table.add_row(a["alarm"], f"[{colour}]{a['state']}[/{colour}]", str(a.get("since") or ""),
+                                     "yes" if a["notifies"] else "no")
+            out.print(states_table)
+
+    @app.command()
+    def cost(
+        runs: Annotated[int, typer.Option(help="Average over this many recent runs")] = 10,
+        runs_per_month: Annotated[int, typer.Option(help="Runs a month (the nightly rule: 30)")] = 30,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """The cost model: recent runs priced from the ledger, and the monthly projection."""
+        from infra.ops.cost import monthly_projection, run_cost
+        from services.ledger.queries import list_runs
+
+        attached()
+        recent = [r for r in list_runs(runs) if r.get("status") in ("succeeded", "failed")]
+        projection = monthly_projection(recent, runs_per_month)
+        per_run = [{"run_id": r["run_id"], "status": r.get("status"), "usd": run_cost(r).total_usd} for r in recent]
+        if as_json:
+            print(json.dumps({"runs": per_run, "projection": projection}))
+            return
+        table = Table("run", "status", "USD")
+        for r in per_run:
+            table.add_row(r["run_id"], r["status"] or "", f"{r['usd']:.4f}")
+        out.print(table)
+        out.print(f"projected month: [bold]${projection['total_usd']:.2f}[/bold]  {projection['by_service']}")
+        out.print(f"free tier used: {projection['free_tier_used']}")

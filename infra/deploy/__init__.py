@@ -1,0 +1,1 @@
+"""Deploy, roll back and verify the stack on AWS (CloudFormation package and deploy, in Python)."""

@@ -1,0 +1,107 @@
+"""`disclosures rollback --stage X`: point every function's `live` alias back one version.
+
+SAM publishes a new version of a function only when its code or configuration changed, and
+CodeDeploy moves `live` to it. Rolling back moves `live` to the highest published version
+below the one it serves now. If a canary is in progress (the alias routes a share of traffic
+to a second version), rolling back simply ends the canary: all traffic goes to the stable
+version the alias still names. Functions with a single version are reported, not touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.local.template import Stack
+
+ALIAS = "live"
+
+
+@dataclass
+class AliasMove:
+    function: str
+    from_version: str | None
+    to_version: str | None
+    action: str  # rolled_back | canary_cancelled | nothing_to_roll_back | no_alias | dry_run
+
+    @property
+    def moved(self) -> bool:
+        return self.action in ("rolled_back", "canary_cancelled")
+
+    def describe(self) -> str:
+        if self.action == "rolled_back":
+            return f"{self.function}: {ALIAS} {self.from_version} -> {self.to_version}"
+        if self.action == "canary_cancelled":
+            return f"{self.function}: canary of version {self.from_version} cancelled, {ALIAS} stays on {self.to_version}"
+        if self.action == "dry_run":
+            return f"{self.function}: would move {ALIAS} {self.from_version} -> {self.to_version}"
+        if self.action == "no_alias":
+            return f"{self.function}: no {ALIAS} alias"
+        return f"{self.function}: nothing to roll back ({ALIAS} is on version {self.from_version}, the oldest)"
+
+
+def published_versions(lam, function: str) -> list[int]:
+    versions: list[int] = []
+    for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=function):
+        versions += [int(v["Version"]) for v in page["Versions"] if v["Version"] != "$LATEST"]
+    return sorted(set(versions))
+
+
+def previous_version(versions: Iterable[int], current: int) -> int | None:
+    older = [v for v in versions if v < current]
+    return max(older) if older else None
+
+
+def rollback_function(lam, function: str, alias: str = ALIAS, dry_run: bool = False) -> AliasMove:
+    try:
+        current = lam.get_alias(FunctionName=function, Name=alias)
+    except lam.exceptions.ResourceNotFoundException:
+        return AliasMove(function, None, None, "no_alias")
+    version = current["FunctionVersion"]
+    weights = (current.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    if weights:
+        canary = ",".join(sorted(weights))
+        if not dry_run:
+            lam.update_alias(FunctionName=function, Name=alias, FunctionVersion=version,
+                             RoutingConfig={"AdditionalVersionWeights": {}})
+        return AliasMove(function, canary, version, "dry_run" if dry_run else "canary_cancelled")
+    if not version.isdigit():  # $LATEST: nothing published to go back to
+        return AliasMove(function, version, None, "nothing_to_roll_back")
+    target = previous_version(published_versions(lam, function), int(version))
+    if target is None:
+        return AliasMove(function, version, None, "nothing_to_roll_back")
+    if dry_run:
+        return AliasMove(function, version, str(target), "dry_run")
+    lam.update_alias(FunctionName=function, Name=alias, FunctionVersion=str(target),
+                     RoutingConfig={"AdditionalVersionWeights": {}})
+    return AliasMove(function, version, str(target), "rolled_back")
+
+
+def rollback(lam, functions: Iterable[str], alias: str = ALIAS, dry_run: bool = False) -> list[AliasMove]:
+    return [rollback_function(lam, name, alias, dry_run) for name in functions]
+
+
+def stack_function_names(cfn, stack_name: str) -> list[str]:
+    """Physical names of the stack's Lambda functions (from CloudFormation)."""
+    names: list[str] = []
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        names += [r["PhysicalResourceId"] for r in page["StackResourceSummaries"]
+                  if r["ResourceType"] == "AWS::Lambda::Function"]
+    return sorted(names)
+
+
+def template_function_names(stack: Stack) -> list[str]:
+    """Physical names of the template's functions, as the template names them."""
+    return sorted(stack.physical_name(logical_id) for logical_id in stack.of_type("AWS::Serverless::Function"))
+
+
+def stop_deployments(codedeploy: Any, application: str) -> list[str]:
+    """Stop CodeDeploy deployments in progress (with their automatic rollback) before moving aliases."""
+    stopped = []
+    ids = codedeploy.list_deployments(applicationName=application,
+                                      includeOnlyStatuses=["Created", "Queued", "InProgress", "Ready"]).get("deployments", [])
+    for deployment_id in ids:
+        codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+        stopped.append(deployment_id)
+    return stopped

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+import zipfile
+
+from infra.deploy import package
+from infra.local.template import load
+
+
+def test_artifact_holds_the_code_and_every_handler_resolves(tmp_path):
+    deps = tmp_path / "deps"
+    (deps / "fakedep").mkdir(parents=True)
+    (deps / "fakedep" / "__init__.py").write_text("X = 1\n")
+    (deps / "fakedep" / "__pycache__").mkdir()
+    (deps / "fakedep" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"\0")
+    artifact = package.build_code_zip(tmp_path / "out", deps_dir=deps)
+    names = set(zipfile.ZipFile(artifact.path).namelist())
+
+    assert "fakedep/__init__.py" in names
+    assert "events/models.py" in names and "services/common/config.py" in names
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    assert not any(n.startswith(("tests/", "infra/")) for n in names)
+    template = load()
+    assert package.handlers(template)  # every function has a handler
+    assert package.missing_handlers(template, names) == []
+    # Package data the handlers read at run time travels with them.
+    assert any(n.startswith("services/website/") for n in names)
+
+
+def test_artifact_is_deterministic_and_content_addressed(tmp_path):
+    first = package.build_code_zip(tmp_path / "a")
+    second = package.build_code_zip(tmp_path / "b")
+    assert first.sha256 == second.sha256
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.key == f"code/{first.sha256}.zip"
+    assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zipfile.ZipFile(first.path).infolist())
+
+
+def test_a_missing_handler_module_is_reported():
+    template = {"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "services.nope.handler.lambda_handler"}}}}
+    assert package.missing_handlers(template, {"services/other.py"}) == ["F: services.nope.handler.lambda_handler"]
+
+
+def test_packaged_template_points_every_function_at_the_artifact():
+    template = package.package_template("bucket", "stack/code/abc.zip")
+    assert template["Globals"]["Function"]["CodeUri"] == {"Bucket": "bucket", "Key": "stack/code/abc.zip"}
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert template["Globals"]["Function"]["AutoPublishAlias"] == "live"
+    body = json.loads(package.template_json(template))
+    # Short-form tags became their long form: valid CloudFormation JSON.
+    assert body["Resources"]["RunsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["RunsDLQ", "Arn"]}
+    for res in body["Resources"].values():
+        if res["Type"] == "AWS::Serverless::Function":
+            assert res["Properties"].get("CodeUri", body["Globals"]["Function"]["CodeUri"])["Bucket"] == "bucket"
+
+
+def test_runtime_requirements_come_from_pyproject():
+    requirements = package.runtime_requirements()
+    assert any(r.startswith("pyarrow") for r in requirements)
+    assert not any(r.startswith(("moto", "pytest")) for r in requirements)
+
+
+def test_install_dependencies_targets_the_lambda_platform(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(package.subprocess, "run", lambda command, check: calls.append(command))
+    package.install_dependencies(tmp_path / "deps", ["pydantic>=2"])
+    (command,) = calls
+    assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
+    assert command[command.index("--python-version") + 1] == "3.12"
+    assert "--only-binary=:all:" in command and command[-1] == "pydantic>=2"

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from infra.deploy import rollback as rb
+from infra.local.template import Stack, load
+from tests.unit.deploy.helpers import publish_release
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("lambda", region_name="us-east-1"), boto3.client("iam", region_name="us-east-1")
+
+
+def test_previous_version_is_the_highest_below_the_current():
+    assert rb.previous_version([1, 2, 3, 5], 5) == 3
+    assert rb.previous_version([1, 2, 3], 1) is None
+    assert rb.previous_version([], 4) is None
+
+
+def test_rollback_moves_live_one_version_back_each_time(aws):
+    lam, iam = aws
+    publish_release(lam, iam, ["fn-a", "fn-b"], releases=3)
+    moves = rb.rollback(lam, ["fn-a", "fn-b"])
+    assert [(m.function, m.from_version, m.to_version, m.action) for m in moves] == [
+        ("fn-a", "3", "2", "rolled_back"), ("fn-b", "3", "2", "rolled_back")]
+    assert lam.get_alias(FunctionName="fn-a", Name="live")["FunctionVersion"] == "2"
+    assert "fn-a: live 3 -> 2" == moves[0].describe()
+    rb.rollback(lam, ["fn-a"])
+    assert lam.get_alias(FunctionName="fn-a", Name="live")["FunctionVersion"] == "1"
+    (last,) = rb.rollback(lam, ["fn-a"])
+    assert last.action == "nothing_to_roll_back" and not last.moved and "nothing to roll back" in last.describe()
+
+
+def test_dry_run_moves_nothing_and_missing_aliases_are_reported(aws):
+    lam, iam = aws
+    publish_release(lam, iam, ["fn-a"], releases=2)
+    (move,) = rb.rollback(lam, ["fn-a"], dry_run=True)
+    assert move.action == "dry_run" and "would move live 2 -> 1" in move.describe()
+    assert lam.get_alias(FunctionName="fn-a", Name="live")["FunctionVersion"] == "2"
+    lam.delete_alias(FunctionName="fn-a", Name="live")
+    (move,) = rb.rollback(lam, ["fn-a"])
+    assert move.action == "no_alias" and "no live alias" in move.describe()
+
+
+def test_a_canary_in_progress_is_cancelled_not_rolled_back_further(aws):
+    lam, iam = aws
+    publish_release(lam, iam, ["fn-a"], releases=2)
+    lam.update_alias(FunctionName="fn-a", Name="live", FunctionVersion="1",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})
+    (move,) = rb.rollback(lam, ["fn-a"])
+    assert (move.action, move.from_version, move.to_version) == ("canary_cancelled", "2", "1")
+    assert "canary of version 2 cancelled" in move.describe()
+    alias = lam.get_alias(FunctionName="fn-a", Name="live")
+    assert alias["FunctionVersion"] == "1"
+    assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+def test_function_names_from_the_stack_and_from_the_template():
+    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(cfn) as stub:
+        now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+            {"LogicalResourceId": "FetchFunction", "PhysicalResourceId": "s-fetch", "ResourceType": "AWS::Lambda::Function",
+             "LastUpdatedTimestamp": now, "ResourceStatus": "UPDATE_COMPLETE"},
+            {"LogicalResourceId": "FetchFunctionAliaslive", "PhysicalResourceId": "arn:alias", "ResourceType": "AWS::Lambda::Alias",
+             "LastUpdatedTimestamp": now, "ResourceStatus": "UPDATE_COMPLETE"},
+        ]}, {"StackName": "s"})
+        assert rb.stack_function_names(cfn, "s") == ["s-fetch"]
+    names = rb.template_function_names(Stack(load(), name="s"))
+    assert "s-discover" in names and "s-api" in names and len(names) == 8
+
+
+def test_deployments_in_progress_are_stopped_with_their_auto_rollback():
+    codedeploy = boto3.client("codedeploy", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(codedeploy) as stub:
+        stub.add_response("list_deployments", {"deployments": ["d-1"]}, {
+            "applicationName": "app", "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Ready"]})
+        stub.add_response("stop_deployment", {"status": "Pending"}, {"deploymentId": "d-1", "autoRollbackEnabled": True})
+        assert rb.stop_deployments(codedeploy, "app") == ["d-1"]
