@@ -291,7 +291,7 @@ def runs_show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
         console.print(f"[red]no run {run_id} in the ledger[/red]")
         raise typer.Exit(1)
     if as_json:
-        from infra.ops.cost import run_cost
+        from services.ledger.cost import run_cost
 
         print(json.dumps({**found, "cost": run_cost(found).to_dict()}, default=str))
         return

@@ -57,7 +57,7 @@ def dlq_replay_aws(stack_name: str, queue: str | None, region: str | None = None
 
 
 def print_cost(run: dict[str, Any]) -> None:
-    from infra.ops.cost import monthly_projection, run_cost
+    from services.ledger.cost import monthly_projection, run_cost
 
     estimate = run_cost(run)
     table = Table("service", "item", "quantity", "unit", "USD", title=f"estimated cost of this run: ${estimate.total_usd:.4f}")
@@ -118,7 +118,7 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """The cost model: recent runs priced from the ledger, and the monthly projection."""
-        from infra.ops.cost import monthly_projection, run_cost
+        from services.ledger.cost import monthly_projection, run_cost
         from services.ledger.queries import list_runs
 
         attached()

@@ -4,7 +4,7 @@ Each tick the evaluator
 1. publishes what AWS itself would publish and moto never computes: `AWS/SQS`
    ApproximateNumberOfMessagesVisible of the queues the alarms watch, `AWS/Lambda` Invocations,
    Errors and Duration of every polled function (from the pollers' statistics), and `AWS/Billing`
-   EstimatedCharges from the cost model (infra/ops/cost.py);
+   EstimatedCharges from the cost model (services/ledger/cost.py);
 2. reads every alarm's datapoints with GetMetricData (the handlers' own metrics arrive by
    PutMetricData, the local metrics sink: METRICS_SINK=cloudwatch), with each Period divided by
    `time_scale` (300 s -> 5 s at the default 60), so an alarm's window is seconds, not minutes;

@@ -172,7 +172,7 @@ class LocalRuntime:
 
     def estimated_charges(self) -> float:
         """Month-to-date estimate from the ledger: the local stand-in for AWS/Billing."""
-        from infra.ops.cost import month_to_date
+        from services.ledger.cost import month_to_date
         from services.ledger.queries import list_runs
 
         return month_to_date(list_runs(1000))

@@ -277,6 +277,8 @@ def get_health() -> models.Health:
 
 
 def _run(item: dict[str, Any]) -> dict[str, Any]:
+    from services.ledger.cost import run_cost
+
     duration = None
     if item.get("started_at") and item.get("finished_at"):
         from datetime import datetime
@@ -297,6 +299,7 @@ def _run(item: dict[str, Any]) -> dict[str, Any]:
         "docs_expected": item.get("docs_expected"),
         "docs_settled": item.get("docs_settled"),
         "counts": {k: int(v) for k, v in (item.get("counts") or {}).items()},
+        "cost_usd": run_cost(item).total_usd,
         "durations_ms": {k: float(v) for k, v in (item.get("durations_ms") or {}).items()},
         "errors": [str(e) for e in item.get("errors") or []],
         "failure_reason": item.get("failure_reason"),
@@ -313,7 +316,9 @@ def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many run
     except Exception as exc:  # the ledger table is unreachable: an operator still gets JSON
         logger.warning("ledger unreadable", extra={"error": str(exc)})
         raise data.DataUnavailable("the run ledger cannot be read") from exc
-    return {"items": [_run(r) for r in runs]}
+    from services.ledger.cost import monthly_projection
+
+    return {"items": [_run(r) for r in runs], "monthly_projection": monthly_projection(runs) if runs else None}
 
 
 def _dead_letter_queues() -> tuple[str, ...]:

@@ -7,7 +7,7 @@ ticked, or the exact amount when one was reported).
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -291,10 +291,14 @@ class Run(_Model):
     errors: list[str] = Field(default_factory=list)
     failure_reason: str | None = None
     gold_version: str | None = None
+    cost_usd: float | None = Field(None, description="Estimated AWS cost of the run, at published rates")
 
 
 class Runs(_Model):
     items: list[Run]
+    monthly_projection: dict[str, Any] | None = Field(
+        None, description="Estimated cost per month from these runs (nightly), fixed costs and free tiers included"
+    )
 
 
 class DeadLetterQueue(_Model):

@@ -143,6 +143,9 @@ def test_operations_page(live_site, page):
     assert "succeeded" in runs.locator(f"tr[data-run='{site.run_id}']").inner_text()
     assert page.locator("#dlq tbody tr").count() == len(site.runtime.provisioned.dead_letter_queues)
     assert page.locator("#dlq-total").inner_text() == str(site.api("/v1/ops/dlq")["total_depth"])
+    projection = site.api("/v1/ops/runs")["monthly_projection"]
+    assert page.locator("#cost-month").inner_text() == f"${projection['total_usd']:.2f}"
+    assert runs.locator(f"tr[data-run='{site.run_id}'] td.cost").inner_text().startswith("$0.")
 
 
 def test_stale_data_is_flagged(live_site, page):

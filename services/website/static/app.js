@@ -495,6 +495,7 @@ async function opsPage() {
       <td class="num">${num(r.docs_settled)} / ${num(r.docs_expected)}</td>
       <td class="num">${num(c.fetch_stored || 0)}</td><td class="num">${num((c.extract_extracted || 0) + (c.extract_needs_ocr || 0))}</td>
       <td class="num ${failures ? "bad" : ""}">${num(failures)}</td>
+      <td class="num cost">${r.cost_usd === null || r.cost_usd === undefined ? "—" : "$" + r.cost_usd.toFixed(4)}</td>
       <td>${Object.entries(r.durations_ms || {}).map(([k, v]) => `${esc(k)} ${num(Math.round(v / 1000))} s`).join(" · ") || "—"}</td>
       <td>${(r.errors || []).slice(0, 3).map(esc).join("<br>") || (r.failure_reason ? esc(r.failure_reason) : "")}</td></tr>`;
   }).join("");
@@ -507,9 +508,11 @@ async function opsPage() {
       ${card("Freshness", h.freshness_hours === null || h.freshness_hours === undefined ? "—" : hoursText(h.freshness_hours), h.built_at ? `built ${esc(h.built_at)}` : "")}
       ${card("Dead letters", dlq.error ? "?" : `<span id="dlq-total">${num(dlq.total_depth)}</span>`, "messages waiting for a replay")}
       ${card("Runs shown", runs.error ? "?" : num(runs.items.length))}
+      ${card("Cost per month", runs.error || !runs.monthly_projection ? "—" : `<span id="cost-month">$${runs.monthly_projection.total_usd.toFixed(2)}</span>`,
+             "estimated at AWS list prices, nightly runs, free tiers applied")}
     </div>
     <section class="panel"><h2>Recent runs</h2>
-      ${runs.error ? errorBox(runs.error) : runs.items.length ? `<table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started (UTC)</th><th class="num">Duration</th><th class="num">Docs settled</th><th class="num">Fetched</th><th class="num">Extracted</th><th class="num">Failures</th><th>Stage time</th><th>First errors</th></tr></thead><tbody>${runRows}</tbody></table>` : emptyState("No runs recorded yet.")}
+      ${runs.error ? errorBox(runs.error) : runs.items.length ? `<table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started (UTC)</th><th class="num">Duration</th><th class="num">Docs settled</th><th class="num">Fetched</th><th class="num">Extracted</th><th class="num">Failures</th><th class="num">Cost</th><th>Stage time</th><th>First errors</th></tr></thead><tbody>${runRows}</tbody></table>` : emptyState("No runs recorded yet.")}
     </section>
     <div class="grid2">
       <section class="panel"><h2>Stage time per run (seconds, summed over documents)</h2>${stageChart(stageData)}</section>

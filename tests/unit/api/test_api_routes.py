@@ -232,6 +232,11 @@ def test_ops_runs_and_dlq(stack):
     assert run["run_id"] == "20251126T080000Z-abcdef01" and run["duration_s"] == 90
     assert run["counts"]["fetch_stored"] == 29 and run["durations_ms"]["extract"] == 5400
     assert run["errors"] == ["fetch 20033421: source_missing"]
+    from services.ledger.cost import monthly_projection
+    from services.ledger.queries import list_runs
+
+    [item] = list_runs(5)
+    assert run["cost_usd"] > 0 and runs["monthly_projection"] == monthly_projection([item])
 
     stack["sqs"].send_message(QueueUrl=stack["dlqs"][1], MessageBody="{}")
     status, dlq = call("/v1/ops/dlq")

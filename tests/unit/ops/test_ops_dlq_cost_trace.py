@@ -6,7 +6,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from infra.ops import cost, dlq
+from infra.ops import dlq
+from services.ledger import cost
 
 
 def test_replay_aws_asks_sqs_to_move_the_messages_back():
