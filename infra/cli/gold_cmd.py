@@ -49,7 +49,11 @@ def register(app: typer.Typer, attach, request) -> None:
         from services.build_gold import overrides
 
         attach()
-        overrides.set_override(check, reason, who)
+        try:
+            overrides.set_override(check, reason, who)
+        except ValueError as exc:
+            out.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
         out.print(f"override recorded for {check}; rebuild with `disclosures gold rebuild --year ...`")
 
     @gold_app.command("clear")

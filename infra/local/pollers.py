@@ -87,6 +87,8 @@ class QueuePoller(threading.Thread):
         self.source, self.sqs, self.stop_event, self.stats, self.idle_s = source, sqs, stop, stats, idle_s
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
         self.handler = load_handler(source.handler)
+        attrs = sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+        self.visibility = int(attrs["VisibilityTimeout"])
 
     def run(self) -> None:
         while not self.stop_event.is_set():
@@ -111,6 +113,9 @@ class QueuePoller(threading.Thread):
             return 0
         started = time.monotonic()
         failed_ids: set[str]
+        finished = threading.Event()
+        heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, finished), daemon=True)
+        heartbeat.start()
         try:
             result = self.handler(sqs_event(messages, self.queue_arn), LocalContext(self.source.function))
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
@@ -118,6 +123,9 @@ class QueuePoller(threading.Thread):
             self.stats.errors += 1
             self.stats.last_error = traceback.format_exc(limit=5)
             failed_ids = {m["MessageId"] for m in messages}
+        finally:
+            finished.set()
+            heartbeat.join()
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         if done:
             self.sqs.delete_message_batch(
@@ -130,6 +138,17 @@ class QueuePoller(threading.Thread):
             self.stats.failures += len(failed_ids)
             self.stats.busy_s += time.monotonic() - started
         return len(messages)
+
+
+    def _keep_invisible(self, messages: list[dict[str, Any]], finished: threading.Event) -> None:
+        """On AWS a queue's visibility outlasts the function's timeout; locally it is seconds, so
+        that failures come back fast: extend it while the handler is still working on the batch."""
+        while not finished.wait(self.visibility / 2):
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.visibility}
+                         for i, m in enumerate(messages)],
+            )
 
 
 def scheduled_event(rule: str) -> dict[str, Any]:

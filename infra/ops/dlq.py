@@ -65,17 +65,22 @@ def replay_local(sqs, dlq_url: str, source_url: str, max_messages: int = 100_000
         messages = response.get("Messages", [])
         if not messages:
             break
-        sqs.send_message_batch(
+        sent = sqs.send_message_batch(
             QueueUrl=source_url,
             Entries=[
                 {"Id": str(i), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
                 for i, m in enumerate(messages)
             ],
         )
-        sqs.delete_message_batch(
-            QueueUrl=dlq_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-        )
-        moved += len(messages)
+        # Only what reached the source queue leaves the DLQ; the rest stays for the next replay.
+        ok = [messages[int(entry["Id"])] for entry in sent.get("Successful", [])]
+        if ok:
+            sqs.delete_message_batch(
+                QueueUrl=dlq_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ok)]
+            )
+        moved += len(ok)
+        if len(ok) < len(messages):
+            break
     return moved
 
 

@@ -6,6 +6,7 @@ quality report, so an emergency publish is never silent.
 
 from __future__ import annotations
 
+from services.build_gold.quality import CHECK_NAMES
 from services.common.tables import WatermarkItem
 from services.common.watermarks import now
 
@@ -17,6 +18,8 @@ def active() -> dict[str, str]:
 
 
 def set_override(check: str, reason: str, who: str) -> None:
+    if check not in CHECK_NAMES:
+        raise ValueError(f"no quality check is called {check!r}; the checks are: {', '.join(CHECK_NAMES)}")
     if not reason.strip():
         raise ValueError("an override needs a reason")
     WatermarkItem(_PK, f"CHECK#{check}", reason=f"{reason} (by {who} at {now()})", updated_at=now()).save()

@@ -250,6 +250,12 @@ def apply_overrides(checks: list[CheckResult], overrides: Mapping[str, str] | No
     return QualityReport(checks, unused_overrides=overrides)
 
 
+CHECK_NAMES = (
+    "silver_integrity", "schema", "unique_keys", "foreign_keys", "amount_bounds", "date_range",
+    "notification_not_before_transaction", "extracted_ptr_has_rows", "volume",
+)  # fmt: skip
+
+
 def run_checks(
     tables: Mapping[str, pa.Table],
     *,
@@ -272,4 +278,5 @@ def run_checks(
         _guarded("extracted_ptr_has_rows", lambda: check_ptr_rows(tables)),
         check_volume(counts, previous_counts, config),
     ]
+    assert tuple(c.name for c in checks) == CHECK_NAMES
     return apply_overrides(checks, overrides)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from services.build_gold.members import load_legislators
 from services.common import http, keys, storage, watermarks
 from services.common.tables import WatermarkItem
 
@@ -24,6 +25,14 @@ def _last_stored() -> WatermarkItem | None:
         return None
 
 
+def _usable(body: bytes) -> bool:
+    """A reference file is stored only if it reads as a list of legislators."""
+    try:
+        return bool(load_legislators(body))
+    except Exception:  # noqa: BLE001 - any parse failure means the file is not usable
+        return False
+
+
 def load(url: str, bronze_bucket: str) -> tuple[bytes, str]:
     """The legislators YAML and its bronze key."""
     last = _last_stored()
@@ -35,10 +44,14 @@ def load(url: str, bronze_bucket: str) -> tuple[bytes, str]:
             raise
         log.warning("legislators source unavailable (%s); using the last stored copy", exc)
         response = http.Response(304, b"")
-    if response.status == 304 and last is not None:
+    if response.status == 200 and not _usable(response.body):
+        log.warning("legislators source sent an unreadable file; keeping the last stored copy")
+        response = http.Response(502, b"")
+    if response.status != 200 and last is not None:
+        # Unchanged (304), gone, or broken: the last good copy stands.
         return storage.get_bytes(bronze_bucket, last.bronze_key)[0], last.bronze_key
     if response.status != 200:
-        raise RuntimeError(f"{url} answered {response.status} and no copy is stored")
+        raise RuntimeError(f"{url} answered {response.status} with no usable file, and no copy is stored")
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.reference_key(NAME, sha256)
     storage.put_if_absent(bronze_bucket, key, response.body, {"source-url": url}, "application/yaml")

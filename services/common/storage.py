@@ -37,6 +37,11 @@ def put_json(bucket: str, key: str, value: Any, metadata: dict[str, str] | None 
     )
 
 
+def delete(bucket: str, key: str) -> None:
+    """Delete a key (no error when it is absent, as S3 itself answers)."""
+    client("s3").delete_object(Bucket=bucket, Key=key)
+
+
 def get_bytes(bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
     obj = client("s3").get_object(Bucket=bucket, Key=key)
     return obj["Body"].read(), obj.get("Metadata", {})

@@ -62,6 +62,7 @@ class LedgerItem(Model):
     failure_reason = UnicodeAttribute(null=True)
     started_at = UnicodeAttribute(null=True)
     settled_at = UnicodeAttribute(null=True)
+    settled_announced_at = UnicodeAttribute(null=True)  # set once run.documents_settled is published
     finished_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     gold_version = UnicodeAttribute(null=True)

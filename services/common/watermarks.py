@@ -45,6 +45,7 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
             WatermarkItem.fingerprint.does_not_exist()
             | (WatermarkItem.fingerprint != fingerprint)
             | (WatermarkItem.run_id == run_id)
+            | (WatermarkItem.status == "failed")
         )
     try:
         item.update(

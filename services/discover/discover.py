@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from events.models import DocumentExtractRequested, Envelope, FilingDiscovered, RunDiscovered, RunRequested
 from services.common import http, keys, storage, watermarks
@@ -29,6 +29,7 @@ class YearResult:
     discovered: RunDiscovered
     filings: list[FilingDiscovered]
     reextract: list[DocumentExtractRequested] = field(default_factory=list)
+    index: tuple[str | None, str, str] | None = None  # (etag, sha256, bronze key) to record once announced
 
 # Watermark statuses of documents whose bytes are stored and went through extract.
 _EXTRACTED = ("extracted", "needs_ocr", "extract_failed")
@@ -40,7 +41,17 @@ def _selected(row: IndexRow, request: RunRequested, existing: dict, run_id: str)
     if request.force:
         return True
     mark = existing.get(row.doc_id)
-    return mark is None or mark.fingerprint != row.fingerprint or mark.run_id == run_id
+    if mark is None or mark.fingerprint != row.fingerprint or mark.run_id == run_id:
+        return True
+    # A filing whose PDF was missing or refused is asked for again, once a day at most.
+    return mark.status == "failed" and _older_than(mark.updated_at, RETRY_FAILED_AFTER)
+
+
+RETRY_FAILED_AFTER = timedelta(days=1)
+
+
+def _older_than(timestamp: str | None, age: timedelta) -> bool:
+    return timestamp is None or datetime.fromisoformat(timestamp) < datetime.now(UTC) - age
 
 
 def reextract_candidates(request: RunRequested, year: int, skip: set[str]) -> list[DocumentExtractRequested]:
@@ -121,16 +132,14 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
         )
         for row in parsed.rows
         if _selected(row, request, existing, run_id)
-        and watermarks.claim_filing(year, row.doc_id, row.fingerprint, run_id, force=not conditional)
+        and watermarks.claim_filing(row.year, row.doc_id, row.fingerprint, run_id, force=not conditional)
     ]
     publish([Envelope.build(f, run_id=run_id, source=SERVICE, trace=trace) for f in filings])
-    # The index watermark advances only once every filing it revealed has been dispatched.
-    watermarks.record_index(year, response.headers.get("etag"), sha256, index_key)
     discovered = RunDiscovered(
         year=year, index_status="changed", index_rows=parsed.raw_rows, distinct_filings=len(parsed.rows),
         dispatched=len(filings), unchanged=len(parsed.rows) - len(filings),
     )
-    return YearResult(discovered, filings)
+    return YearResult(discovered, filings, index=(response.headers.get("etag"), sha256, index_key))
 
 
 def run(envelope: Envelope, publish: Publish) -> list[YearResult]:
@@ -141,5 +150,8 @@ def run(envelope: Envelope, publish: Publish) -> list[YearResult]:
     for year in request.years:
         result = discover_year(request, year, envelope.run_id, publish, envelope.trace)
         publish([Envelope.build(result.discovered, run_id=envelope.run_id, source=SERVICE, trace=envelope.trace)])
+        if result.index:
+            # Only now may a redelivery see 304: every filing and the year's count are announced.
+            watermarks.record_index(year, *result.index)
         results.append(result)
     return results

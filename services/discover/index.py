@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -86,7 +87,10 @@ def xml_from_zip(data: bytes, year: int) -> bytes:
     try:
         with archive.open(info) as handle:
             xml = handle.read(MAX_XML_BYTES + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
+    # zlib.error: a corrupt deflate stream; RuntimeError: an encrypted member;
+    # NotImplementedError: a compression method zipfile cannot read.
+    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error, RuntimeError,
+            NotImplementedError) as exc:
         raise IndexError_("bad_zip", f"{name} could not be decompressed: {exc}") from exc
     if len(xml) > MAX_XML_BYTES:
         raise IndexError_("too_large", f"{name} expands past {MAX_XML_BYTES} bytes")

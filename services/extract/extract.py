@@ -123,10 +123,12 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     analysis, page_text = analyze(body, pdf)
     record = {**_record(pdf, key, meta), **analysis}
     silver = settings().silver_bucket
+    text_key = keys.document_text_key(pdf.year, pdf.doc_id)
     if any(text.strip() for text in page_text):
-        storage.put_json(
-            silver, keys.document_text_key(pdf.year, pdf.doc_id), {"doc_id": pdf.doc_id, "pages": page_text}
-        )
+        storage.put_json(silver, text_key, {"doc_id": pdf.doc_id, "pages": page_text})
+    else:
+        # New content without a text layer: the text of an earlier version must not linger.
+        storage.delete(silver, text_key)
     storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id})
     mark_status = {"failed": "extract_failed"}.get(record["extraction_status"], record["extraction_status"])
     watermarks.set_filing_status(

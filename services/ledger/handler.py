@@ -45,6 +45,7 @@ def record_handler(record: SQSRecord) -> None:
     announced = [out.model_copy(update={"trace": out.trace or trace}) for out in ledger.apply(event)]
     if announced:
         bus.publish(announced)
+        ledger.announced(announced)
     for out in announced:
         logger.info("run status", extra={"run_id": out.run_id, "event_type": out.event_type, "trace": out.trace})
     emit_metrics(event, announced)

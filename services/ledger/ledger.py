@@ -85,7 +85,11 @@ class Ledger:
             return self._finish(event.run_id)
         if isinstance(result, list):
             return result
-        return self._check_settled(event.run_id) if result else []
+        if result is None:
+            return []
+        # A duplicate (result False) may be the redelivery of one whose worker died after its
+        # write and before announcing: check again, and announce a settlement again if need be.
+        return self._check_settled(event.run_id, reannounce=not result)
 
     # ------------------------------------------------------------------ helpers
     def _ensure_run(self, run_id: str, occurred_at: str) -> None:
@@ -165,7 +169,7 @@ class Ledger:
             self._record_error(event.run_id, f"discover {d.year}: {d.error}")
         return changed
 
-    def _filing(self, event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> bool:
+    def _filing(self, event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> None:
         LedgerItem(run_pk(event.run_id), f"DOC#{d.doc_id}").update(
             actions=[
                 LedgerItem.run_id.set(event.run_id),
@@ -174,7 +178,7 @@ class Ledger:
                 LedgerItem.filing_type.set(d.filing_type),
             ]
         )
-        return False
+        return None
 
     def _doc_update(self, event: Envelope, doc_id: str, actions: list, condition, run_actions: list) -> bool:
         base = [LedgerItem.run_id.set(event.run_id), LedgerItem.doc_id.set(doc_id), LedgerItem.updated_at.set(_now())]
@@ -232,8 +236,10 @@ class Ledger:
         return self.finish(event.run_id, "failed", reason, expected="settled")
 
     # ------------------------------------------------------------------ settlement and completion
-    def _check_settled(self, run_id: str) -> list[Envelope]:
+    def _check_settled(self, run_id: str, reannounce: bool = False) -> list[Envelope]:
         run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        if reannounce and run.status == "settled" and not run.settled_announced_at:
+            return [self._settled_event(run)]
         ready = (
             run.status in ("running", "failed")
             and run.years_expected
@@ -251,9 +257,20 @@ class Ledger:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return []
             raise
+        return [self._settled_event(run)]
+
+    @staticmethod
+    def announced(events: list[Envelope]) -> None:
+        """Record that the settlements among these events were published (after publishing)."""
+        for event in events:
+            if event.event_type == "run.documents_settled":
+                LedgerItem(run_pk(event.run_id), "RUN").update(actions=[LedgerItem.settled_announced_at.set(_now())])
+
+    @staticmethod
+    def _settled_event(run: LedgerItem) -> Envelope:
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         settled = RunDocumentsSettled(years=list(run.years or []), documents=int(run.docs_expected or 0), counts=counts)
-        return [Envelope.build(settled, run_id=run_id, source=SERVICE)]
+        return Envelope.build(settled, run_id=run.run_id, source=SERVICE)
 
     def _finish(self, run_id: str) -> list[Envelope]:
         run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
@@ -261,7 +278,8 @@ class Ledger:
         failed_indexes = counts.get("index_failed", 0)
         status = "failed" if failed_indexes else "succeeded"
         reason = f"{failed_indexes} index(es) could not be read" if failed_indexes else None
-        return self.finish(run_id, status, reason, expected="settled")
+        # A run the watchdog failed can still complete once its dead letters are replayed.
+        return self.finish(run_id, status, reason, expected=("settled", "failed"))
 
     def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...]) -> list[Envelope]:
         """Move the run to its final status once; return run.succeeded / run.failed to announce."""

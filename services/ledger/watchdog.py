@@ -35,7 +35,11 @@ def dead_letter_depths() -> dict[str, int]:
 
 
 def _age_s(timestamp: str | None, now: datetime) -> float:
-    return (now - datetime.fromisoformat(timestamp)).total_seconds() if timestamp else 0.0
+    if not timestamp:
+        return 0.0
+    moment = datetime.fromisoformat(timestamp)
+    # A producer that wrote a naive time meant UTC; one bad stamp must not stop every check.
+    return (now - (moment if moment.tzinfo else moment.replace(tzinfo=UTC))).total_seconds()
 
 
 def freshness_hours(runs: list[dict], now: datetime) -> float | None:
@@ -49,7 +53,8 @@ def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
     idle_limit = float(os.environ.get("RUN_IDLE_LIMIT_S", "900"))
     max_duration = float(os.environ.get("RUN_MAX_DURATION_S", "14400"))
     every_run = list_runs(limit=1000)
-    runs = [r for r in every_run if r.get("status") == "running"]
+    # Settled runs wait on build_gold and publish_api: their dead letters strand a run too.
+    runs = [r for r in every_run if r.get("status") in ("running", "settled")]
     all_depths = dead_letter_depths() if (runs or report) else {}
     if report:
         metrics.add_metric(name="DeadLetterMessages", unit=MetricUnit.Count, value=sum(all_depths.values()))
@@ -72,7 +77,7 @@ def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
             stuck += 1
         if reason:
             logger.warning("run failed", extra={"run_id": run["run_id"], "reason": reason})
-            announced += ledger.finish(run["run_id"], "failed", reason, expected="running")
+            announced += ledger.finish(run["run_id"], "failed", reason, expected=("running", "settled"))
     if report and stuck:
         metrics.add_metric(name="RunsStuck", unit=MetricUnit.Count, value=stuck)
     return announced

@@ -5,7 +5,9 @@ that does not depend on a query (summary, latest trades, trending, each member, 
 with the same functions the API uses, and writes them under `api/v1/...` in the site bucket.
 It also uploads the website's static files to the bucket root, so the site bucket is the
 website on AWS, then writes `api/meta.json` last: the API and the website take the version
-named there as live, so readers never see a half-published version.
+named there as live. The answers are overwritten in place, so while a publish is under way a
+reader can get a new answer beside the old meta for a few seconds (known limit: a versioned
+prefix flipped by the meta would close it).
 
 Idempotent: an object whose bytes are already stored is not written again (its ETag is the MD5
 of its bytes), and a version whose meta is already published is a no-op, so the same

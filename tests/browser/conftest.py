@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,13 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-LEGISLATORS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "reference" / "legislators-current.yaml"
 
 pytestmark = pytest.mark.e2e
 
 
 def _require_browser() -> None:
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no chromium binary at {CHROMIUM} (Debian package `chromium`, installed by .ci/run)")
+        pytest.skip(f"no chromium binary at {CHROMIUM} (Debian package `chromium`, installed by `make browser-deps`, which `make test` runs)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -60,7 +58,7 @@ class Site:
             return json.loads(response.read())
 
     def publish(self, timeout_s: float = 240.0) -> None:
-        """Run the pipeline on the mirror, then make sure its Gold is built and published (once)."""
+        """Run the pipeline on the mirror once; its run ends when the API is published."""
         if self.published:
             return
         self._publish(timeout_s)
@@ -68,48 +66,13 @@ class Site:
 
     def _publish(self, timeout_s: float) -> None:
         from services.api.app import store
-        from services.build_gold import store as gold_store
-        from services.build_gold.build import build
-        from services.build_gold.store import PointerConflict
-        from services.publish_api.publish import publish
 
         self.run_id = self.runtime.request_run([2025])
         run = self.runtime.wait_for_run(self.run_id, timeout_s=timeout_s)
         assert run["status"] == "succeeded", run
-        s3 = self.runtime.client("s3")
-        gold, site = self.env["GOLD_BUCKET"], self.env["SITE_BUCKET"]
-        services = {source.service_name for source in self.runtime.provisioned.queue_sources}
-        # Wired pipeline: the run's own gold.published -> publish_api -> api.published.
-        if "publish_api" in services and _wait_for(lambda: _meta(s3, site), 60):
-            store.reset()
-            return
-        if not ("build_gold" in services and _wait_for(lambda: gold_store.read_pointer(s3, gold), 60)):
-            try:
-                build(s3, silver_bucket=self.env["SILVER_BUCKET"], gold_bucket=gold, years=[2025], run_id=self.run_id,
-                      legislators=LEGISLATORS.read_bytes())  # fmt: skip
-            except PointerConflict:
-                pass  # the pipeline published meanwhile: its version is live
-        publish(s3, gold_bucket=gold, site_bucket=site, run_id=self.run_id)
+        # The run succeeds on api.published: its own Gold is built and published by the pipeline.
+        assert run["gold_version"], run
         store.reset()
-
-
-def _meta(s3: Any, bucket: str) -> bool:
-    from services.api.data import META_KEY
-
-    try:
-        s3.head_object(Bucket=bucket, Key=META_KEY)
-        return True
-    except Exception:
-        return False
-
-
-def _wait_for(check: Any, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,20 @@ def test_corrupted_silver_blocks_publishing_and_shows_in_the_ledger(make_stack, 
     assert "quality gate rejected" in rebuild["failure_reason"]
     assert _gold(stack)[0]["version"] == live  # the last good version stays live
 
+    # An operator overrides the failing check, with a reason; the next build publishes and says so.
+    from services.build_gold import overrides
+
+    with pytest.raises(ValueError, match="no quality check is called"):
+        overrides.set_override("silver_integrty", "typo", "ops")
+    overrides.set_override("silver_integrity", "INC-7: one record is corrupt, republish the rest", "ops")
+    overrides.set_override("volume", "INC-7: the corrupt record's 9 trades are missing", "ops")
+    forced = stack.wait_for_run(stack.request(GoldRequested(years=[2025], reason="override")), timeout_s=120)
+    assert forced["status"] == "succeeded", (forced.get("failure_reason"), forced.get("errors"))
+    pointer = _gold(stack)[0]
+    [check] = [c for c in pointer["quality"]["checks"] if c["name"] == "silver_integrity"]
+    assert check["passed"] is False and check["overridden"] is True
+    assert check["override_reason"].startswith("INC-7: one record is corrupt")
+
 
 def test_only_documents_read_by_an_older_parser_are_extracted_again(make_stack, mirror_dir):
     from services.common import watermarks

@@ -54,7 +54,7 @@ function range(lo, hi) {
   if (lo === hi) return money(lo);
   return money(lo) + " – " + money(hi);
 }
-const date = (d) => d || "—";
+const date = (d) => (d ? esc(d) : "—");
 const OWNERS = { SP: "Spouse", JT: "Joint", DC: "Child" };
 const owner = (o) => (o ? OWNERS[o] || o : "Self");
 const side = (s, t) => (s ? `<span class="side ${esc(s)}" title="${esc(t || "")}">${esc(s)}</span>` : esc(t || "—"));

@@ -80,6 +80,15 @@ def test_bad_indexes_fail_with_a_clear_reason(data, reason):
     assert "2025FD" in str(error.value)
 
 
+def test_a_corrupt_compressed_stream_is_a_bad_zip():
+    data = bytearray(_zip("2025FD.xml", b"<FinancialDisclosure>" + b"<Member><DocID>1</DocID></Member>" * 200 + b"</FinancialDisclosure>"))
+    start = data.index(b"2025FD.xml") + len("2025FD.xml")
+    data[start + 5:start + 40] = b"\xff" * 35  # garble the deflate stream, keep the directory
+    with pytest.raises(IndexError_) as error:
+        parse_index_zip(bytes(data), 2025)
+    assert error.value.reason == "bad_zip"
+
+
 def test_a_zip_bomb_is_refused_before_it_expands(monkeypatch):
     import services.discover.index as index
 

@@ -99,3 +99,9 @@ def test_extract_carries_the_trace_from_the_bronze_metadata(monkeypatch):
     handler._extract("bronze", "k")
     assert [e.trace for e in published[1:]] == ["Root=1-request", "Root=1-lambda"]
     handler.metrics.drain()
+
+
+def test_the_cost_model_counts_every_alarm_of_the_template():
+    from infra.local.template import Stack, load
+
+    assert cost.ALARMS == len(Stack(load()).of_type("AWS::CloudWatch::Alarm"))
