@@ -75,25 +75,7 @@ class Verifier:
     def _resources(self, type_name: str) -> list[str]:
         """Logical ids of the template's resources of this type whose Condition holds."""
         return [lid for lid, res in self.stack.of_type(type_name).items()
-                if "Condition" not in res or self._condition(res["Condition"])]
-
-    def _condition(self, name: str) -> bool:
-        return bool(self._evaluate(self.stack.template.get("Conditions", {})[name]))
-
-    def _evaluate(self, node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
-            if key == "Fn::Equals":
-                return self._evaluate(arg[0]) == self._evaluate(arg[1])
-            if key == "Fn::Not":
-                return not self._evaluate(arg[0])
-            if key == "Fn::And":
-                return all(self._evaluate(a) for a in arg)
-            if key == "Fn::Or":
-                return any(self._evaluate(a) for a in arg)
-            if key == "Condition":
-                return self._condition(arg)
-        return self.stack.resolve(node)
+                if self.stack.enabled(res)]
 
     def _props(self, logical_id: str) -> dict[str, Any]:
         return self.stack.resolve(self.stack.resources[logical_id].get("Properties", {}))

@@ -119,33 +119,10 @@ def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_timeo
             out.dead_letter_queues[url] = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
 
 
-def _condition(stack: Stack, value: Any) -> Any:
-    """Evaluate a template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition, Ref)."""
-    if isinstance(value, dict) and len(value) == 1:
-        (key, arg), = value.items()
-        if key == "Fn::Equals":
-            left, right = (_condition(stack, a) for a in arg)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not _condition(stack, arg[0])
-        if key == "Fn::And":
-            return all(_condition(stack, a) for a in arg)
-        if key == "Fn::Or":
-            return any(_condition(stack, a) for a in arg)
-        if key == "Condition":
-            return _condition(stack, stack.template.get("Conditions", {})[arg])
-    return stack.resolve(value)
-
-
-def _enabled(stack: Stack, resource: dict[str, Any]) -> bool:
-    name = resource.get("Condition")
-    return True if name is None else bool(_condition(stack, stack.template.get("Conditions", {})[name]))
-
-
 def _subscriptions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
     sns = emulator.client("sns")
     for res in stack.of_type("AWS::SNS::Subscription").values():
-        if not _enabled(stack, res):
+        if not stack.enabled(res):
             continue
         props = _props(res, stack)
         attributes = {"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()}
@@ -250,7 +227,7 @@ def _alarms(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
     """Alarms exist in moto (describe_alarms shows them); the local alarm evaluator moves their state."""
     cloudwatch = emulator.client("cloudwatch")
     for logical_id, res in stack.of_type("AWS::CloudWatch::Alarm").items():
-        if not _enabled(stack, res):
+        if not stack.enabled(res):
             continue
         props = _props(res, stack)
         props.setdefault("AlarmName", f"{stack.name}-{logical_id}")

@@ -147,6 +147,11 @@ class Stack:
     def condition(self, name: str) -> bool:
         return bool(self._evaluate(self.template.get("Conditions", {})[name]))
 
+    def enabled(self, resource: dict[str, Any]) -> bool:
+        """Whether a resource's Condition (if any) holds for these parameters."""
+        name = resource.get("Condition")
+        return name is None or self.condition(name)
+
     def _evaluate(self, expression: Any) -> Any:
         """Evaluate a Conditions expression (Equals, Not, And, Or, Condition)."""
         (key, arg), = expression.items()
