@@ -34,3 +34,11 @@ def publish_release(lam, iam, names: list[str], releases: int = 2, alias: str = 
             lam.update_function_code(FunctionName=name, ZipFile=code(f"v{n}"))
             version = lam.publish_version(FunctionName=name)["Version"]
         lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+
+
+def fake_aws_env(monkeypatch) -> None:
+    """Credentials and region for moto's in-process mock, and no endpoint left over from a runtime."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from infra.deploy import deploy as d
 from infra.deploy.stages import load_stage
+from tests.unit.deploy.helpers import fake_aws_env
 
 STACK = "congress-disclosures-prod"
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -20,10 +21,7 @@ NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_env(monkeypatch)
     with mock_aws():
         cfn = boto3.client("cloudformation", region_name="us-east-1")
         stubber = Stubber(cfn)

@@ -9,15 +9,12 @@ from moto import mock_aws
 
 from infra.deploy import rollback as rb
 from infra.local.template import Stack, load
-from tests.unit.deploy.helpers import publish_release
+from tests.unit.deploy.helpers import fake_aws_env, publish_release
 
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_env(monkeypatch)
     with mock_aws():
         yield boto3.client("lambda", region_name="us-east-1"), boto3.client("iam", region_name="us-east-1")
 
