@@ -332,9 +332,9 @@ def get_dlq() -> models.DeadLetterQueues:
     for url in _dead_letter_queues():
         try:
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-            items.append({"name": url.rsplit("/", 1)[-1], "url": url, "depth": int(attrs["ApproximateNumberOfMessages"])})
+            items.append({"name": url.rsplit("/", 1)[-1], "depth": int(attrs["ApproximateNumberOfMessages"])})
         except Exception as exc:  # one unreadable queue must not hide the others
-            items.append({"name": url.rsplit("/", 1)[-1], "url": url, "depth": None, "error": type(exc).__name__})
+            items.append({"name": url.rsplit("/", 1)[-1], "depth": None, "error": type(exc).__name__})
     return {"items": items, "total_depth": sum(i["depth"] or 0 for i in items)}
 
 

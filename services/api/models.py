@@ -302,8 +302,7 @@ class Runs(_Model):
 
 
 class DeadLetterQueue(_Model):
-    name: str
-    url: str
+    name: str  # the queue's name only: its URL would publish the account id
     depth: int | None = Field(None, description="Messages waiting; null when the queue could not be read")
     error: str | None = None
 
