@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+from services.common.config import shared_fixtures
+
+FIXTURES = shared_fixtures()
 MIRROR = FIXTURES / "house-clerk" / "mirror"
+# Where the fixtures are provisioned on purpose (the GitHub workflow sets it when it checks them
+# out), a test that would skip for want of them fails instead: a silent skip would hide a gap.
+REQUIRE_FIXTURES = os.environ.get("DISCLOSURES_REQUIRE_FIXTURES") == "1"
+FIXTURE_SKIPS = ("shared fixture", "got empty parameter set")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    # An empty parameter set is a fixture folder that listed nothing.
+    if REQUIRE_FIXTURES and report.skipped and any(m in str(report.longrepr) for m in FIXTURE_SKIPS):
+        report.outcome = "failed"
+        report.longrepr = f"DISCLOSURES_REQUIRE_FIXTURES=1 but {report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr}"
 
 
 @pytest.fixture(scope="session")

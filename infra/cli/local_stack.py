@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.emulator import aws_environment
-from infra.local.runtime import LOCAL_ENV, PROJECT_ROOT
+from infra.local.runtime import LOCAL_ENV
+from services.common.config import PROJECT_ROOT
 
 STATE_DIR = Path(os.environ.get("DISCLOSURES_STATE_DIR", PROJECT_ROOT / ".disclosures"))
 STATE_FILE = STATE_DIR / "stack.json"

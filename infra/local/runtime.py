@@ -23,11 +23,10 @@ from infra.local.pollers import InvocationStats, QueuePoller, Scheduler
 from infra.local.provision import Provisioned, provision
 from infra.local.template import TEMPLATE_PATH, Stack, load
 from infra.ops import dlq
+from services.common.config import shared_fixtures
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHARED_FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures"
-SHARED_MIRROR = SHARED_FIXTURES / "house-clerk" / "mirror"
-SHARED_REFERENCE = SHARED_FIXTURES / "reference"
+SHARED_MIRROR = shared_fixtures() / "house-clerk" / "mirror"
+SHARED_REFERENCE = shared_fixtures() / "reference"
 REAL_CLERK = "https://disclosures-clerk.house.gov"
 LEGISLATORS_FILE = "legislators-current.yaml"
 FINAL_STATUSES = ("succeeded", "failed")

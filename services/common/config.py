@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES_ENV = "DISCLOSURES_FIXTURES"
 
 
 @dataclass(frozen=True)
@@ -32,3 +36,10 @@ def settings() -> Settings:
         events_topic_arn=env["EVENTS_TOPIC_ARN"],
         clerk_base_url=env.get("CLERK_BASE_URL", "https://disclosures-clerk.house.gov"),
     )
+
+
+def shared_fixtures() -> Path:
+    """The shared Clerk fixtures (real filings, index, ground truth): beside the checkout unless
+    DISCLOSURES_FIXTURES names another folder. Only tests, benchmarks, the parser evaluation and
+    the local runtime read them; no handler does."""
+    return Path(os.environ.get(FIXTURES_ENV) or PROJECT_ROOT.parent / "shared" / "fixtures")

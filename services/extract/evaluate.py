@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.common.config import shared_fixtures
 from services.extract.analyze import analyze_document
 
 ROW_FIELDS = (
@@ -38,9 +39,8 @@ _MATCH_FIELDS = (
     "subholding_of",
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-DEFAULT_GOLDEN_DIR = FIXTURES / "golden" / "ptr"
-DEFAULT_PDF_DIR = FIXTURES / "house-clerk"
+DEFAULT_GOLDEN_DIR = shared_fixtures() / "golden" / "ptr"
+DEFAULT_PDF_DIR = shared_fixtures() / "house-clerk"
 
 
 @dataclass

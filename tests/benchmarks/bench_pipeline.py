@@ -20,7 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+from services.common.config import shared_fixtures  # noqa: E402
+
+FIXTURES = shared_fixtures()
 MIRROR = FIXTURES / "house-clerk" / "mirror" / "public_disc"
 
 

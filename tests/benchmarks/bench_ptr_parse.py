@@ -19,9 +19,10 @@ import pypdfium2 as pdfium
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from services.common.config import shared_fixtures  # noqa: E402
 from services.extract.analyze import analyze_document  # noqa: E402
 
-FIXTURES = ROOT / ".." / "shared" / "fixtures"
+FIXTURES = shared_fixtures()
 SETS = {
     "golden PTRs": FIXTURES / "house-clerk" / "mirror" / "public_disc" / "ptr-pdfs",
     "e-filed corpus": FIXTURES / "house-clerk" / "ptr-corpus" / "efiled",

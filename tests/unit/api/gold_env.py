@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from services.common.config import shared_fixtures
+
 ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = shared_fixtures()
 GOLDEN_DIR = FIXTURES / "golden" / "ptr"
 LEGISLATORS = FIXTURES / "reference" / "legislators-current.yaml"
 MIRROR_INDEX = FIXTURES / "house-clerk" / "mirror" / "public_disc" / "financial-pdfs" / "2025FD.zip"

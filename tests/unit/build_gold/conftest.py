@@ -14,8 +14,9 @@ from services.build_gold.compact import compact_year
 from services.build_gold.members import MemberResolver, load_legislators
 from services.build_gold.transform import SilverTables, build_gold_tables
 from services.common import keys
+from services.common.config import shared_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
+FIXTURES = shared_fixtures()
 GOLDEN_DIR = FIXTURES / "golden" / "ptr"
 LEGISLATORS = FIXTURES / "reference" / "legislators-current.yaml"
 MIRROR_INDEX = FIXTURES / "house-clerk" / "mirror" / "public_disc" / "financial-pdfs" / "2025FD.zip"

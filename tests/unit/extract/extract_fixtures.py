@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from services.common.config import shared_fixtures
 from services.extract.analyze import analyze_document
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
+FIXTURES = shared_fixtures()
 GOLDEN_DIR = FIXTURES / "golden" / "ptr"
 MIRROR = FIXTURES / "house-clerk" / "mirror" / "public_disc"
 CORPUS = FIXTURES / "house-clerk" / "ptr-corpus"
