@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 API_PREFIXES = ("/v1/", "/openapi.json")
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit: larger is refused unread
 
 
 class LambdaContext:
@@ -146,6 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
             if key.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         # Headers and body in one write: one segment for small answers.
         self._headers_buffer.append(b"\r\n")
         payload = b"".join(self._headers_buffer) + (body if method != "HEAD" else b"")
@@ -155,7 +158,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, path: str, query: str) -> None:
         from services.api.handler import lambda_handler
 
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            # The body is not read, so the connection cannot carry another request.
+            self.close_connection = True
+            status, message = (413, "Request Entity Too Large") if length > 0 else (400, "Bad Content-Length")
+            self._send(status, {"Content-Type": "application/json"}, f'{{"message":"{message}"}}'.encode(), method)
+            return
         body = self.rfile.read(length) if length else None
         event = http_event(
             path, query, method="GET" if method == "HEAD" else method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import urllib.error
@@ -14,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from gold_env import gold_stack  # noqa: E402
 
-from infra.local.http_api import HttpApiServer  # noqa: E402
+from infra.local.http_api import MAX_BODY_BYTES, HttpApiServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,16 @@ def test_concurrent_requests_never_fail(server, monkeypatch):
     assert all(status == (400 if "limit=0" in path else 200) for path, status in results), [
         r for r in results if r[1] not in (200, 400)
     ][:5]
+
+
+@pytest.mark.parametrize(("length", "status"), [(str(MAX_BODY_BYTES + 1), 413), ("many", 400), ("-5", 400)])
+def test_oversized_or_malformed_bodies_are_refused_unread(server, length, status):
+    srv, _ = server
+    connection = http.client.HTTPConnection(srv.url.removeprefix("http://"), timeout=10)
+    connection.putrequest("POST", "/v1/trades")
+    connection.putheader("Content-Length", length)
+    connection.endheaders()  # the announced body is never sent: the server must not wait for it
+    response = connection.getresponse()
+    assert response.status == status and "message" in json.loads(response.read())
+    assert response.getheader("Connection") == "close"
+    connection.close()
