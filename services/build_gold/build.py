@@ -27,7 +27,7 @@ from services.build_gold.members import MemberResolver, load_legislators
 from services.build_gold.quality import DEFAULT_CONFIG, QualityConfig, QualityReport, run_checks
 from services.build_gold.store import Pointer
 from services.build_gold.transform import SilverTables, build_gold_tables
-from services.common import keys
+from services.common import keys, storage
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class _Silver:
     failures: list[SilverFailure]
     documents_read: int
     rebuilt: list[int]
+    filings_digests: dict[int, str | None]  # of each year's filings snapshot rows
 
 
 @lru_cache(maxsize=2)
@@ -68,7 +69,7 @@ def _resolver(legislators: bytes) -> MemberResolver:
 
 
 def _compact_years(s3: Any, bucket: str, years: list[int]) -> _Silver:
-    silver = _Silver({}, [], 0, sorted(years))
+    silver = _Silver({}, [], 0, sorted(years), {})
     for year in list(silver.rebuilt):
         snapshot, failures = store.read_filings(s3, bucket, year)
         objects, unreadable = store.read_documents(s3, bucket, year)
@@ -78,6 +79,7 @@ def _compact_years(s3: Any, bucket: str, years: list[int]) -> _Silver:
             continue
         tables, invalid = compact_year(snapshot, keys.filings_key(year), objects, year)
         silver.tables[year] = tables
+        silver.filings_digests[year] = _filings_digest(snapshot)
         silver.failures += failures + unreadable + invalid
         silver.documents_read += len(objects) + len(unreadable)
     return silver
@@ -111,6 +113,8 @@ def _read_silver(s3: Any, bucket: str, years: list[int], previous: Pointer | Non
             carried[year] = tables
     silver = _compact_years(s3, bucket, sorted(set(years) | set(stale)))
     silver.tables |= carried
+    recorded = previous.body.get("filings_digests", {}) if previous else {}
+    silver.filings_digests |= {year: recorded.get(str(year)) for year in carried}
     return silver
 
 
@@ -188,6 +192,31 @@ def _carried_keys(previous: Pointer | None, years: list[int]) -> dict[str, dict[
 # --- the build --------------------------------------------------------------------------------
 
 
+def _filings_digest(snapshot: Any) -> str | None:
+    return storage.json_digest(snapshot.get("filings")) if isinstance(snapshot, dict) else None
+
+
+def built_from_current_filings(s3: Any, silver_bucket: str, live: Pointer, years: list[int]) -> bool:
+    """Whether the live version was built from the filings each year's snapshot now holds.
+
+    A run that extracted nothing can still change Gold: a new index may rename a filer or drop
+    a filing without any new document. A version built before digests were recorded answers
+    False, so it is rebuilt once.
+    """
+    if "filings_digests" not in live.body:
+        return False
+    recorded = live.body["filings_digests"]
+    for year in years:
+        head = store.head(s3, silver_bucket, keys.filings_key(year))
+        current = (head or {}).get("Metadata", {}).get(keys.FILINGS_DIGEST_METADATA)
+        if head is not None and current is None:  # a snapshot written before the metadata existed
+            current = _filings_digest(store.read_filings(s3, silver_bucket, year)[0])
+        # A year with no snapshot then and now (its index not yet published) compares equal.
+        if current != recorded.get(str(year)):
+            return False
+    return True
+
+
 def build(
     s3: Any,
     *,
@@ -255,6 +284,7 @@ def build(
         "row_counts": row_counts,
         "quality": report.to_dict(),
         "legislators_sha256": hashlib.sha256(legislators).hexdigest(),
+        "filings_digests": {str(year): digest for year, digest in sorted(silver.filings_digests.items())},
         "silver_bucket": silver_bucket,
         "silver_tables": silver_keys,
         "gold_bucket": gold_bucket,

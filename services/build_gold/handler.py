@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope, GoldPublished, GoldRejected
 from services.build_gold import overrides, reference, store
-from services.build_gold.build import build
+from services.build_gold.build import build, built_from_current_filings
 from services.common import bus
 from services.common.aws import client
 from services.common.config import settings
@@ -27,8 +27,13 @@ def record_handler(record: SQSRecord) -> None:
     years = list(envelope.detail.get("years") or [])
     cfg = settings()
     live = store.read_pointer(client("s3"), cfg.gold_bucket)
-    if live is not None and envelope.event_type == "run.documents_settled" and envelope.detail.get("documents") == 0:
-        # Nothing was extracted in this run: the live version is still exact, keep it.
+    if (
+        live is not None
+        and envelope.event_type == "run.documents_settled"
+        and envelope.detail.get("documents") == 0
+        and built_from_current_filings(client("s3"), cfg.silver_bucket, live, years)
+    ):
+        # Nothing was extracted and no filing changed: the live version is still exact, keep it.
         unchanged = GoldPublished(version=live.version, years=live.body["years"], row_counts=live.body["row_counts"],
                                   unchanged=True)
         bus.publish_one(Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=current_trace(envelope.trace)))

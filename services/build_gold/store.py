@@ -61,6 +61,15 @@ def _list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
 # --- silver -----------------------------------------------------------------------------------
 
 
+def head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if _is_missing(error):
+            return None
+        raise
+
+
 def read_filings(s3: Any, bucket: str, year: int) -> tuple[Any, list[SilverFailure]]:
     """The year's index snapshot (parsed JSON), or None with a failure when absent or corrupt."""
     key = keys.filings_key(year)

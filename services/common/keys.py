@@ -53,6 +53,12 @@ def filings_key(year: int) -> str:
     return f"{SOURCE}/filings/year={year}/filings.json"
 
 
+# S3 metadata of the filings snapshot: the digest of its rows, so build_gold can tell by a HEAD
+# whether the live Gold version was built from the same filings. It is not the index's sha256:
+# the Clerk rebuilds the zip daily with new bytes and the same rows.
+FILINGS_DIGEST_METADATA = "filings-sha256"
+
+
 def document_prefix(year: int, doc_id: str) -> str:
     return f"{SOURCE}/documents/year={year}/doc_id={doc_id}/"
 

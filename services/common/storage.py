@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -25,6 +26,12 @@ def put_if_absent(bucket: str, key: str, body: bytes, metadata: dict[str, str], 
         return False
     client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata, ContentType=content_type)
     return True
+
+
+def json_digest(value: Any) -> str:
+    """sha256 of a value's canonical JSON: equal for equal data, however it was serialized."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def put_json(bucket: str, key: str, value: Any, metadata: dict[str, str] | None = None) -> None:

@@ -119,9 +119,10 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
     except IndexError_ as exc:
         return YearResult(RunDiscovered(year=year, index_status="failed", error=f"{exc.reason}: {exc}"), [])
 
+    records = [r.as_record() for r in parsed.rows]
     storage.put_json(cfg.silver_bucket, keys.filings_key(year), {
-        "year": year, "index_key": index_key, "run_id": run_id, "filings": [r.as_record() for r in parsed.rows],
-    })
+        "year": year, "index_key": index_key, "run_id": run_id, "filings": records,
+    }, metadata={keys.FILINGS_DIGEST_METADATA: storage.json_digest(records)})
     existing = watermarks.filing_watermarks(year)
     filings = [
         FilingDiscovered(

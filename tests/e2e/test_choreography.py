@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
 
-from tests.e2e.helpers import add_members, index_zip, keys, member_xml, object_versions
+from tests.e2e.helpers import add_members, index_zip, keys, member_xml, object_versions, rewrite_index
 
 pytestmark = pytest.mark.e2e
 
@@ -68,12 +69,23 @@ def test_full_run_on_the_mirror(make_stack, mirror_dir):
 def test_rebuilt_index_with_same_filings_dispatches_nothing(make_stack, mirror_copy):
     """The Clerk rebuilds the zip daily: new bytes and ETag, same filings -> no work."""
     stack = make_stack(mirror_copy)
-    assert stack.wait_for_run(stack.request_run([2025]), timeout_s=240)["status"] == "succeeded"
+    first = stack.wait_for_run(stack.request_run([2025]), timeout_s=240)
+    assert first["status"] == "succeeded"
     add_members(mirror_copy)  # same rows, rewritten archive: new bytes, new ETag
     run = stack.wait_for_run(stack.request_run([2025]), timeout_s=60)
     assert run["status"] == "succeeded"
     assert run["counts"]["index_changed"] == 1
     assert run["counts"]["filings_dispatched"] == 0 and run["counts"]["filings_unchanged"] == 32
+    assert run["gold_version"] == first["gold_version"]  # same filings: the live Gold is kept
+
+
+def test_a_filing_dropped_from_the_index_rebuilds_gold_without_new_documents(make_stack, mirror_copy):
+    stack = make_stack(mirror_copy)
+    first = stack.wait_for_run(stack.request_run([2025]), timeout_s=240)
+    rewrite_index(mirror_copy, lambda xml: re.sub(r"<Member>(?:(?!</Member>).)*?<DocID>20026590</DocID>.*?</Member>", "", xml, flags=re.S))
+    run = stack.wait_for_run(stack.request_run([2025]), timeout_s=60)
+    assert run["status"] == "succeeded" and run["counts"]["filings_dispatched"] == 0
+    assert run["gold_version"] != first["gold_version"]
 
 
 def test_a_new_filing_is_the_only_work_of_the_next_run(make_stack, mirror_copy):

@@ -14,8 +14,8 @@ from gold_records import document_record, row
 from moto import mock_aws
 
 from services.build_gold import store
-from services.build_gold.build import build
-from services.common import keys
+from services.build_gold.build import build, built_from_current_filings
+from services.common import keys, storage
 
 SILVER, GOLD = "silver", "gold"
 NOW = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
@@ -197,3 +197,48 @@ def test_legislators_are_read_from_s3_like_any_source(s3, mirror_silver, legisla
         now=NOW,
     )
     assert result.published
+
+
+def _put_snapshot(s3, snapshot: dict, *, with_digest: bool = True) -> None:
+    metadata = {keys.FILINGS_DIGEST_METADATA: storage.json_digest(snapshot["filings"])} if with_digest else {}
+    s3.put_object(Bucket=SILVER, Key=keys.filings_key(2025), Body=json.dumps(snapshot).encode(), Metadata=metadata)
+
+
+def test_a_run_without_documents_keeps_gold_only_while_the_filings_are_the_same(s3, mirror_silver, legislators_bytes):
+    _load_mirror(s3, mirror_silver)
+    snapshot, _ = mirror_silver()
+    _put_snapshot(s3, snapshot)
+    _build(s3, legislators_bytes)
+    live = store.read_pointer(s3, GOLD)
+    assert built_from_current_filings(s3, SILVER, live, [2025])
+
+    # The Clerk's daily rebuild: new zip, new run, same rows.
+    _put_snapshot(s3, {**snapshot, "run_id": "run-2", "index_key": "house-fd/index/year=2025/sha256=other/2025FD.zip"})
+    assert built_from_current_filings(s3, SILVER, live, [2025])
+    _put_snapshot(s3, snapshot, with_digest=False)  # written before the digest metadata existed
+    assert built_from_current_filings(s3, SILVER, live, [2025])
+
+    # A filing dropped from the index, with no new document: Gold must be rebuilt.
+    dropped = {**snapshot, "filings": snapshot["filings"][1:]}
+    _put_snapshot(s3, dropped)
+    assert not built_from_current_filings(s3, SILVER, live, [2025])
+    _put_snapshot(s3, dropped, with_digest=False)
+    assert not built_from_current_filings(s3, SILVER, live, [2025])
+    # A year whose index exists neither then nor now does not force a rebuild.
+    assert built_from_current_filings(s3, SILVER, live, [2024]) is True
+
+    rebuilt = _build(s3, legislators_bytes, run_id="run-3", now=NOW.replace(hour=9))
+    now_live = store.read_pointer(s3, GOLD)
+    assert rebuilt.published and now_live.version == rebuilt.version != live.version
+    filings_key = now_live.body["silver_tables"]["filings"]["2025"]
+    indexed = pq.read_table(io.BytesIO(s3.get_object(Bucket=SILVER, Key=filings_key)["Body"].read()))
+    assert snapshot["filings"][0]["doc_id"] not in indexed.column("doc_id").to_pylist()
+    assert built_from_current_filings(s3, SILVER, now_live, [2025])
+
+
+def test_a_version_without_recorded_digests_is_rebuilt_once(s3, mirror_silver, legislators_bytes):
+    _load_mirror(s3, mirror_silver)
+    _build(s3, legislators_bytes)
+    live = store.read_pointer(s3, GOLD)
+    legacy = store.Pointer({k: v for k, v in live.body.items() if k != "filings_digests"}, live.etag)
+    assert not built_from_current_filings(s3, SILVER, legacy, [2025])
