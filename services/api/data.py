@@ -10,6 +10,9 @@ answer cannot disagree.
 `LiveStore` decides which version is live: the one `publish_api` last published
 (`api/meta.json` in the site bucket), else the Gold pointer. It looks again at most every
 `API_VERSION_TTL_S` seconds and keeps the loaded version in memory until a new one appears.
+It reads a precomputed answer from the prefix the meta it loaded names, and only when that
+meta names the version in memory; each version has its own prefix, so an answer and the data
+beside it are always of one version.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from services.common import keys
 
 META_KEY = "api/meta.json"
 API_PREFIX = "api/v1/"
+ANSWERS_ROOT = API_PREFIX + "versions/"
 CLERK_URL = "https://disclosures-clerk.house.gov"
 STALE_AFTER_HOURS = 48.0
 TRENDING_WINDOWS = (7, 30, 90)
@@ -68,27 +72,42 @@ class DataUnavailable(RuntimeError):
     """No Gold version has been published yet (or it cannot be read)."""
 
 
-# --- keys of the precomputed answers (site bucket) --------------------------------------------
+# --- where the precomputed answers live (site bucket) ------------------------------------------
+# Each Gold version's answers have a prefix of their own, written in full before `api/meta.json`
+# names it and never rewritten with another version's data, so a reader that takes the prefix
+# from the meta it loaded gets that version's answers only. The `*_key` functions name an answer
+# inside a version's prefix; the API's routes and publish_api both use them.
+
+
+def answers_prefix(version: str) -> str:
+    return f"{ANSWERS_ROOT}{version}/"
+
+
+def answers_version(key: str) -> str | None:
+    """The version whose answers prefix holds `key`; None for a key outside every version's."""
+    if not key.startswith(ANSWERS_ROOT):
+        return None
+    return key[len(ANSWERS_ROOT) :].split("/", 1)[0] or None
 
 
 def summary_key() -> str:
-    return API_PREFIX + "summary.json"
+    return "summary.json"
 
 
 def latest_trades_key() -> str:
-    return API_PREFIX + "trades/latest.json"
+    return "trades/latest.json"
 
 
 def trending_key(window: int) -> str:
-    return f"{API_PREFIX}trending/{window}.json"
+    return f"trending/{window}.json"
 
 
 def member_key_of(member_key: str) -> str:
-    return f"{API_PREFIX}members/{quote(member_key, safe='')}.json"
+    return f"members/{quote(member_key, safe='')}.json"
 
 
 def ticker_key_of(ticker: str) -> str:
-    return f"{API_PREFIX}tickers/{quote(ticker.upper(), safe='')}.json"
+    return f"tickers/{quote(ticker.upper(), safe='')}.json"
 
 
 def pdf_url(year: int, doc_id: str, filing_type: str | None) -> str:
@@ -541,7 +560,7 @@ def freshness(built_at: str | None, now: datetime | None = None) -> float | None
 
 
 def precomputed_answers(d: GoldData) -> dict[str, dict[str, Any]]:
-    """Every cacheable answer of this version, keyed by its site-bucket key."""
+    """Every cacheable answer of this version, keyed by its name inside the version's prefix."""
     out: dict[str, dict[str, Any]] = {summary_key(): summary(d), latest_trades_key(): latest_trades(d)}
     for window in TRENDING_WINDOWS:
         out[trending_key(window)] = trending(d, window)
@@ -568,6 +587,21 @@ def _get_json(s3: Any, bucket: str, key: str) -> Any | None:
         raise
 
 
+@dataclass(frozen=True)
+class _Live:
+    """What one look at the site bucket found; replaced whole, so a reader never mixes two looks."""
+
+    data: GoldData | None = None
+    meta: dict[str, Any] | None = None
+    answers: dict[str, Any] = field(default_factory=dict)  # answers of `data` read or computed so far
+
+    def answers_prefix(self) -> str | None:
+        """Where `data`'s precomputed answers are: the prefix the meta names, when it names `data`."""
+        if self.data is None or not self.meta or self.meta.get("gold_version") != self.data.version:
+            return None
+        return self.meta.get("answers_prefix")
+
+
 class LiveStore:
     """The live Gold version in memory, plus the precomputed answers read so far."""
 
@@ -576,9 +610,7 @@ class LiveStore:
         self.ttl_s = float(os.environ.get("API_VERSION_TTL_S", "10")) if ttl_s is None else ttl_s
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
-        self._data: GoldData | None = None
-        self._meta: dict[str, Any] | None = None
-        self._answers: dict[str, Any] = {}
+        self._live = _Live()
 
     @property
     def gold_bucket(self) -> str:
@@ -591,55 +623,58 @@ class LiveStore:
     def reset(self) -> None:
         with self._lock:
             self._checked_at = float("-inf")
-            self._data, self._meta, self._answers = None, None, {}
+            self._live = _Live()
 
     def meta(self) -> dict[str, Any] | None:
-        self._refresh()
-        return self._meta
+        return self._refresh().meta
 
     def data(self) -> GoldData:
-        self._refresh()
-        if self._data is None:
-            raise DataUnavailable("no Gold version has been published yet")
-        return self._data
+        return self._data_of(self._refresh())
 
     def answer(self, key: str, compute: Any) -> Any:
         """A cacheable answer: memory, else the precomputed object, else computed from Gold."""
-        d = self.data()
-        cached = self._answers.get(key)
+        live = self._refresh()
+        d = self._data_of(live)
+        cached = live.answers.get(key)
         if cached is not None:
             return cached
         found = None
-        meta = self._meta
-        if meta and meta.get("gold_version") == d.version and self.site_bucket:
-            found = _get_json(self._s3_factory(), self.site_bucket, key)
-        if found is None:
+        prefix = live.answers_prefix()
+        if prefix and self.site_bucket:
+            found = _get_json(self._s3_factory(), self.site_bucket, prefix + key)
+        if found is None:  # not precomputed (or collected since): the same function on the same data
             found = compute(d)
         if found is not None:
-            with self._lock:
-                if self._data is d:
-                    self._answers[key] = found
+            live.answers[key] = found
         return found
 
-    def _refresh(self) -> None:
+    @staticmethod
+    def _data_of(live: _Live) -> GoldData:
+        if live.data is None:
+            raise DataUnavailable("no Gold version has been published yet")
+        return live.data
+
+    def _refresh(self) -> _Live:
         now = time.monotonic()
         if now - self._checked_at < self.ttl_s:
-            return
+            return self._live
         with self._lock:
             if now - self._checked_at < self.ttl_s:
-                return
+                return self._live
             s3 = self._s3_factory()
+            current = self._live.data
             meta = _get_json(s3, self.site_bucket, META_KEY) if self.site_bucket else None
             manifest = None
             if meta and meta.get("gold_version"):
-                if self._data is not None and self._data.version == meta["gold_version"]:
-                    self._meta, self._checked_at = meta, now
-                    return
+                if current is not None and current.version == meta["gold_version"]:
+                    self._live, self._checked_at = _Live(current, meta, self._live.answers), now
+                    return self._live
                 manifest = _get_json(s3, meta.get("gold_bucket") or self.gold_bucket, keys.gold_manifest_key(meta["gold_version"]))
             if manifest is None and self.gold_bucket:
                 manifest = _get_json(s3, self.gold_bucket, keys.GOLD_POINTER_KEY)
-            self._meta = meta
-            if manifest is not None and (self._data is None or self._data.version != manifest["version"]):
-                self._data = load_gold(s3, manifest)
-                self._answers = {}
+            if manifest is not None and (current is None or current.version != manifest["version"]):
+                self._live = _Live(load_gold(s3, manifest), meta)
+            else:
+                self._live = _Live(current, meta, self._live.answers)
             self._checked_at = now
+            return self._live

@@ -19,13 +19,9 @@ logger, tracer, metrics = tools(SERVICE)
 def record_handler(record: SQSRecord) -> None:
     envelope = Envelope.model_validate_json(record.body)
     annotate(tracer, envelope.run_id, envelope.trace)
-    detail = envelope.typed()
-    assert isinstance(detail, GoldPublished), f"unexpected event {envelope.event_type}"
+    assert isinstance(envelope.typed(), GoldPublished), f"unexpected event {envelope.event_type}"
     cfg = settings()
-    result = publish(
-        client("s3"), gold_bucket=cfg.gold_bucket, site_bucket=cfg.site_bucket,
-        version=detail.version, run_id=envelope.run_id,
-    )  # fmt: skip
+    result = publish(client("s3"), gold_bucket=cfg.gold_bucket, site_bucket=cfg.site_bucket, run_id=envelope.run_id)
     # Announced every time, also for a version already published: the run waiting on it settles.
     bus.publish_one(
         Envelope.build(

@@ -2,17 +2,29 @@
 
 On `gold.published` it reads the Gold pointer and the version's tables, computes every answer
 that does not depend on a query (summary, latest trades, trending, each member, each ticker)
-with the same functions the API uses, and writes them under `api/v1/...` in the site bucket.
-It also uploads the website's static files to the bucket root, so the site bucket is the
-website on AWS, then writes `api/meta.json` last: the API and the website take the version
-named there as live. The answers are overwritten in place, so while a publish is under way a
-reader can get a new answer beside the old meta for a few seconds (known limit: a versioned
-prefix flipped by the meta would close it).
+with the same functions the API uses, and writes them under the version's own prefix,
+`api/v1/versions/{gold_version}/...` (`data.answers_prefix`). It also uploads the website's
+static files to the bucket root, so the site bucket is the website on AWS.
+
+`api/meta.json`, written last, is the flip: it names the live version and its answers prefix,
+and the API reads answers only from the prefix named by the meta it loaded, beside that
+version's data. A prefix is complete before any meta names it and never holds another
+version's answers, so a reader never mixes versions, whether a publish is under way or died
+half way. Builds may overtake one another: just before the flip the pointer is read again, and
+when it moved the newer version is published instead, so the meta follows the pointer.
+
+Garbage collection, after the flip: answer prefixes of versions older than both the new one and
+the one it replaced are deleted (as are answers outside any version
+prefix, the in-place layout of earlier releases). The replaced
+version stays because API instances keep the old meta for up to `API_VERSION_TTL_S` seconds;
+newer prefixes stay because a concurrent publish may be writing one. Whatever is left, e.g. by a
+crash after the flip, goes with the next version's publish. An answer missing from its prefix
+is not an error: the API then computes it from the same version's data.
 
 Idempotent: an object whose bytes are already stored is not written again (its ETag is the MD5
-of its bytes), and a version whose meta is already published is a no-op, so the same
-`gold.published` twice changes nothing, not even the bucket's object versions. Answers of
-members or tickers that left the data are deleted after the meta moved.
+of its bytes), so a retry after a crash writes only what is missing and then the meta; and a
+version whose meta is already published is a no-op, so the same `gold.published` twice changes
+nothing, not even the bucket's object versions.
 """
 
 from __future__ import annotations
@@ -115,37 +127,46 @@ def publish(
     *,
     gold_bucket: str,
     site_bucket: str,
-    version: str | None = None,
     run_id: str | None = None,
     now: datetime | None = None,
     static_root: Path = STATIC_DIR,
 ) -> PublishResult:
-    """Precompute and publish the answers of the live Gold version (or of `version`)."""
-    pointer = _read_json(s3, gold_bucket, keys.GOLD_POINTER_KEY)
-    if pointer is None:
-        raise FileNotFoundError(f"no Gold pointer in s3://{gold_bucket}/{keys.GOLD_POINTER_KEY}")
-    # The live pointer wins over the event's version: when builds overtook each other, the
-    # older event publishes the newer version (a no-op when that one is already published).
-    manifest = pointer
+    """Precompute and publish the answers of the live Gold version (the pointer's)."""
+    # The pointer, not the event, names the version: when builds overtook each other, the
+    # older build's event publishes the newer version (a no-op when that one is already published).
+    manifest = _pointer(s3, gold_bucket)
     version = manifest["version"]
+    prefix = data.answers_prefix(version)
 
     statics = static_files(static_root)
-    meta = _read_json(s3, site_bucket, data.META_KEY)
-    if meta and meta.get("gold_version") == version and meta.get("static_sha256") == _static_digest(statics):
+    digest = _static_digest(statics)
+    meta = _read_json(s3, site_bucket, data.META_KEY) or {}
+    published = (meta.get("gold_version"), meta.get("answers_prefix"), meta.get("static_sha256"))
+    if published == (version, prefix, digest):
         return PublishResult(version, meta.get("objects", 0), 0, 0, True)
 
     gold = data.load_gold(s3, manifest)
-    answers = data.precomputed_answers(gold)
     objects: dict[str, tuple[bytes, str, str]] = {
-        key: (_json_bytes(value), "application/json", CACHE_API) for key, value in answers.items()
+        prefix + name: (_json_bytes(value), "application/json", CACHE_API)
+        for name, value in data.precomputed_answers(gold).items()
     }
     objects |= {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
     existing = _existing_etags(s3, site_bucket, "")
     written = _put_all(s3, site_bucket, objects, existing)
 
+    if _pointer(s3, gold_bucket)["version"] != version:  # overtaken while writing: flip to the newer one
+        return publish(
+            s3, gold_bucket=gold_bucket, site_bucket=site_bucket, run_id=run_id, now=now, static_root=static_root
+        )
+
+    # Republishing the live version (new static files) keeps the version it replaced.
+    same = meta.get("gold_version") == version
+    previous = meta.get("previous_gold_version") if same else meta.get("gold_version")
     published_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    meta_body = {
+    _put_meta(s3, site_bucket, {
         "gold_version": version,
+        "answers_prefix": prefix,
+        "previous_gold_version": previous,
         "gold_bucket": gold_bucket,
         "built_at": manifest.get("built_at"),
         "published_at": published_at,
@@ -155,18 +176,44 @@ def publish(
         "objects": len(objects),
         "members": len(gold.members),
         "tickers": len(gold.tickers()),
-        "static_sha256": _static_digest(statics),
-    }
+        "static_sha256": digest,
+    })  # fmt: skip
+
+    deleted = _collect(s3, site_bucket, existing, keep={v for v in (version, previous) if v})
+    return PublishResult(version, len(objects), written + 1, deleted, False)
+
+
+def _pointer(s3: Any, gold_bucket: str) -> dict[str, Any]:
+    pointer = _read_json(s3, gold_bucket, keys.GOLD_POINTER_KEY)
+    if pointer is None:
+        raise FileNotFoundError(f"no Gold pointer in s3://{gold_bucket}/{keys.GOLD_POINTER_KEY}")
+    return pointer
+
+
+def _put_meta(s3: Any, site_bucket: str, meta: dict[str, Any]) -> None:
+    """The flip: from here on the API takes `meta`'s version and answers prefix as live."""
     s3.put_object(
-        Bucket=site_bucket, Key=data.META_KEY, Body=_json_bytes(meta_body),
+        Bucket=site_bucket, Key=data.META_KEY, Body=_json_bytes(meta),
         ContentType="application/json", CacheControl=CACHE_META,
     )  # fmt: skip
 
-    # Answers of members or tickers no longer in the data: gone only after the meta moved.
-    stale = [k for k in existing if k.startswith(data.API_PREFIX) and k not in objects]
+
+def _collect(s3: Any, site_bucket: str, existing: dict[str, str], keep: set[str]) -> int:
+    """Delete the answers of versions older than every kept one, and answers outside any version.
+
+    Version ids start with their build time, so they sort in build order. Only keys listed
+    before this publish's writes are candidates: a prefix started meanwhile is never one.
+    """
+    oldest_kept = min(keep)
+    stale = []
+    for key in existing:
+        if key.startswith(data.API_PREFIX):
+            owner = data.answers_version(key)
+            if owner is None or owner < oldest_kept:
+                stale.append(key)
     for start in range(0, len(stale), 1000):
         s3.delete_objects(Bucket=site_bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]})
-    return PublishResult(version, len(objects), written + 1, len(stale), False)
+    return len(stale)
 
 
 def _static_digest(statics: dict[str, tuple[bytes, str]]) -> str:

@@ -200,7 +200,8 @@ def test_cacheable_answers_come_from_the_site_bucket(stack):
     from services.api.app import store
 
     s3 = stack["s3"]
-    key = data.member_key_of(PELOSI)
+    meta = json.loads(s3.get_object(Bucket="site", Key=data.META_KEY)["Body"].read())
+    key = meta["answers_prefix"] + data.member_key_of(PELOSI)
     original = s3.get_object(Bucket="site", Key=key)["Body"].read()
     doctored = json.loads(original)
     doctored["member"]["name"] = "From The Cache"

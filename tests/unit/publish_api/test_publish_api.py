@@ -1,4 +1,4 @@
-"""publish_api: the precomputed answers and meta in the site bucket, idempotency, the handler."""
+"""publish_api: versioned answers and the meta flip, no mixed reads, GC, idempotency, the handler."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "api"))
 from gold_env import NOW, build_gold, gold_stack  # noqa: E402
 
+from infra.local.http_api import LambdaContext, http_event  # noqa: E402
 from services.api import data  # noqa: E402
+from services.publish_api import publish as publish_module  # noqa: E402
 from services.publish_api.publish import publish  # noqa: E402
 
 SITE, GOLD = "site", "gold"
@@ -36,35 +39,55 @@ def _keys(s3, prefix=""):
     return sorted(out)
 
 
+def call(path):
+    from services.api.handler import lambda_handler
+
+    response = lambda_handler(http_event(path, None), LambdaContext())
+    assert response["statusCode"] == 200, response
+    return json.loads(response["body"])
+
+
 def _versions(s3):
     return len(s3.list_object_versions(Bucket=SITE).get("Versions", []))
 
 
+def _prefix(version):
+    return data.answers_prefix(version)
+
+
+def _answer_versions(s3):
+    return {data.answers_version(k) for k in _keys(s3, data.API_PREFIX)}
+
+
 def test_precomputed_objects_and_meta(stack):
     s3 = stack["s3"]
+    version = stack["build"].version
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
-    assert result.gold_version == stack["build"].version and not result.already_published
+    assert result.gold_version == version and not result.already_published
 
     meta = _json(s3, data.META_KEY)
-    assert meta["gold_version"] == stack["build"].version
+    assert meta["gold_version"] == version and meta["answers_prefix"] == _prefix(version) == f"api/v1/versions/{version}/"
+    assert meta["previous_gold_version"] is None
     assert meta["built_at"] == NOW.isoformat() and meta["published_at"] == NOW.isoformat(timespec="seconds")
     assert meta["row_counts"]["fact_transactions"] == 72
     assert meta["objects"] == result.objects
 
-    summary = _json(s3, data.summary_key())
-    assert summary["totals"]["trades"] == 72 and summary["gold_version"] == stack["build"].version
-    assert len(_json(s3, data.latest_trades_key())["items"]) == 50
+    prefix = meta["answers_prefix"]
+    summary = _json(s3, prefix + data.summary_key())
+    assert summary["totals"]["trades"] == 72 and summary["gold_version"] == version
+    assert len(_json(s3, prefix + data.latest_trades_key())["items"]) == 50
     for window in (7, 30, 90):
-        assert _json(s3, data.trending_key(window))["window_days"] == window
-    pelosi = _json(s3, data.member_key_of("P000197"))
+        assert _json(s3, prefix + data.trending_key(window))["window_days"] == window
+    pelosi = _json(s3, prefix + data.member_key_of("P000197"))
     assert pelosi["member"]["name"] == "Nancy Pelosi" and len(pelosi["trades"]) == 9
-    nvda = _json(s3, data.ticker_key_of("NVDA"))
+    nvda = _json(s3, prefix + data.ticker_key_of("NVDA"))
     assert nvda["ticker"]["trades"] == 5
-    members = _keys(s3, data.API_PREFIX + "members/")
-    tickers = _keys(s3, data.API_PREFIX + "tickers/")
+    members = _keys(s3, prefix + "members/")
+    tickers = _keys(s3, prefix + "tickers/")
     assert len(members) == meta["members"] and len(tickers) == meta["tickers"] == 35
     # a ticker with a dot stays one key
-    assert data.ticker_key_of("BRK.B") in tickers
+    assert prefix + data.ticker_key_of("BRK.B") in tickers
+    assert _answer_versions(s3) == {version}  # every answer is under the version's prefix
 
     # the website is at the bucket root, with content types a browser accepts
     head = s3.head_object(Bucket=SITE, Key="index.html")
@@ -82,28 +105,148 @@ def test_same_version_twice_changes_nothing(stack):
     assert _versions(s3) == versions and _json(s3, data.META_KEY) == meta
 
 
-def test_a_retry_after_a_crash_rewrites_only_what_is_missing(stack):
+def _crash_before_the_flip(monkeypatch):
+    def crash(*_args, **_kwargs):
+        raise ConnectionError("died before the meta")
+
+    monkeypatch.setattr(publish_module, "_put_meta", crash)
+
+
+def test_a_retry_after_a_crash_rewrites_only_what_is_missing(stack, monkeypatch):
     s3 = stack["s3"]
-    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
-    s3.delete_object(Bucket=SITE, Key=data.META_KEY)  # as if the crash came before the meta
-    s3.delete_object(Bucket=SITE, Key=data.summary_key())
+    with monkeypatch.context() as patched:
+        _crash_before_the_flip(patched)
+        with pytest.raises(ConnectionError):
+            publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    assert _keys(s3, data.META_KEY) == []  # nothing is live yet
+    prefix = _prefix(stack["build"].version)
+    s3.delete_object(Bucket=SITE, Key=prefix + data.summary_key())  # as if it died while writing
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     assert result.written == 2  # the summary and the meta; every other object was already there
+    assert _json(s3, data.META_KEY)["answers_prefix"] == prefix
 
 
-def test_a_new_version_replaces_answers_and_drops_gone_ones(stack):
+def _store():
+    """An API instance that has just started: it reads the meta and every answer from the bucket."""
+    return data.LiveStore(lambda: boto3.client("s3", region_name="us-east-1"), ttl_s=0)
+
+
+def _served(s3, member="P000197"):
+    """(data version, summary's version, member answer) as a fresh API instance and the API's routes serve them."""
+    from services.api.app import store
+
+    fresh = _store()
+    version = fresh.data().version
+    summary = fresh.answer(data.summary_key(), data.summary)
+    detail = fresh.answer(data.member_key_of(member), lambda g: data.member_detail(g, member))
+    store.reset()  # the app's own instance, through its handler (its response cache starts afresh too)
+    assert call("/v1/health")["gold_version"] == version
+    assert call("/v1/summary")["gold_version"] == summary["gold_version"]
+    return version, summary["gold_version"], detail
+
+
+def test_a_reader_never_mixes_versions_while_a_publish_is_under_way(stack, monkeypatch):
     s3 = stack["s3"]
+    v1 = stack["build"].version
     publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
-    stale_key = data.member_key_of("filer-gone")
-    s3.put_object(Bucket=SITE, Key=stale_key, Body=b"{}")
-    # A new Gold version from the same silver plus nothing: a new timestamp, same content.
-    second = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2")
-    assert second.published and second.version != stack["build"].version
+    v1_member = _json(s3, _prefix(v1) + data.member_key_of("P000197"))
+    v2 = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2").version
+    assert v2 != v1
+
+    seen = []
+    flip = publish_module._put_meta
+
+    def between_answers_and_flip(*args, **kwargs):
+        # Every answer of v2 is in the bucket, the meta still names v1: readers keep v1 throughout.
+        assert _json(s3, _prefix(v2) + data.summary_key())["gold_version"] == v2
+        seen.append(_served(s3))
+        flip(*args, **kwargs)
+
+    monkeypatch.setattr(publish_module, "_put_meta", between_answers_and_flip)
+    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    assert seen == [(v1, v1, v1_member)]
+    version, summary_version, member = _served(s3)
+    assert (version, summary_version) == (v2, v2)
+    assert member == _json(s3, _prefix(v2) + data.member_key_of("P000197"))
+
+
+def test_a_crash_before_the_flip_leaves_the_old_version_whole(stack, monkeypatch):
+    s3 = stack["s3"]
+    v1 = stack["build"].version
+    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    v2 = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2").version
+    with monkeypatch.context() as patched:
+        _crash_before_the_flip(patched)
+        with pytest.raises(ConnectionError):
+            publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    assert _served(s3)[:2] == (v1, v1) and _answer_versions(s3) == {v1, v2}
+    retry = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    assert retry.gold_version == v2 and retry.written == 1  # only the meta was missing
+    assert _served(s3)[:2] == (v2, v2)
+
+
+def test_gc_keeps_the_live_and_the_previous_version(stack):
+    s3 = stack["s3"]
+    v1 = stack["build"].version
+    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    v1_answers = len(_keys(s3, _prefix(v1)))
+    # The in-place layout of earlier releases, and a newer version a concurrent publish is writing.
+    legacy = data.API_PREFIX + data.summary_key()
+    writing = _prefix("29991231T000000Z-00000000") + data.summary_key()
+    for key in (legacy, writing):
+        s3.put_object(Bucket=SITE, Key=key, Body=b"{}")
+
+    v2 = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2").version
+    second = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    assert second.deleted == 1 and legacy not in _keys(s3)  # v1 stays: instances may still hold its meta
+    assert _answer_versions(s3) == {v1, v2, "29991231T000000Z-00000000"}
+    assert _json(s3, data.META_KEY)["previous_gold_version"] == v1
+
+    v3 = build_gold(s3, now=datetime(2025, 11, 28, 8, 0, tzinfo=UTC), run_id="run-3").version
+    third = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    assert third.deleted == v1_answers
+    assert _answer_versions(s3) == {v2, v3, "29991231T000000Z-00000000"}
+    meta = _json(s3, data.META_KEY)
+    assert (meta["gold_version"], meta["previous_gold_version"]) == (v3, v2)
+    assert _served(s3)[:2] == (v3, v3)
+
+
+def test_new_static_files_republish_the_live_version_and_keep_the_previous(stack, tmp_path):
+    s3 = stack["s3"]
+    v1 = stack["build"].version
+    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    v2 = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2").version
+    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    (tmp_path / "index.html").write_text("<!doctype html><title>new site</title>")
+    result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, static_root=tmp_path)
+    assert not result.already_published and result.written == 2 and result.deleted == 0  # index.html, meta
+    meta = _json(s3, data.META_KEY)
+    assert (meta["gold_version"], meta["previous_gold_version"]) == (v2, v1)
+    assert _answer_versions(s3) == {v1, v2}
+
+
+def test_a_build_that_overtakes_the_publish_is_the_one_published(stack, monkeypatch):
+    s3 = stack["s3"]
+    v1 = stack["build"].version
+    publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
+    v2 = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2").version
+    builds = []
+    put_all = publish_module._put_all
+
+    def a_build_lands_meanwhile(*args, **kwargs):
+        written = put_all(*args, **kwargs)
+        if not builds:
+            builds.append(build_gold(s3, now=datetime(2025, 11, 28, 8, 0, tzinfo=UTC), run_id="run-3").version)
+        return written
+
+    monkeypatch.setattr(publish_module, "_put_all", a_build_lands_meanwhile)
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
-    assert result.gold_version == second.version and result.deleted == 1
-    assert stale_key not in _keys(s3)
-    assert _json(s3, data.META_KEY)["gold_version"] == second.version
-    assert _json(s3, data.summary_key())["gold_version"] == second.version
+    v3 = builds[0]
+    assert result.gold_version == v3
+    meta = _json(s3, data.META_KEY)
+    assert (meta["gold_version"], meta["previous_gold_version"]) == (v3, v1)
+    # v2 was written but never live; the next version's publish collects it.
+    assert _answer_versions(s3) == {v1, v2, v3}
 
 
 def test_without_gold_it_raises_for_a_retry(stack):
@@ -126,8 +269,6 @@ def test_handler_publishes_and_announces(stack, monkeypatch):
         GoldPublished(version=build.version, years=[2025], row_counts=build.row_counts), run_id="run-1", source="build_gold"
     )
     event = {"Records": [_sqs_record(envelope.model_dump_json())]}
-    from infra.local.http_api import LambdaContext
-
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}  # redelivery: no change
     assert [e.event_type for e in sent] == ["api.published", "api.published"]
