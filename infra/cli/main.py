@@ -335,13 +335,16 @@ def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
         queues = ops_cmd.aws_dead_letter_queues(aws_stack)
     else:
         sqs, queues = client("sqs"), _attached()["dead_letter_queues"]
-    infos = dlq.describe(sqs, queues)
+    infos = dlq.describe(sqs, queues, wait_s=1 if aws_stack else 0)
     if as_json:
         print(json.dumps([i.__dict__ for i in infos]))
         return
-    table = Table("dead-letter queue", "depth", "oldest (s)", "replays to")
+    table = Table("dead-letter queue", "depth", "oldest (s)", "replays to",
+                  caption=f"oldest: exact, or '≥' when the queue could not be read whole ({dlq.AGE_SCAN_LIMIT} at most): "
+                          "the oldest of those read")
     for i in infos:
-        table.add_row(i.name, str(i.depth), str(i.oldest_age_s or ""), i.source_url.rsplit("/", 1)[1])
+        oldest = "" if i.oldest_age_s is None else f"{'' if i.oldest_exact else '≥ '}{i.oldest_age_s}"
+        table.add_row(i.name, str(i.depth), oldest, i.source_url.rsplit("/", 1)[1])
     out.print(table)
     if peek:
         for i in infos:

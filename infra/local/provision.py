@@ -80,11 +80,13 @@ def _tables(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
     ddb = emulator.client("dynamodb")
     for logical_id, res in stack.of_type("AWS::DynamoDB::Table").items():
         props = _props(res, stack)
+        indexes = {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]} if props.get("GlobalSecondaryIndexes") else {}
         ddb.create_table(
             TableName=stack.physical_name(logical_id),
             AttributeDefinitions=props["AttributeDefinitions"],
             KeySchema=props["KeySchema"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            **indexes,
         )
 
 

@@ -11,6 +11,11 @@ import json
 import time
 from dataclasses import dataclass
 
+# `dlq list` reads at most this many messages per queue to find the oldest one.
+AGE_SCAN_LIMIT = 1000
+# How long a message read by that pass stays hidden at most; every one is released right after.
+AGE_SCAN_VISIBILITY_S = 30
+
 
 @dataclass
 class DlqInfo:
@@ -19,26 +24,63 @@ class DlqInfo:
     source_url: str
     depth: int
     oldest_age_s: float | None
+    # True when every message was read, so oldest_age_s is the oldest; False when it is only
+    # the oldest of those read (a lower bound); None for an empty queue.
+    oldest_exact: bool | None = None
 
 
-def describe(sqs, dead_letter_queues: dict[str, str]) -> list[DlqInfo]:
-    """dead_letter_queues maps each source queue URL to its DLQ URL."""
+def describe(sqs, dead_letter_queues: dict[str, str], scan_limit: int = AGE_SCAN_LIMIT, wait_s: int = 0) -> list[DlqInfo]:
+    """dead_letter_queues maps each source queue URL to its DLQ URL. On AWS pass wait_s=1: a short
+    poll asks only some of SQS's servers and can answer empty while a small queue holds messages
+    (the emulator answers one request at a time, so locally no receive waits)."""
     out = []
     for source_url, dlq_url in sorted(dead_letter_queues.items()):
         attrs = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         depth = int(attrs["ApproximateNumberOfMessages"])
-        out.append(DlqInfo(dlq_url.rsplit("/", 1)[1], dlq_url, source_url, depth, _oldest_age(sqs, dlq_url) if depth else None))
+        age, exact = oldest_age(sqs, dlq_url, depth, scan_limit, wait_s) if depth else (None, None)
+        out.append(DlqInfo(dlq_url.rsplit("/", 1)[1], dlq_url, source_url, depth, age, exact))
     return out
 
 
-def _oldest_age(sqs, dlq_url: str) -> float | None:
-    """Peek without consuming: receive, read SentTimestamp, make visible again at once."""
-    response = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, AttributeNames=["SentTimestamp"], VisibilityTimeout=0)
-    messages = response.get("Messages", [])
-    if not messages:
-        return None
-    oldest = min(int(m["Attributes"]["SentTimestamp"]) for m in messages)
-    return round(time.time() - oldest / 1000, 1)
+def oldest_age(sqs, dlq_url: str, depth: int, limit: int = AGE_SCAN_LIMIT, wait_s: int = 0) -> tuple[float | None, bool]:
+    """Age of the oldest message (SentTimestamp: when it was first sent to its work queue) and
+    whether it is exact: every message is read once, up to `limit`, then all are released.
+
+    A receive with VisibilityTimeout=0 would leave the message in place and the next receive
+    would hand out the same ones again, so each page is hidden for a moment while the pass goes
+    on, and made visible again at the end (also on error). CloudWatch's
+    ApproximateAgeOfOldestMessage is not used: it lags by minutes, counts from a message's move
+    into the DLQ, and restarts for a message received three times, which the watchdog's reads do.
+    """
+    sent: dict[str, int] = {}
+    handles: list[str] = []
+    drained = False
+    try:
+        while len(sent) < limit:
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url, MaxNumberOfMessages=min(10, limit - len(sent)), AttributeNames=["SentTimestamp"],
+                VisibilityTimeout=AGE_SCAN_VISIBILITY_S, WaitTimeSeconds=wait_s,
+            ).get("Messages", [])
+            if not messages:
+                drained = True
+                break
+            handles += [m["ReceiptHandle"] for m in messages]
+            sent.update({m["MessageId"]: int(m["Attributes"]["SentTimestamp"]) for m in messages})
+    finally:
+        _release(sqs, dlq_url, handles)
+    if not sent:
+        return None, False
+    # Nothing left to read and at least the depth read: no older message can hide anywhere.
+    exact = drained and len(sent) >= depth
+    return round(time.time() - min(sent.values()) / 1000, 1), exact
+
+
+def _release(sqs, dlq_url: str, handles: list[str]) -> None:
+    for start in range(0, len(handles), 10):
+        batch = handles[start:start + 10]
+        sqs.change_message_visibility_batch(
+            QueueUrl=dlq_url, Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(batch)]
+        )
 
 
 def peek(sqs, dlq_url: str, limit: int = 10) -> list[dict]:

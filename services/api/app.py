@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date
 from enum import IntEnum
 from functools import cache
@@ -274,6 +275,25 @@ def get_health() -> models.Health:
 
 
 # --- operations ---------------------------------------------------------------------------------
+# Public (the website's operations page reads them), so what they return is fit for anyone: run
+# summaries from the runs index (one bounded query, never a scan), DLQ names without their URLs.
+
+_ARN = re.compile(r"arn:aws[\w-]*:\S*")
+_URL_WITH_ACCOUNT = re.compile(r"\w+://\S*/\d{12}/\S*")  # an SQS queue URL names the account
+_ACCOUNT_ID = re.compile(r"\b\d{12}\b")
+_TRACEBACK = "Traceback (most recent call last)"
+MAX_PUBLIC_TEXT = 500
+
+
+def public_text(text: Any) -> str:
+    """A ledger reason as the public may read it: the human reason on its first line, without a
+    stack trace, ARNs, queue URLs or account ids."""
+    text = str(text)
+    if _TRACEBACK in text:
+        text = text.split(_TRACEBACK, 1)[0].strip() or "internal error (in the function's logs)"
+    line = (text.strip().splitlines() or [""])[0]
+    line = _URL_WITH_ACCOUNT.sub("<queue>", _ARN.sub("<arn>", line))
+    return _ACCOUNT_ID.sub("<account>", line)[:MAX_PUBLIC_TEXT]
 
 
 def _run(item: dict[str, Any]) -> dict[str, Any]:
@@ -301,8 +321,8 @@ def _run(item: dict[str, Any]) -> dict[str, Any]:
         "counts": {k: int(v) for k, v in (item.get("counts") or {}).items()},
         "cost_usd": run_cost(item).total_usd,
         "durations_ms": {k: float(v) for k, v in (item.get("durations_ms") or {}).items()},
-        "errors": [str(e) for e in item.get("errors") or []],
-        "failure_reason": item.get("failure_reason"),
+        "errors": [public_text(e) for e in item.get("errors") or []],
+        "failure_reason": public_text(item["failure_reason"]) if item.get("failure_reason") else None,
         "gold_version": item.get("gold_version"),
     }
 

@@ -3,6 +3,7 @@
 Both tables use a generic `pk`/`sk` pair so one table holds several item kinds (single-table
 design); the item kinds are listed in `ITEM_KINDS` and exported to `schemas/tables.json`.
 Table names come from the environment (set by the template on AWS, by the runtime locally).
+`infra/template.yaml` declares the same keys and indexes (a unit test compares them).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+# The value of the `entity` and `active` attributes of run items, the only items that have them.
+RUN = "RUN"
 
 
 class WatermarkItem(Model):
@@ -39,16 +44,43 @@ class WatermarkItem(Model):
     updated_at = UnicodeAttribute(null=True)
 
 
+class RunsIndex(GlobalSecondaryIndex["LedgerItem"]):
+    """Every run, newest first (run ids start with their start time). Sparse: only run items
+    carry `entity`, so listing runs reads runs, never the documents of a run."""
+
+    class Meta:
+        index_name = "runs"
+        projection = AllProjection()
+
+    entity = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+
+
+class ActiveRunsIndex(GlobalSecondaryIndex["LedgerItem"]):
+    """Runs not yet final (running or settled): `active` is set with those statuses and removed
+    with the final one, in the same write. Keys only, so counter updates never write to it."""
+
+    class Meta:
+        index_name = "active-runs"
+        projection = KeysOnlyProjection()
+
+    active = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+
+
 class LedgerItem(Model):
     """One run item (`RUN`) plus one item per year (`YEAR#y`) and per document (`DOC#id`)."""
 
     class Meta:
         table_name = os.environ.get("LEDGER_TABLE", "ledger")
+        billing_mode = "PAY_PER_REQUEST"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     run_id = UnicodeAttribute(null=True)
     # run item
+    entity = UnicodeAttribute(null=True)  # RUN: the key of the runs index
+    active = UnicodeAttribute(null=True)  # RUN while running or settled: the key of the active-runs index
     status = UnicodeAttribute(null=True)
     trigger = UnicodeAttribute(null=True)
     years = ListAttribute(of=NumberAttribute, null=True)
@@ -77,6 +109,9 @@ class LedgerItem(Model):
     message = UnicodeAttribute(null=True)
     detail = MapAttribute(null=True)
 
+    runs = RunsIndex()
+    active_runs = ActiveRunsIndex()
+
 
 ITEM_KINDS: dict[str, dict[str, str]] = {
     "watermarks": {
@@ -86,7 +121,8 @@ ITEM_KINDS: dict[str, dict[str, str]] = {
         "breaker": "pk=SOURCE#house-fd sk=BREAKER: blocked_until after a 403 (hard stop)",
     },
     "ledger": {
-        "run": "pk=RUN#{run_id} sk=RUN: status, counts per stage_outcome, durations, first errors",
+        "run": "pk=RUN#{run_id} sk=RUN: status, counts per stage_outcome, durations, first errors; "
+               "entity=RUN (index runs), active=RUN while running or settled (index active-runs)",
         "year": "pk=RUN#{run_id} sk=YEAR#{year}: discover result for one year",
         "document": "pk=RUN#{run_id} sk=DOC#{doc_id}: fetch and extract status, terminal outcome",
     },
@@ -118,4 +154,20 @@ def describe() -> dict[str, Any]:
             "attributes": {name: type(attr).__name__ for name, attr in sorted(attrs.items())},
             "item_kinds": ITEM_KINDS[logical],
         }
+        indexes = global_indexes(model)
+        if indexes:
+            out[logical]["global_secondary_indexes"] = indexes
+    return out
+
+
+def global_indexes(model: type[Model]) -> list[dict[str, Any]]:
+    """The model's global secondary indexes in CloudFormation's shape (the template must match)."""
+    out = []
+    for index in sorted(model._indexes.values(), key=lambda i: i.Meta.index_name):
+        schema = index._get_schema()
+        out.append({
+            "IndexName": schema["index_name"],
+            "KeySchema": [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema["key_schema"]],
+            "Projection": dict(schema["projection"]),
+        })
     return out

@@ -3,7 +3,8 @@
 Every event lands here once per delivery, possibly more than once: each count moves in a
 transaction with a conditional write on the document or year item it concerns, so a duplicate
 delivery changes nothing. Settlement and the final status are conditional writes too, so each
-is announced exactly once.
+is announced exactly once. The write that changes a run's status also sets or removes `active`
+(the key of the active-runs index): a run is in that index exactly while it is running or settled.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from events.models import (
     RunRequested,
     RunSucceeded,
 )
-from services.common.tables import LedgerItem
+from services.common.tables import RUN, LedgerItem
 
 SERVICE = "ledger"
 MAX_ERRORS = 10
@@ -95,19 +96,27 @@ class Ledger:
     def _ensure_run(self, run_id: str, occurred_at: str) -> None:
         if run_id in self._ensured:
             return
-        LedgerItem(run_pk(run_id), "RUN").update(
-            actions=[
-                LedgerItem.run_id.set(run_id),
-                LedgerItem.status.set(LedgerItem.status | "running"),
-                LedgerItem.started_at.set(LedgerItem.started_at | occurred_at),
-                LedgerItem.counts.set(LedgerItem.counts | {}),
-                LedgerItem.durations_ms.set(LedgerItem.durations_ms | {}),
-                LedgerItem.errors.set(LedgerItem.errors | []),
-                LedgerItem.docs_settled.set(LedgerItem.docs_settled | 0),
-                LedgerItem.docs_expected.set(LedgerItem.docs_expected | 0),
-                LedgerItem.years_discovered.set(LedgerItem.years_discovered | 0),
-            ]
-        )
+        # Create the run item once: a late event of a finished run must not make it active again.
+        try:
+            LedgerItem(run_pk(run_id), "RUN").update(
+                actions=[
+                    LedgerItem.run_id.set(run_id),
+                    LedgerItem.entity.set(RUN),
+                    LedgerItem.active.set(RUN),
+                    LedgerItem.status.set("running"),
+                    LedgerItem.started_at.set(occurred_at),
+                    LedgerItem.counts.set({}),
+                    LedgerItem.durations_ms.set({}),
+                    LedgerItem.errors.set([]),
+                    LedgerItem.docs_settled.set(0),
+                    LedgerItem.docs_expected.set(0),
+                    LedgerItem.years_discovered.set(0),
+                ],
+                condition=LedgerItem.status.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
         self._ensured.add(run_id)
 
     def _transition(self, run_id: str, sk: str, item_actions: list, condition, run_actions: list) -> bool:
@@ -222,7 +231,7 @@ class Ledger:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
         LedgerItem(run_pk(event.run_id), "RUN").update(actions=[
             LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
-            LedgerItem.status.set("settled"), LedgerItem.settled_at.set(_now()),
+            LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
         ])
         return []
 
@@ -250,7 +259,8 @@ class Ledger:
             return []
         try:
             LedgerItem(run_pk(run_id), "RUN").update(
-                actions=[LedgerItem.status.set("settled"), LedgerItem.settled_at.set(_now())],
+                # A failed run settled by a replay is active again: build_gold and publish_api follow.
+                actions=[LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now())],
                 condition=LedgerItem.status.is_in("running", "failed") & LedgerItem.settled_at.does_not_exist(),
             )
         except UpdateError as exc:
@@ -286,7 +296,8 @@ class Ledger:
         expected = (expected,) if isinstance(expected, str) else expected
         run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
         finished = datetime.now(UTC)
-        actions = [LedgerItem.status.set(status), LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds"))]
+        actions = [LedgerItem.status.set(status), LedgerItem.active.remove(),
+                   LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds"))]
         if reason:
             actions.append(LedgerItem.failure_reason.set(reason))
         try:

@@ -1,11 +1,19 @@
-"""Read the ledger for operators (CLI, API, watchdog)."""
+"""Read the ledger for operators (CLI, API, watchdog).
+
+Runs are read through the table's sparse indexes (`services/common/tables.py`), never by a
+scan: a ledger holds one item per document of every run, and these readers want the runs only.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.common.tables import LedgerItem
+from services.common.tables import RUN, LedgerItem
 from services.ledger.ledger import run_pk
+
+# Freshness looks at this many of the newest succeeded runs: runs are ordered by start, and a
+# run that started earlier may have finished later (a nightly run and a manual one overlap).
+FRESHNESS_WINDOW = 10
 
 
 def _plain(item: LedgerItem) -> dict[str, Any]:
@@ -19,10 +27,8 @@ def _plain(item: LedgerItem) -> dict[str, Any]:
 
 
 def list_runs(limit: int = 20) -> list[dict[str, Any]]:
-    """Most recent first (run ids start with their start time)."""
-    runs = [_plain(item) for item in LedgerItem.scan(LedgerItem.sk == "RUN")]
-    runs.sort(key=lambda r: r.get("run_id", ""), reverse=True)
-    return runs[:limit]
+    """The newest runs first (run ids start with their start time): one query of the runs index."""
+    return [_plain(item) for item in LedgerItem.runs.query(RUN, scan_index_forward=False, limit=limit)]
 
 
 def get_run(run_id: str) -> dict[str, Any] | None:
@@ -37,4 +43,18 @@ def get_run(run_id: str) -> dict[str, Any] | None:
 
 
 def active_runs() -> list[dict[str, Any]]:
-    return [r for r in list_runs(limit=1000) if r.get("status") in ("running", "settled")]
+    """Runs still running or settled, read again from the table with consistent reads: the
+    index is eventually consistent and keys-only, and the watchdog acts on what it reads."""
+    keys = [(item.pk, item.sk) for item in LedgerItem.active_runs.query(RUN)]
+    runs = [_plain(item) for item in LedgerItem.batch_get(keys, consistent_read=True)] if keys else []
+    return sorted((r for r in runs if r.get("status") in ("running", "settled")), key=lambda r: r["run_id"], reverse=True)
+
+
+def last_success_finished_at() -> str | None:
+    """When data was last published: the latest finish among the newest succeeded runs."""
+    succeeded = LedgerItem.runs.query(
+        RUN, scan_index_forward=False, filter_condition=LedgerItem.status == "succeeded", limit=FRESHNESS_WINDOW
+    )
+    # finish() writes every finished_at in one UTC format, so they order as strings.
+    finished = [item.finished_at for item in succeeded if item.finished_at]
+    return max(finished) if finished else None

@@ -1,8 +1,12 @@
-"""Watchdog: fails runs that cannot finish (stuck, or waiting on messages in a DLQ).
+"""Watchdog: fails runs that cannot finish (stuck, or waiting on their messages in a DLQ).
 
 The ledger only learns from events; a run whose work died in a dead-letter queue sends none.
 This scheduled check turns that silence into a recorded failure, which raises the alarm.
 A failed run can still settle later, when the dead letters are replayed.
+
+A run is failed for dead letters only when it is idle and some of the messages read from the
+DLQs belong to it (`dead_letters.py`); a dead letter that names no run fails nobody (it still
+counts in DeadLetterMessages and is logged, and the max-duration rule ends a run it strands).
 
 Every tick it also reports what only a periodic look can see: the depth of the dead-letter
 queues, the hours since data was last published (freshness) and the runs it found stuck.
@@ -11,6 +15,7 @@ queues, the hours since data was last published (freshness) and the runs it foun
 from __future__ import annotations
 
 import os
+from collections import Counter
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,18 +24,20 @@ from events.models import Envelope
 from services.common import bus
 from services.common.aws import client
 from services.common.observability import lambda_entry, tools
+from services.ledger import dead_letters
 from services.ledger.ledger import Ledger
-from services.ledger.queries import list_runs
+from services.ledger.queries import active_runs, last_success_finished_at
 
 logger, tracer, metrics = tools("watchdog")
 
 
 def dead_letter_depths() -> dict[str, int]:
+    """DLQ URL -> messages waiting."""
     sqs = client("sqs")
     depths = {}
     for url in filter(None, os.environ.get("DEAD_LETTER_QUEUES", "").split(",")):
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-        depths[url.rsplit("/", 1)[1]] = int(attrs["ApproximateNumberOfMessages"])
+        depths[url] = int(attrs["ApproximateNumberOfMessages"])
     return depths
 
 
@@ -42,36 +49,46 @@ def _age_s(timestamp: str | None, now: datetime) -> float:
     return (now - (moment if moment.tzinfo else moment.replace(tzinfo=UTC))).total_seconds()
 
 
-def freshness_hours(runs: list[dict], now: datetime) -> float | None:
+def freshness_hours(last_success: str | None, now: datetime) -> float | None:
     """Hours since the last run that published data (succeeded); None if none ever did."""
-    finished = [r["finished_at"] for r in runs if r.get("status") == "succeeded" and r.get("finished_at")]
-    return round(_age_s(max(finished), now) / 3600, 3) if finished else None
+    return round(_age_s(last_success, now) / 3600, 3) if last_success else None
+
+
+def letters_by_run(depths: dict[str, int]) -> dict[str, Counter[str]]:
+    """Run id -> DLQ name -> messages of that run among those read (DLQ_PEEK_LIMIT per queue)."""
+    limit = int(os.environ.get("DLQ_PEEK_LIMIT", "100"))
+    owners: dict[str, Counter[str]] = {}
+    for queue in dead_letters.read(client("sqs"), [url for url, depth in depths.items() if depth], limit):
+        for run_id, count in queue.by_run.items():
+            owners.setdefault(run_id, Counter())[queue.name] += count
+        if queue.unattributed:
+            logger.warning("dead letters that name no run", extra={"queue": queue.name, "messages": queue.unattributed})
+    return owners
 
 
 def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
     now = now or datetime.now(UTC)
     idle_limit = float(os.environ.get("RUN_IDLE_LIMIT_S", "900"))
     max_duration = float(os.environ.get("RUN_MAX_DURATION_S", "14400"))
-    every_run = list_runs(limit=1000)
     # Settled runs wait on build_gold and publish_api: their dead letters strand a run too.
-    runs = [r for r in every_run if r.get("status") in ("running", "settled")]
-    all_depths = dead_letter_depths() if (runs or report) else {}
+    runs = active_runs()
+    depths = dead_letter_depths() if (runs or report) else {}
     if report:
-        metrics.add_metric(name="DeadLetterMessages", unit=MetricUnit.Count, value=sum(all_depths.values()))
-        fresh = freshness_hours(every_run, now)
+        metrics.add_metric(name="DeadLetterMessages", unit=MetricUnit.Count, value=sum(depths.values()))
+        fresh = freshness_hours(last_success_finished_at(), now)
         if fresh is not None:
             metrics.add_metric(name="DataFreshnessHours", unit=MetricUnit.NoUnit, value=fresh)
-    if not runs:
-        return []
-    depths = {name: depth for name, depth in all_depths.items() if depth}
+    idle = {r["run_id"] for r in runs if _age_s(r.get("updated_at") or r.get("started_at"), now) >= idle_limit}
+    # Only an idle run can be failed for dead letters: read them only then.
+    owners = letters_by_run(depths) if idle and any(depths.values()) else {}
     ledger = Ledger()
     announced: list[Envelope] = []
     stuck = 0
     for run in runs:
-        idle = _age_s(run.get("updated_at") or run.get("started_at"), now)
+        letters = owners.get(run["run_id"])
         reason = None
-        if depths and idle >= idle_limit:
-            reason = "messages in dead-letter queues: " + ", ".join(f"{n}={d}" for n, d in sorted(depths.items()))
+        if letters and run["run_id"] in idle:
+            reason = "messages in dead-letter queues: " + ", ".join(f"{n}={c}" for n, c in sorted(letters.items()))
         elif _age_s(run.get("started_at"), now) >= max_duration:
             reason = f"stuck: not settled within {int(max_duration)}s"
             stuck += 1

@@ -222,7 +222,7 @@ def test_ops_runs_and_dlq(stack):
     from services.common.tables import LedgerItem
 
     LedgerItem(
-        "RUN#20251126T080000Z-abcdef01", "RUN", run_id="20251126T080000Z-abcdef01", status="succeeded",
+        "RUN#20251126T080000Z-abcdef01", "RUN", run_id="20251126T080000Z-abcdef01", entity="RUN", status="succeeded",
         trigger="cli", started_at="2025-11-26T08:00:00+00:00", finished_at="2025-11-26T08:01:30+00:00",
         counts={"fetch_stored": 29, "fetch_failed": 3}, durations_ms={"fetch": 1200, "extract": 5400},
         errors=["fetch 20033421: source_missing"], docs_expected=32, docs_settled=32,

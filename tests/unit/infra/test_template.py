@@ -87,3 +87,32 @@ def test_a_variable_meaning_two_things_is_refused(stack):
     fn["Properties"]["Environment"]["Variables"]["BRONZE_BUCKET"] = "elsewhere"
     with pytest.raises(ValueError, match="BRONZE_BUCKET differs"):
         Stack(template).function_environment()
+
+
+def test_the_http_api_is_declared_with_throttling_stricter_on_operations(stack):
+    api = stack.resources["HttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    default = api["Properties"]["DefaultRouteSettings"]
+    assert default["ThrottlingRateLimit"] > 0 and default["ThrottlingBurstLimit"] >= default["ThrottlingRateLimit"]
+    events = stack.resources["ApiFunction"]["Properties"]["Events"]
+    assert all(e["Type"] == "HttpApi" and e["Properties"]["ApiId"] == {"Ref": "HttpApi"} for e in events.values())
+    ops = {e["Properties"]["Path"]: e["Properties"]["RouteSettings"] for e in events.values() if "/ops/" in e["Properties"]["Path"]}
+    assert set(ops) == {"/v1/ops/runs", "/v1/ops/dlq"}
+    for settings in ops.values():
+        assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+        assert settings["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+    # No implicit API left behind: the URL output names the declared one.
+    assert "${HttpApi}" in stack.template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+    assert "ServerlessHttpApi" not in TEMPLATE.read_text()
+
+
+def test_the_watchdog_may_peek_at_dead_letter_queues_that_redrive_nowhere(stack):
+    queues = stack.of_type("AWS::SQS::Queue")
+    dlqs = {q for q in queues if q.endswith("DLQ")}
+    # Peeking raises a message's receive count: harmless only because a DLQ has no redrive of its own.
+    assert dlqs and all("RedrivePolicy" not in queues[q]["Properties"] for q in dlqs)
+    statements = [s for p in stack.resources["WatchdogFunction"]["Properties"]["Policies"] if "Statement" in p
+                  for s in p["Statement"]]
+    sqs = next(s for s in statements if "sqs:ReceiveMessage" in s["Action"])
+    assert {r["Fn::GetAtt"][0] for r in sqs["Resource"]} == dlqs
+    assert "sqs:DeleteMessage" not in str(statements)
