@@ -1,4 +1,5 @@
-"""`disclosures deploy | rollback | verify`: release the stack to AWS, undo a release, check it.
+"""`disclosures deploy | rollback | verify | nightly`: release the stack to AWS, undo a release,
+check it, switch its nightly runs.
 
 `--stage local` (rollback, verify) works on the stack started by `disclosures up` (or on any
 emulator given with --endpoint); dev and prod use the stage files in infra/stages/ and the
@@ -7,6 +8,7 @@ AWS credentials of the environment (or --profile).
 
 from __future__ import annotations
 
+import enum
 import json
 import tempfile
 from pathlib import Path
@@ -23,10 +25,22 @@ ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile (default: the 
 EndpointOpt = Annotated[str | None, typer.Option(help="local: the emulator's URL (default: the `disclosures up` stack)")]
 
 
-def _aws_clients(config, profile: str | None):
-    import boto3
+class NightlyAction(enum.StrEnum):
+    on = "on"
+    off = "off"
+    status = "status"
 
-    session = boto3.Session(profile_name=profile, region_name=config.region)
+
+def _aws_clients(config, profile: str | None):
+    """Clients for the stage's region, whatever the profile's or the environment's region says."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=config.region)
+    except ProfileNotFound as exc:
+        console.print(f"[red]{exc}: see docs/deployment.md (Prerequisites)[/red]")
+        raise typer.Exit(2) from exc
     cache: dict[str, Any] = {}
 
     def client(service: str):
@@ -73,6 +87,17 @@ def _stage(stage: str):
         raise typer.Exit(2) from exc
 
 
+def _check_account(config, clients, profile: str | None) -> str:
+    """Fail in seconds on missing credentials or another stage's account."""
+    from infra.deploy import deploy as deploy_mod
+
+    try:
+        return deploy_mod.caller_account(config, clients("sts"), profile)
+    except deploy_mod.DeployError as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
 def _stack_resources(cfn, stack_name: str) -> dict[str, tuple[str, str]]:
     """Logical id -> (physical id, type) of the deployed stack."""
     resources: dict[str, tuple[str, str]] = {}
@@ -89,8 +114,8 @@ def register(app: typer.Typer) -> None:
         profile: ProfileOpt = None,
         deps_dir: Annotated[Path | None, typer.Option(help="Dependencies already installed for Lambda (skip pip)")] = None,
         build_dir: Annotated[Path | None, typer.Option(help="Where to build the artifact (default: a temp dir)")] = None,
-        package_only: Annotated[bool, typer.Option(help="Build the artifact and template locally; no AWS calls")] = False,
-        template_url: Annotated[str | None, typer.Option(help="Deploy this earlier packaged template instead")] = None,
+        package_only: Annotated[bool, typer.Option(help="Build the artifact and template locally; no AWS calls, no upload")] = False,
+        template_url: Annotated[str | None, typer.Option(help="Deploy this earlier packaged template (an S3 URL in the artifacts bucket) instead")] = None,
     ) -> None:
         """Package the code and deploy the template to a stage (CloudFormation change set)."""
         from infra.deploy import deploy as deploy_mod
@@ -101,26 +126,32 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         config = _stage(stage)
         work = build_dir or Path(tempfile.mkdtemp(prefix="disclosures-build-"))
-        if deps_dir is None and template_url is None:
-            deps_dir = work / "deps"
-            console.print(f"installing runtime dependencies for Lambda ({package.LAMBDA_PLATFORM}) into {deps_dir}")
-            package.install_dependencies(deps_dir)
-        if package_only:
-            artifact = package.build_code_zip(work, deps_dir=deps_dir)
-            template = package.package_template("<artifacts-bucket>", config.artifacts_prefix + artifact.key)
-            (work / "template.json").write_bytes(package.template_json(template))
-            out.print(f"artifact  {artifact.path} ({artifact.size / 2**20:.1f} MiB zipped, "
-                      f"{artifact.unzipped_size / 2**20:.1f} MiB unzipped)\ntemplate  {work / 'template.json'}")
-            return
+        clients = None if package_only else _aws_clients(config, profile)
         try:
-            result = deploy_mod.deploy(config, _aws_clients(config, profile), work, deps_dir=deps_dir,
-                                       template_url=template_url, log=console.print)
+            # Credentials, stack state and SSM parameters first: they fail in seconds, the pip install takes minutes.
+            ready = None if package_only else deploy_mod.preflight(config, clients, profile=profile)
+            if deps_dir is None and template_url is None:
+                deps_dir = work / "deps"
+                console.print(f"installing runtime dependencies for Lambda ({package.LAMBDA_PLATFORM}) into {deps_dir}")
+                package.install_dependencies(deps_dir)
+            if package_only:
+                artifact = package.build_code_zip(work, deps_dir=deps_dir)
+                template = package.package_template("<artifacts-bucket>", config.artifacts_prefix + artifact.key)
+                (work / "template.json").write_bytes(package.template_json(template))
+                out.print(f"artifact  {artifact.path} ({artifact.size / 2**20:.1f} MiB zipped, "
+                          f"{artifact.unzipped_size / 2**20:.1f} MiB unzipped)\ntemplate  {work / 'template.json'}")
+                return
+            result = deploy_mod.deploy(config, clients, work, deps_dir=deps_dir, template_url=template_url,
+                                       ready=ready, profile=profile, log=console.print)
         except deploy_mod.DeployError as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)  # commands in it stay copyable
             raise typer.Exit(1) from exc
         for change in result.changes:
             console.print(f"  {change}")
-        out.print(f"stack {result.stack_name}: {result.status}{' (no changes)' if result.no_changes else ''}")
+        out.print(f"stack {result.stack_name}: {result.status}{' (no changes)' if result.no_changes else ''}; "
+                  f"commit {result.commit}")
+        if result.rolled_forward:
+            out.print(f"{len(result.rolled_forward)} live alias(es) rolled forward to the stack's versions")
         for key, value in sorted(result.outputs.items()):
             out.print(f"  {key} = {value}")
         out.print(f"next: disclosures verify --stage {stage}")
@@ -146,8 +177,9 @@ def register(app: typer.Typer) -> None:
         else:
             config = _stage(stage)
             clients = _aws_clients(config, profile)
+            _check_account(config, clients, profile)
             if template:
-                _rollback_template(config, clients, stage)
+                _rollback_template(config, clients, stage, profile)
                 return
             resources = _stack_resources(clients("cloudformation"), config.stack_name)
             functions = sorted(p for p, t in resources.values() if t == "AWS::Lambda::Function")
@@ -177,6 +209,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Post-deployment checks: resources exist and are wired, a smoke run succeeds, the API is fresh."""
+        from infra.deploy import deploy as deploy_mod
+        from infra.deploy import nightly
         from infra.deploy import verify as v
         from infra.local.template import Stack, load
 
@@ -190,11 +224,11 @@ def register(app: typer.Typer) -> None:
         else:
             config = _stage(stage)
             clients = _aws_clients(config, profile)
+            account = _check_account(config, clients, profile)
             cfn = clients("cloudformation")
             described = cfn.describe_stacks(StackName=config.stack_name)["Stacks"][0]
             outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
             parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
-            account = clients("sts").get_caller_identity()["Account"]
             stack = v.DeployedStack(load(), name=config.stack_name, parameters=parameters, account=account,
                                     region=config.region)
             physical = {k: p for k, (p, _t) in _stack_resources(cfn, config.stack_name).items()}
@@ -202,16 +236,54 @@ def register(app: typer.Typer) -> None:
                                   physical=physical, log=console.print)
         checks = verifier.run(smoke=smoke, years=years, timeout_s=timeout)
         passed = v.all_passed(checks)
-        if config is not None and passed and smoke and config.nightly_schedule == "after-first-successful-run":
-            rule = verifier.name("NightlyRule")
-            changed = v.enable_nightly(clients("events"), clients("ssm"), rule, config.nightly_flag_parameter)
-            console.print(f"nightly rule {rule} {'enabled' if changed else 'already enabled'}; "
-                          f"recorded in {config.nightly_flag_parameter}")
+        if config is not None and passed and smoke and config.nightly_schedule == nightly.AFTER_FIRST_RUN:
+            console.print(nightly.after_smoke_run(config, clients("events"), clients("ssm"), verifier.name("NightlyRule")))
+        if config is not None and passed and stage == "prod":
+            console.print(deploy_mod.release_tag_hint(config, clients("ssm")))
         if as_json:
             print(json.dumps([c.__dict__ for c in checks]))
         out.print(f"{'[green]all checks passed[/green]' if passed else '[red]verification failed[/red]'} "
                   f"({sum(c.ok for c in checks)}/{len(checks)})")
         raise typer.Exit(0 if passed else 1)
+
+    _register_nightly(app)
+
+
+def _register_nightly(app: typer.Typer) -> None:
+    @app.command()
+    def nightly(
+        action: Annotated[NightlyAction, typer.Argument(help="on, off (recorded; every later deploy keeps it) or status")],
+        stage: StageOpt,
+        profile: ProfileOpt = None,
+    ) -> None:
+        """Switch the stage's nightly runs on or off (durably), or show the switch and the rule."""
+        from botocore.exceptions import ClientError
+
+        from infra.deploy import nightly as nightly_mod
+
+        if stage == "local":
+            console.print("[red]the local stack fires the nightly rule only on demand: nothing to switch[/red]")
+            raise typer.Exit(2)
+        config = _stage(stage)
+        try:
+            if action != NightlyAction.status:
+                nightly_mod.check_switchable(config)
+        except nightly_mod.NightlyError as exc:
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)
+            raise typer.Exit(2) from exc
+        clients = _aws_clients(config, profile)
+        _check_account(config, clients, profile)
+        try:
+            rule = _stack_resources(clients("cloudformation"), config.stack_name)["NightlyRule"][0]
+        except (ClientError, KeyError) as exc:
+            console.print(f"[red]no nightly rule: stack {config.stack_name} is not deployed in {config.region}[/red]")
+            raise typer.Exit(1) from exc
+        events, ssm = clients("events"), clients("ssm")
+        if action == NightlyAction.status:
+            for line in nightly_mod.status(config, events, ssm, rule).lines():
+                out.print(line)
+            return
+        out.print(nightly_mod.switch(config, events, ssm, rule, action == NightlyAction.on))
 
 
 def _template_sources(stack) -> dict[str, set[str]]:
@@ -231,7 +303,7 @@ def sources_of(queue_sources) -> dict[str, set[str]]:
     return out
 
 
-def _rollback_template(config, clients, stage: str) -> None:
+def _rollback_template(config, clients, stage: str, profile: str | None) -> None:
     from infra.deploy import deploy as deploy_mod
 
     previous = deploy_mod.previous_template_url(config, clients("ssm"))
@@ -239,5 +311,11 @@ def _rollback_template(config, clients, stage: str) -> None:
         console.print("[red]no previous template recorded for this stage: see docs/deployment.md[/red]")
         raise typer.Exit(1)
     console.print(f"redeploying the previous template {previous}")
-    result = deploy_mod.deploy(config, clients, Path(tempfile.mkdtemp()), template_url=previous, log=console.print)
-    out.print(f"stack {result.stack_name}: {result.status}; next: disclosures verify --stage {stage}")
+    try:
+        result = deploy_mod.deploy(config, clients, Path(tempfile.mkdtemp()), template_url=previous,
+                                   profile=profile, log=console.print)
+    except deploy_mod.DeployError as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    out.print(f"stack {result.stack_name}: {result.status} (commit {result.commit}); "
+              f"next: disclosures verify --stage {stage}")

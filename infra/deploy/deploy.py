@@ -2,33 +2,40 @@
 
 The same steps as `sam build && sam deploy`, in Python with boto3 (no Docker, no SAM CLI):
 
-1. build the artifact (code + Lambda-platform dependencies) and upload it, content-addressed,
+1. preflight, everything that fails in seconds, before minutes of building and uploading:
+   the credentials (and the stage's account, if pinned), a stack CloudFormation can update,
+   and the parameters: the stage file's values, the SSM parameters it names, and
+   NightlyScheduleState (infra/deploy/nightly.py);
+2. build the artifact (code + Lambda-platform dependencies) and upload it, content-addressed,
    to the artifacts bucket `<stack>-artifacts-<account>-<region>` (created on first use);
-2. upload the template (JSON, CodeUri pointing at the artifact) next to it;
-3. resolve the parameters: the stage file's values, SSM parameters named by the stage file,
-   and NightlyScheduleState (DISABLED on prod until `verify` has seen a successful smoke run);
+3. upload the template (JSON, CodeUri pointing at the artifact) next to it;
 4. create a change set (CREATE for a new stack, UPDATE otherwise), wait for it, execute it,
-   wait for the stack; an empty change set is not an error.
+   wait for the stack; an empty change set is not an error;
+5. put every `live` alias back on the version the stack declares (a `rollback` moved them
+   outside CloudFormation) and record the release (template URL and git commit) in SSM.
 """
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from infra.deploy import package
+from infra.deploy import nightly, package, rollback
 from infra.deploy.stages import StageConfig
 from infra.local.template import TEMPLATE_PATH, load
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 UNRECOVERABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED")
+RECOVERY_HEADING = "A stack that cannot be updated"  # a heading of docs/deployment.md
+UNKNOWN_COMMIT = "unknown"
 
 
 class DeployError(RuntimeError):
@@ -45,6 +52,19 @@ class DeployResult:
     parameters: dict[str, str] = field(default_factory=dict)
     template_url: str = ""
     changes: list[str] = field(default_factory=list)
+    commit: str = UNKNOWN_COMMIT
+    rolled_forward: list[rollback.AliasMove] = field(default_factory=list)
+
+
+@dataclass
+class Preflight:
+    account: str
+    parameters: dict[str, str]
+
+
+def aws_flags(region: str, profile: str | None) -> str:
+    """The options that make an `aws ...` command in a message act on the stage's account and region."""
+    return f"--region {region}" + (f" --profile {profile}" if profile else "")
 
 
 def artifacts_bucket_name(stack_name: str, account: str, region: str) -> str:
@@ -81,42 +101,65 @@ def upload_if_missing(s3, bucket: str, key: str, body: bytes) -> bool:
     return True
 
 
-def nightly_state(config: StageConfig, ssm) -> str:
-    """ENABLED/DISABLED for the nightly rule: on an after-first-run stage, what `verify` recorded."""
-    if config.nightly_schedule in ("ENABLED", "DISABLED"):
-        return config.nightly_schedule
-    try:
-        value = ssm.get_parameter(Name=config.nightly_flag_parameter)["Parameter"]["Value"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ParameterNotFound":
-            return "DISABLED"
-        raise
-    return "ENABLED" if value.strip().lower() == "true" else "DISABLED"
-
-
-def resolve_parameters(config: StageConfig, ssm, declared: set[str]) -> dict[str, str]:
+def resolve_parameters(config: StageConfig, ssm, declared: set[str], profile: str | None = None) -> dict[str, str]:
     """The stage's parameter values; SSM-backed ones are read (decrypted) now and never printed.
 
     Only parameters the template declares are passed: a stage file may name an SSM parameter
     ahead of the template parameter that uses it.
     """
     values = {"Stage": config.stage, **config.parameters}
+    missing = []
     for name, ssm_name in config.ssm_parameters.items():
         if name not in declared:
             continue
         try:
             values[name] = ssm.get_parameter(Name=ssm_name, WithDecryption=True)["Parameter"]["Value"]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ParameterNotFound":
-                raise DeployError(f"SSM parameter {ssm_name} (for {name}) does not exist: create it first "
-                                  f"(aws ssm put-parameter --name {ssm_name} --type SecureString --value ...)") from exc
-            raise
+            if exc.response["Error"]["Code"] != "ParameterNotFound":
+                raise
+            missing.append((name, ssm_name))
+    if missing:
+        commands = [f"  aws ssm put-parameter --name {ssm_name} --type SecureString --value '<{name}>' "
+                    f"{aws_flags(config.region, profile)}" for name, ssm_name in missing]
+        raise DeployError(f"stage {config.stage}: SSM parameter "
+                          + ", ".join(f"{ssm_name} (for {name})" for name, ssm_name in missing)
+                          + f" does not exist in {config.region}. Nothing was built or uploaded; create it, "
+                          "then deploy again:\n" + "\n".join(commands))
     if "NightlyScheduleState" in declared:
-        values["NightlyScheduleState"] = nightly_state(config, ssm)
+        values["NightlyScheduleState"] = nightly.deploy_state(config, ssm)
     unknown = sorted(set(values) - declared)
     if unknown:
         raise DeployError(f"the stage file sets parameters the template does not declare: {unknown}")
     return values
+
+
+def caller_account(config: StageConfig, sts, profile: str | None = None) -> str:
+    """The credentials' account; refused if the stage file pins another one."""
+    try:
+        account = sts.get_caller_identity()["Account"]
+    except (BotoCoreError, ClientError) as exc:
+        raise DeployError(f"no usable AWS credentials for stage {config.stage} ({exc}): pass --profile or set "
+                          f"AWS_PROFILE (check: aws sts get-caller-identity {aws_flags(config.region, profile)})") from exc
+    if config.account_id and account != config.account_id:
+        raise DeployError(f"these credentials are for account {account}, but stage {config.stage} is account "
+                          f"{config.account_id} (infra/stages/{config.stage}.json): use the {config.stage} profile")
+    return account
+
+
+def unrecoverable_message(stack_name: str, status: str, region: str, profile: str | None = None) -> str:
+    where = f"--stack-name {stack_name} {aws_flags(region, profile)}"
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        todo = ("its first creation failed, and such a stack can only be deleted. Read why in "
+                f"`aws cloudformation describe-stack-events {where}`, delete it with "
+                f"`aws cloudformation delete-stack {where}` and "
+                f"`aws cloudformation wait stack-delete-complete {where}`, then deploy again")
+    elif status == "UPDATE_ROLLBACK_FAILED":
+        todo = (f"finish its rollback with `aws cloudformation continue-update-rollback {where}` (add "
+                "--resources-to-skip for resources that cannot be restored), then deploy again")
+    else:
+        todo = (f"delete it again with `aws cloudformation delete-stack {where}` (add --retain-resources "
+                "for what cannot be deleted), then deploy again")
+    return f'stack {stack_name} is {status}: {todo}. See docs/deployment.md, "{RECOVERY_HEADING}".'
 
 
 def stack_status(cfn, stack_name: str) -> str | None:
@@ -128,14 +171,20 @@ def stack_status(cfn, stack_name: str) -> str | None:
         raise
 
 
-def deploy_template(cfn, stack_name: str, template_url: str, parameters: dict[str, str], *,
-                    tags: dict[str, str] | None = None, delay: int = 10, max_attempts: int = 360,
-                    change_set_name: str | None = None, log: Callable[[str], None] = lambda _m: None) -> DeployResult:
-    """Create and execute a change set for the stack; wait until it is done."""
+def deployable_status(cfn, stack_name: str, profile: str | None = None) -> str | None:
+    """The stack's status (None: no stack yet); a stack CloudFormation cannot update is refused."""
     status = stack_status(cfn, stack_name)
     if status in UNRECOVERABLE:
-        raise DeployError(f"stack {stack_name} is {status}: see docs/deployment.md (Rolling back the template) "
-                          f"before deploying again")
+        raise DeployError(unrecoverable_message(stack_name, status, cfn.meta.region_name, profile))
+    return status
+
+
+def deploy_template(cfn, stack_name: str, template_url: str, parameters: dict[str, str], *,
+                    tags: dict[str, str] | None = None, delay: int = 10, max_attempts: int = 360,
+                    change_set_name: str | None = None, profile: str | None = None,
+                    log: Callable[[str], None] = lambda _m: None) -> DeployResult:
+    """Create and execute a change set for the stack; wait until it is done."""
+    status = deployable_status(cfn, stack_name, profile)  # again: packaging took minutes
     change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
     name = change_set_name or time.strftime("deploy-%Y%m%d-%H%M%S", time.gmtime())
     result = DeployResult(stack_name=stack_name, change_set_type=change_set_type, status="",
@@ -193,11 +242,10 @@ def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def package_and_upload(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, *,
+def package_and_upload(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, account: str, *,
                        deps_dir: Path | None = None, template_path: Path = TEMPLATE_PATH,
                        log: Callable[[str], None] = lambda _m: None) -> tuple[str, package.Artifact]:
     """Build the artifact, upload it and the packaged template; return the template's URL."""
-    account = clients("sts").get_caller_identity()["Account"]
     bucket = artifacts_bucket_name(config.stack_name, account, config.region)
     s3 = clients("s3")
     ensure_bucket(s3, bucket, config.region)
@@ -221,31 +269,84 @@ def _get(ssm, name: str) -> str | None:
         raise
 
 
-def record_release(config: StageConfig, ssm, template_url: str, parameters: dict[str, str]) -> None:
-    """Remember the deployed template (and the one before it) for `rollback --template`."""
-    last = _get(ssm, f"{config.ssm_prefix}/last-template-url")
+def git_commit(root: Path = package.PROJECT_ROOT) -> str:
+    """The working tree's commit; `-dirty` if what the deploy packages differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        sha = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--", *package.CODE_PACKAGES, "infra/template.yaml", "pyproject.toml")
+    except (OSError, subprocess.CalledProcessError):
+        return UNKNOWN_COMMIT
+    return f"{sha}-dirty" if dirty else sha
+
+
+def recorded_commit(config: StageConfig, ssm, template_url: str) -> str:
+    """The commit recorded with a template deployed before (rollback --template); else unknown."""
+    for slot in ("last", "previous"):
+        if _get(ssm, f"{config.ssm_prefix}/{slot}-template-url") == template_url:
+            return _get(ssm, f"{config.ssm_prefix}/{slot}-commit") or UNKNOWN_COMMIT
+    return UNKNOWN_COMMIT
+
+
+def record_release(config: StageConfig, ssm, template_url: str, commit: str) -> None:
+    """Remember the deployed template and its commit (and the ones before) for `rollback --template`."""
+    prefix = config.ssm_prefix
+    last = _get(ssm, f"{prefix}/last-template-url")
     if last and last != template_url:
-        ssm.put_parameter(Name=f"{config.ssm_prefix}/previous-template-url", Value=last, Type="String", Overwrite=True)
-    ssm.put_parameter(Name=f"{config.ssm_prefix}/last-template-url", Value=template_url, Type="String", Overwrite=True)
+        ssm.put_parameter(Name=f"{prefix}/previous-template-url", Value=last, Type="String", Overwrite=True)
+        ssm.put_parameter(Name=f"{prefix}/previous-commit", Value=_get(ssm, f"{prefix}/last-commit") or UNKNOWN_COMMIT,
+                          Type="String", Overwrite=True)
+    ssm.put_parameter(Name=f"{prefix}/last-template-url", Value=template_url, Type="String", Overwrite=True)
+    ssm.put_parameter(Name=f"{prefix}/last-commit", Value=commit, Type="String", Overwrite=True)
+
+
+def preflight(config: StageConfig, clients: Callable[[str], Any], *, template_path: Path = TEMPLATE_PATH,
+              profile: str | None = None) -> Preflight:
+    """The checks that take seconds, so a deploy fails before it builds and uploads anything."""
+    account = caller_account(config, clients("sts"), profile)
+    deployable_status(clients("cloudformation"), config.stack_name, profile)
+    declared = set(load(template_path).get("Parameters", {}))
+    return Preflight(account, resolve_parameters(config, clients("ssm"), declared, profile))
 
 
 def deploy(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, *, deps_dir: Path | None = None,
-           template_path: Path = TEMPLATE_PATH, template_url: str | None = None, delay: int = 10,
-           log: Callable[[str], None] = lambda _m: None) -> DeployResult:
-    """Package and deploy the working tree; or, with template_url, deploy an earlier packaged release."""
-    if template_url is None:
-        template_url, _artifact = package_and_upload(config, clients, build_dir, deps_dir=deps_dir,
-                                                     template_path=template_path, log=log)
-    declared = set(load(template_path).get("Parameters", {}))
+           template_path: Path = TEMPLATE_PATH, template_url: str | None = None, ready: Preflight | None = None,
+           profile: str | None = None, delay: int = 10, log: Callable[[str], None] = lambda _m: None) -> DeployResult:
+    """Package and deploy the working tree; or, with template_url, deploy an earlier packaged release.
+
+    `ready`: a preflight the caller already ran (the CLI runs it before installing dependencies).
+    """
+    ready = ready or preflight(config, clients, template_path=template_path, profile=profile)
     ssm = clients("ssm")
-    parameters = resolve_parameters(config, ssm, declared)
-    log(f"NightlyScheduleState={parameters.get('NightlyScheduleState')}")
-    result = deploy_template(clients("cloudformation"), config.stack_name, template_url, parameters,
-                             tags=config.tags, delay=delay, log=log)
-    if not result.no_changes:
-        record_release(config, ssm, template_url, parameters)
+    if template_url is None:
+        template_url, _artifact = package_and_upload(config, clients, build_dir, ready.account, deps_dir=deps_dir,
+                                                     template_path=template_path, log=log)
+        commit = git_commit()
+    else:
+        commit = recorded_commit(config, ssm, template_url)
+    log(f"NightlyScheduleState={ready.parameters.get('NightlyScheduleState')}")
+    cfn = clients("cloudformation")
+    result = deploy_template(cfn, config.stack_name, template_url, ready.parameters,
+                             tags=config.tags, delay=delay, profile=profile, log=log)
+    result.commit = commit
+    result.rolled_forward = rollback.roll_forward(clients("lambda"), rollback.declared_versions(cfn, config.stack_name))
+    for move in result.rolled_forward:
+        log(f"rolled forward {move.describe()}")
+    record_release(config, ssm, template_url, commit)  # also when unchanged: the same release, maybe a newer commit
     return result
 
 
 def previous_template_url(config: StageConfig, ssm) -> str | None:
     return _get(ssm, f"{config.ssm_prefix}/previous-template-url")
+
+
+def release_tag_hint(config: StageConfig, ssm) -> str:
+    """What to tag once a deploy is verified: the commit the deploy recorded."""
+    commit = _get(ssm, f"{config.ssm_prefix}/last-commit") or UNKNOWN_COMMIT
+    if commit == UNKNOWN_COMMIT or commit.endswith("-dirty"):
+        return (f"deployed commit: {commit} (uncommitted changes or no git checkout): nothing to tag; "
+                f"commit, deploy and verify again to make a release")
+    tag = f"release-{time.strftime('%Y%m%d', time.gmtime())}-{commit[:7]}"
+    return f"deployed commit {commit}; tag the release: git tag {tag} {commit} && git push origin {tag}"

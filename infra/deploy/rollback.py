@@ -5,6 +5,10 @@ CodeDeploy moves `live` to it. Rolling back moves `live` to the highest publishe
 below the one it serves now. If a canary is in progress (the alias routes a share of traffic
 to a second version), rolling back simply ends the canary: all traffic goes to the stable
 version the alias still names. Functions with a single version are reported, not touched.
+
+A rollback happens outside CloudFormation, so the stack still declares the newer versions; the
+next deploy (even of unchanged code, an empty change set) puts `live` back on them
+(`roll_forward`).
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ class AliasMove:
     function: str
     from_version: str | None
     to_version: str | None
-    action: str  # rolled_back | canary_cancelled | nothing_to_roll_back | no_alias | dry_run
+    action: str  # rolled_back | canary_cancelled | nothing_to_roll_back | no_alias | dry_run | rolled_forward
 
     @property
     def moved(self) -> bool:
-        return self.action in ("rolled_back", "canary_cancelled")
+        return self.action in ("rolled_back", "canary_cancelled", "rolled_forward")
 
     def describe(self) -> str:
         if self.action == "rolled_back":
             return f"{self.function}: {ALIAS} {self.from_version} -> {self.to_version}"
+        if self.action == "rolled_forward":
+            return f"{self.function}: {ALIAS} {self.from_version} -> {self.to_version} (the version the stack declares)"
         if self.action == "canary_cancelled":
             return f"{self.function}: canary of version {self.from_version} cancelled, {ALIAS} stays on {self.to_version}"
         if self.action == "dry_run":
@@ -94,6 +100,37 @@ def stack_function_names(cfn, stack_name: str) -> list[str]:
 def template_function_names(stack: Stack) -> list[str]:
     """Physical names of the template's functions, as the template names them."""
     return sorted(stack.physical_name(logical_id) for logical_id in stack.of_type("AWS::Serverless::Function"))
+
+
+def declared_versions(cfn, stack_name: str) -> dict[str, str]:
+    """Function name -> the version the stack declares for it (SAM's AutoPublishAlias version resource)."""
+    declared: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for r in page["StackResourceSummaries"]:
+            if r["ResourceType"] != "AWS::Lambda::Version":
+                continue
+            # arn:aws:lambda:<region>:<account>:function:<name>:<version>
+            *_, function, version = r["PhysicalResourceId"].split(":")
+            if version.isdigit() and int(version) > int(declared.get(function, "0")):
+                declared[function] = version
+    return declared
+
+
+def roll_forward(lam, declared: dict[str, str], alias: str = ALIAS) -> list[AliasMove]:
+    """Put `live` back on the declared version wherever a rollback moved it; report each move."""
+    moves = []
+    for function, version in sorted(declared.items()):
+        try:
+            current = lam.get_alias(FunctionName=function, Name=alias)
+        except lam.exceptions.ResourceNotFoundException:
+            continue
+        weights = (current.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        if current["FunctionVersion"] == version and not weights:
+            continue
+        lam.update_alias(FunctionName=function, Name=alias, FunctionVersion=version,
+                         RoutingConfig={"AdditionalVersionWeights": {}})
+        moves.append(AliasMove(function, current["FunctionVersion"], version, "rolled_forward"))
+    return moves
 
 
 def stop_deployments(codedeploy: Any, application: str) -> list[str]:

@@ -91,11 +91,18 @@ class Verifier:
             name = self.name(logical_id)
             names.append(name)
             try:
-                status = ddb.describe_table(TableName=name)["Table"]["TableStatus"]
-                if status != "ACTIVE":
-                    problems.append(f"{name} is {status}")
+                table = ddb.describe_table(TableName=name)["Table"]
             except ClientError:
                 problems.append(f"{name} missing")
+                continue
+            if table["TableStatus"] != "ACTIVE":
+                problems.append(f"{name} is {table['TableStatus']}")
+            # An index added to an existing table is built after the stack update ends; reads fail until then.
+            indexes = {i["IndexName"]: i.get("IndexStatus") for i in table.get("GlobalSecondaryIndexes", [])}
+            for index in self._props(logical_id).get("GlobalSecondaryIndexes", []):
+                state = indexes.get(index["IndexName"], "missing")
+                if state != "ACTIVE":
+                    problems.append(f"{name} index {index['IndexName']} is {state}")
         return Check("tables", not problems, "; ".join(problems) or f"{len(names)} active")
 
     def check_queues(self) -> Check:
@@ -317,13 +324,3 @@ def _get_json(url: str) -> dict[str, Any]:
 def all_passed(checks: Iterable[Check]) -> bool:
     return all(c.ok for c in checks)
 
-
-def enable_nightly(events, ssm, rule_name: str, flag_parameter: str) -> bool:
-    """Enable the nightly rule after a successful smoke run and record it for later deploys."""
-    if events.describe_rule(Name=rule_name).get("State") == "ENABLED":
-        changed = False
-    else:
-        events.enable_rule(Name=rule_name)
-        changed = True
-    ssm.put_parameter(Name=flag_parameter, Value="true", Type="String", Overwrite=True)
-    return changed

@@ -28,6 +28,10 @@ def test_stage_errors_exit_2():
     assert bad.exit_code == 2 and "known: dev, prod" in bad.output
     assert runner.invoke(app, ["verify", "--stage", "qa"]).exit_code == 2
     assert runner.invoke(app, ["rollback", "--stage", "qa"]).exit_code == 2
+    assert runner.invoke(app, ["nightly", "status", "--stage", "qa"]).exit_code == 2
+    assert runner.invoke(app, ["nightly", "on", "--stage", "local"]).exit_code == 2
+    bad_profile = runner.invoke(app, ["nightly", "status", "--stage", "prod", "--profile", "no-such-profile-here"])
+    assert bad_profile.exit_code == 2 and "no-such-profile-here" in bad_profile.output
 
 
 def test_local_commands_without_a_running_stack_say_how_to_start_one(tmp_path, monkeypatch):

@@ -1,19 +1,23 @@
-"""The deploy's AWS calls: S3, SSM and STS against moto (in process); CloudFormation, whose SAM
-transform moto does not run, with botocore's Stubber checking every call and its parameters."""
+"""The deploy's AWS calls: S3, SSM, STS and Lambda against moto (in process); CloudFormation, whose
+SAM transform moto does not run, with botocore's Stubber checking every call and its parameters."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
+from typer.testing import CliRunner
 
+from infra.cli.main import app
 from infra.deploy import deploy as d
+from infra.deploy import package, rollback
 from infra.deploy.stages import load_stage
-from tests.unit.deploy.helpers import fake_aws_env
+from tests.unit.deploy.helpers import fake_aws_env, publish_release
 
 STACK = "congress-disclosures-prod"
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -44,6 +48,27 @@ def _missing(stubber):
     stubber.add_client_error("describe_stacks", "ValidationError", f"Stack with id {STACK} does not exist")
 
 
+def _versions(stubber, declared=None):
+    """list_stack_resources after the deploy: SAM's version resource of each function."""
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": f"F{i}Version", "ResourceType": "AWS::Lambda::Version", "LastUpdatedTimestamp": NOW,
+         "ResourceStatus": "CREATE_COMPLETE", "PhysicalResourceId": f"arn:aws:lambda:us-east-1:123456789012:function:{fn}:{v}"}
+        for i, (fn, v) in enumerate(sorted((declared or {}).items()))]}, {"StackName": STACK})
+
+
+@pytest.fixture
+def fixed_change_set_name(monkeypatch):
+    original = d.deploy_template
+    urls = []
+
+    def named(*args, **kwargs):
+        urls.append(args[2])
+        return original(*args, **{**kwargs, "change_set_name": "cs", "delay": 1})
+
+    monkeypatch.setattr(d, "deploy_template", named)
+    return urls
+
+
 def _expect_deploy(stubber, change_set_type, status, params=ANY):
     stubber.add_response("create_change_set", {"Id": "cs-arn", "StackId": "stack-arn"}, {
         "StackName": STACK, "ChangeSetName": "cs", "ChangeSetType": change_set_type, "TemplateURL": ANY,
@@ -58,28 +83,19 @@ def _expect_deploy(stubber, change_set_type, status, params=ANY):
     stubber.add_response("describe_stacks", _stack(status, {"ApiUrl": "https://api.example"}), {"StackName": STACK})
 
 
-def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path):
+def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path, fixed_change_set_name):
     clients, stubber = aws
     clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
-    _missing(stubber)
+    _missing(stubber)  # preflight
+    _missing(stubber)  # the change set's type
     expected = [{"ParameterKey": "AlertEmail", "ParameterValue": "ops@example.org"},
                 {"ParameterKey": "ClerkBaseUrl", "ParameterValue": "https://disclosures-clerk.house.gov"},
                 {"ParameterKey": "MaxReceiveCount", "ParameterValue": "3"},
                 {"ParameterKey": "NightlyScheduleState", "ParameterValue": "DISABLED"},
                 {"ParameterKey": "Stage", "ParameterValue": "prod"}]
     _expect_deploy(stubber, "CREATE", "CREATE_COMPLETE", expected)
-    original = d.deploy_template
-    d_calls = {}
-
-    def named(*args, **kwargs):
-        d_calls["url"] = args[2]
-        return original(*args, **{**kwargs, "change_set_name": "cs", "delay": 1})
-
-    d.deploy_template = named
-    try:
-        result = d.deploy(load_stage("prod"), clients, tmp_path, deps_dir=None)
-    finally:
-        d.deploy_template = original
+    _versions(stubber)
+    result = d.deploy(load_stage("prod"), clients, tmp_path, deps_dir=None)
 
     assert result.change_set_type == "CREATE" and result.status == "CREATE_COMPLETE"
     assert result.outputs == {"ApiUrl": "https://api.example"}
@@ -90,13 +106,14 @@ def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path):
     code = [k for k in stored if k.startswith(f"{STACK}/code/")]
     templates = [k for k in stored if k.startswith(f"{STACK}/templates/")]
     assert len(code) == 1 and len(templates) == 1
-    assert d_calls["url"] == f"https://{bucket}.s3.amazonaws.com/{templates[0]}"
+    assert fixed_change_set_name == [f"https://{bucket}.s3.amazonaws.com/{templates[0]}"]
     template = json.loads(s3.get_object(Bucket=bucket, Key=templates[0])["Body"].read())
     assert template["Globals"]["Function"]["CodeUri"] == {"Bucket": bucket, "Key": code[0]}
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
     ssm = clients("ssm")
-    assert ssm.get_parameter(Name="/congress-disclosures/prod/last-template-url")["Parameter"]["Value"] == d_calls["url"]
+    assert ssm.get_parameter(Name="/congress-disclosures/prod/last-template-url")["Parameter"]["Value"] == fixed_change_set_name[0]
+    assert ssm.get_parameter(Name="/congress-disclosures/prod/last-commit")["Parameter"]["Value"] == result.commit == d.git_commit()
 
 
 def test_update_of_an_existing_stack_and_an_empty_change_set(aws):
@@ -128,7 +145,7 @@ def test_a_failed_change_set_and_a_failed_stack_are_errors(aws):
         d.deploy_template(clients("cloudformation"), STACK, "https://t", {}, change_set_name="cs", delay=1)
 
     stubber.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {"StackName": STACK})
-    with pytest.raises(d.DeployError, match="ROLLBACK_COMPLETE"):
+    with pytest.raises(d.DeployError, match="ROLLBACK_COMPLETE.*delete-stack"):
         d.deploy_template(clients("cloudformation"), STACK, "https://t", {}, delay=1)
 
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
@@ -142,16 +159,86 @@ def test_a_failed_change_set_and_a_failed_stack_are_errors(aws):
         d.deploy_template(clients("cloudformation"), STACK, "https://t", {}, change_set_name="cs", delay=1)
 
 
-def test_nightly_rule_stays_disabled_on_prod_until_verify_records_a_successful_run(aws):
+def test_a_stack_cloudformation_cannot_update_is_refused_with_what_to_do(aws, tmp_path):
+    clients, stubber = aws
+    stubber.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {"StackName": STACK})
+    with pytest.raises(d.DeployError) as refused:
+        d.deploy(load_stage("prod"), clients, tmp_path / "build", profile="disclosures-prod")
+    message = str(refused.value)
+    where = f"--stack-name {STACK} --region us-east-1 --profile disclosures-prod"
+    assert "its first creation failed" in message
+    assert f"aws cloudformation describe-stack-events {where}" in message
+    assert f"aws cloudformation delete-stack {where}" in message
+    assert f"aws cloudformation wait stack-delete-complete {where}" in message
+    assert not (tmp_path / "build").exists() and clients("s3").list_buckets()["Buckets"] == []  # refused before packaging
+    # The section the message names exists.
+    assert f"### {d.RECOVERY_HEADING}\n" in (package.PROJECT_ROOT / "docs" / "deployment.md").read_text()
+    assert f'"{d.RECOVERY_HEADING}"' in message
+
+    failed = d.unrecoverable_message(STACK, "UPDATE_ROLLBACK_FAILED", "eu-west-1")
+    assert f"aws cloudformation continue-update-rollback --stack-name {STACK} --region eu-west-1" in failed
+    assert "--profile" not in failed
+    assert "delete-stack" in d.unrecoverable_message(STACK, "DELETE_FAILED", "us-east-1")
+
+
+def test_missing_ssm_parameter_fails_before_anything_is_built_or_uploaded(aws, tmp_path):
+    clients, stubber = aws
+    _missing(stubber)
+    with pytest.raises(d.DeployError) as refused:
+        d.deploy(load_stage("dev"), clients, tmp_path / "build")
+    message = str(refused.value)
+    assert "/congress-disclosures/dev/alert-email (for AlertEmail) does not exist in us-east-1" in message
+    assert ("aws ssm put-parameter --name /congress-disclosures/dev/alert-email --type SecureString "
+            "--value '<AlertEmail>' --region us-east-1") in message
+    assert not (tmp_path / "build").exists() and clients("s3").list_buckets()["Buckets"] == []
+
+
+def test_the_cli_checks_secrets_before_installing_dependencies(monkeypatch, tmp_path):
+    fake_aws_env(monkeypatch)
+    monkeypatch.setattr(package, "install_dependencies", lambda *_a, **_k: pytest.fail("pip ran before the preflight"))
+    with mock_aws():
+        result = CliRunner().invoke(app, ["deploy", "--stage", "dev", "--build-dir", str(tmp_path / "build")])
+        assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
+    assert result.exit_code == 1
+    assert "--name /congress-disclosures/dev/alert-email" in result.output and "--region us-east-1" in result.output
+
+
+def test_credentials_are_checked_and_a_pinned_account_is_enforced(aws):
     clients, _ = aws
-    ssm = clients("ssm")
-    prod, dev = load_stage("prod"), load_stage("dev")
-    assert d.nightly_state(prod, ssm) == "DISABLED"
-    ssm.put_parameter(Name=prod.nightly_flag_parameter, Value="false", Type="String")
-    assert d.nightly_state(prod, ssm) == "DISABLED"
-    ssm.put_parameter(Name=prod.nightly_flag_parameter, Value="true", Type="String", Overwrite=True)
-    assert d.nightly_state(prod, ssm) == "ENABLED"
-    assert d.nightly_state(dev, ssm) == "DISABLED"
+    prod = load_stage("prod")
+    assert d.caller_account(prod, clients("sts")) == "123456789012"  # moto's account; prod pins none
+    prod.account_id = "111122223333"
+    with pytest.raises(d.DeployError, match="account 123456789012, but stage prod is account 111122223333"):
+        d.caller_account(prod, clients("sts"))
+    sts = boto3.client("sts", region_name="us-east-1")
+    with Stubber(sts) as stub:
+        stub.add_client_error("get_caller_identity", "ExpiredToken", "The security token included in the request is expired")
+        with pytest.raises(d.DeployError, match="no usable AWS credentials.*get-caller-identity --region us-east-1 --profile p"):
+            d.caller_account(prod, sts, "p")
+
+
+def test_a_redeploy_of_unchanged_code_rolls_the_aliases_forward(aws, tmp_path, fixed_change_set_name):
+    """`rollback` moved `live` back outside CloudFormation; the empty change set leaves the aliases
+    alone, so the deploy itself puts them back on the versions the stack declares."""
+    clients, stubber = aws
+    lam = clients("lambda")
+    publish_release(lam, clients("iam"), ["fn-a", "fn-b"], releases=3)
+    rollback.rollback(lam, ["fn-a"])
+    clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})  # preflight
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
+    stubber.add_response("create_change_set", {"Id": "cs-arn"}, None)
+    failed = {"Status": "FAILED", "StatusReason": "The submitted information didn't contain changes."}
+    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
+    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
+    stubber.add_response("delete_change_set", {}, {"StackName": STACK, "ChangeSetName": "cs"})
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
+    _versions(stubber, {"fn-a": "3", "fn-b": "3"})
+
+    result = d.deploy(load_stage("prod"), clients, tmp_path, template_url="https://t/1")
+    assert result.no_changes
+    assert [m.describe() for m in result.rolled_forward] == ["fn-a: live 2 -> 3 (the version the stack declares)"]
+    assert {lam.get_alias(FunctionName=f, Name="live")["FunctionVersion"] for f in ("fn-a", "fn-b")} == {"3"}
 
 
 def test_secrets_are_read_from_ssm_and_masked(aws):
@@ -159,8 +246,8 @@ def test_secrets_are_read_from_ssm_and_masked(aws):
     ssm = clients("ssm")
     prod = load_stage("prod")
     declared = {"Stage", "ClerkBaseUrl", "MaxReceiveCount", "NightlyScheduleState", "AlertEmail"}
-    with pytest.raises(d.DeployError, match="/congress-disclosures/prod/alert-email"):
-        d.resolve_parameters(prod, ssm, declared)
+    with pytest.raises(d.DeployError, match="/congress-disclosures/prod/alert-email .*--region us-east-1 --profile p"):
+        d.resolve_parameters(prod, ssm, declared, profile="p")
     ssm.put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
     values = d.resolve_parameters(prod, ssm, declared)
     assert values["AlertEmail"] == "ops@example.org" and values["NightlyScheduleState"] == "DISABLED"
@@ -170,15 +257,44 @@ def test_secrets_are_read_from_ssm_and_masked(aws):
         d.resolve_parameters(prod, ssm, {"Stage"})
 
 
-def test_release_history_keeps_the_previous_template(aws):
+def test_release_history_keeps_the_previous_template_and_its_commit(aws):
     clients, _ = aws
     ssm = clients("ssm")
     prod = load_stage("prod")
     assert d.previous_template_url(prod, ssm) is None
-    d.record_release(prod, ssm, "https://t/1", {})
-    d.record_release(prod, ssm, "https://t/2", {})
-    d.record_release(prod, ssm, "https://t/2", {})
+    d.record_release(prod, ssm, "https://t/1", "a" * 40)
+    d.record_release(prod, ssm, "https://t/2", "b" * 40)
+    d.record_release(prod, ssm, "https://t/2", "c" * 40)  # same template, a later commit (docs only)
     assert d.previous_template_url(prod, ssm) == "https://t/1"
+    # `rollback --template` deploys the previous URL: the commit recorded with it comes along.
+    assert d.recorded_commit(prod, ssm, "https://t/1") == "a" * 40
+    assert d.recorded_commit(prod, ssm, "https://t/2") == "c" * 40
+    assert d.recorded_commit(prod, ssm, "https://elsewhere") == d.UNKNOWN_COMMIT
+    hint = d.release_tag_hint(prod, ssm)
+    assert "git tag release-" in hint and f"-ccccccc {'c' * 40} && git push origin release-" in hint
+    d.record_release(prod, ssm, "https://t/3", "d" * 40 + "-dirty")
+    assert "nothing to tag" in d.release_tag_hint(prod, ssm)
+    assert ssm.get_parameter(Name="/congress-disclosures/prod/previous-commit")["Parameter"]["Value"] == "c" * 40
+
+
+def test_the_commit_marks_uncommitted_changes_to_what_is_packaged(tmp_path):
+    assert d.git_commit(tmp_path) == d.UNKNOWN_COMMIT  # not a git checkout
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "x.py").write_text("X = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "x")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert d.git_commit(tmp_path) == sha
+    (tmp_path / "README.md").write_text("not packaged\n")
+    assert d.git_commit(tmp_path) == sha
+    (tmp_path / "services" / "y.py").write_text("Y = 1\n")
+    assert d.git_commit(tmp_path) == f"{sha}-dirty"
 
 
 def test_artifacts_bucket_outside_us_east_1_and_reuse(aws):

@@ -85,3 +85,38 @@ def test_deployments_in_progress_are_stopped_with_their_auto_rollback():
             "applicationName": "app", "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Ready"]})
         stub.add_response("stop_deployment", {"status": "Pending"}, {"deploymentId": "d-1", "autoRollbackEnabled": True})
         assert rb.stop_deployments(codedeploy, "app") == ["d-1"]
+
+
+def test_roll_forward_puts_live_back_on_the_declared_version(aws):
+    lam, iam = aws
+    publish_release(lam, iam, ["fn-a", "fn-b", "fn-c"], releases=3)
+    rb.rollback(lam, ["fn-a"])
+    lam.update_alias(FunctionName="fn-b", Name="live", FunctionVersion="3",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    moves = rb.roll_forward(lam, {"fn-a": "3", "fn-b": "3", "fn-c": "3", "fn-gone": "1"})
+    assert [(m.function, m.from_version, m.to_version, m.action) for m in moves] == [
+        ("fn-a", "2", "3", "rolled_forward"), ("fn-b", "3", "3", "rolled_forward")]
+    assert all(m.moved for m in moves)
+    for name in ("fn-a", "fn-b", "fn-c"):
+        alias = lam.get_alias(FunctionName=name, Name="live")
+        assert alias["FunctionVersion"] == "3" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    assert rb.roll_forward(lam, {"fn-a": "3"}) == []
+
+
+def test_declared_versions_come_from_the_stacks_version_resources():
+    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+    def resource(logical_id, physical_id, type_name):
+        return {"LogicalResourceId": logical_id, "PhysicalResourceId": physical_id, "ResourceType": type_name,
+                "LastUpdatedTimestamp": now, "ResourceStatus": "UPDATE_COMPLETE"}
+
+    fn = "arn:aws:lambda:us-east-1:123456789012:function"
+    with Stubber(cfn) as stub:
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+            resource("FetchFunction", "s-fetch", "AWS::Lambda::Function"),
+            resource("FetchFunctionVersion0a1b2c", f"{fn}:s-fetch:7", "AWS::Lambda::Version"),
+            resource("FetchFunctionAliaslive", f"{fn}:s-fetch:live", "AWS::Lambda::Alias"),
+            resource("ApiFunctionVersion3d4e5f", f"{fn}:s-api:2", "AWS::Lambda::Version"),
+        ]}, {"StackName": "s"})
+        assert rb.declared_versions(cfn, "s") == {"s-fetch": "7", "s-api": "2"}

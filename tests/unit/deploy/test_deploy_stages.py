@@ -35,6 +35,8 @@ def _write(tmp_path, name, **overrides):
     ({"nightly_schedule": "sometimes"}, "nightly_schedule"),
     ({"parameters": {"AlertEmail": "x"}, "ssm_parameters": {"AlertEmail": "/a"}}, "both"),
     ({"stage": "prod"}, "expected"),
+    ({"region": "us-east-9"}, "not an AWS region"),
+    ({"account_id": "12345"}, "12-digit"),
 ])
 def test_bad_stage_files_are_refused(tmp_path, overrides, message):
     _write(tmp_path, "dev", **overrides)
@@ -46,3 +48,10 @@ def test_unknown_stage_names_the_known_ones(tmp_path):
     _write(tmp_path, "dev")
     with pytest.raises(StageError, match="known: dev"):
         load_stage("qa", tmp_path)
+
+
+def test_a_stage_can_pin_its_account(tmp_path):
+    _write(tmp_path, "prod", account_id="111122223333")
+    assert load_stage("prod", tmp_path).account_id == "111122223333"
+    _write(tmp_path, "dev")
+    assert load_stage("dev", tmp_path).account_id is None

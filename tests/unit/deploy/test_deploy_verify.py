@@ -65,19 +65,11 @@ def test_broken_wiring_is_reported(deployed):
     assert "does not notify" in verifier.check_buckets().detail
     assert f"{NAME}-fetch-live-errors" in verifier.check_alarms().detail
     assert "does not target" in verifier.check_rules().detail
+    assert verifier.check_tables().ok
+    emulator.client("dynamodb").update_table(TableName=f"{NAME}-ledger", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "runs"}}])
+    assert f"{NAME}-ledger index runs is missing" in verifier.check_tables().detail
     emulator.client("dynamodb").delete_table(TableName=f"{NAME}-ledger")
     assert f"{NAME}-ledger missing" in verifier.check_tables().detail
-
-
-def test_nightly_rule_is_enabled_once_and_recorded(deployed):
-    stack, _provisioned, _verifier, emulator = deployed
-    events, ssm = emulator.client("events"), emulator.client("ssm")
-    rule = stack.physical_name("NightlyRule")
-    assert events.describe_rule(Name=rule)["State"] == "DISABLED"
-    assert v.enable_nightly(events, ssm, rule, "/congress-disclosures/prod/nightly-enabled") is True
-    assert events.describe_rule(Name=rule)["State"] == "ENABLED"
-    assert ssm.get_parameter(Name="/congress-disclosures/prod/nightly-enabled")["Parameter"]["Value"] == "true"
-    assert v.enable_nightly(events, ssm, rule, "/congress-disclosures/prod/nightly-enabled") is False
 
 
 def test_deployed_names_use_the_real_account_and_region():
