@@ -334,7 +334,8 @@ def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
         sqs = ops_cmd.aws_client("sqs")
         queues = ops_cmd.aws_dead_letter_queues(aws_stack)
     else:
-        sqs, queues = client("sqs"), _attached()["dead_letter_queues"]
+        queues = _attached()["dead_letter_queues"]  # attach first: it points the client at the emulator
+        sqs = client("sqs")
     infos = dlq.describe(sqs, queues, wait_s=1 if aws_stack else 0)
     if as_json:
         print(json.dumps([i.__dict__ for i in infos]))
