@@ -50,6 +50,12 @@ def active_runs() -> list[dict[str, Any]]:
     return sorted((r for r in runs if r.get("status") in ("running", "settled")), key=lambda r: r["run_id"], reverse=True)
 
 
+def first_run_started_at() -> str | None:
+    """When the oldest run in the ledger started: the runs index read oldest first, one item."""
+    oldest = next(iter(LedgerItem.runs.query(RUN, scan_index_forward=True, limit=1)), None)
+    return oldest.started_at if oldest else None
+
+
 def last_success_finished_at() -> str | None:
     """When data was last published: the latest finish among the newest succeeded runs."""
     succeeded = LedgerItem.runs.query(

@@ -26,7 +26,7 @@ from services.common.aws import client
 from services.common.observability import lambda_entry, tools
 from services.ledger import dead_letters
 from services.ledger.ledger import Ledger
-from services.ledger.queries import active_runs, last_success_finished_at
+from services.ledger.queries import active_runs, first_run_started_at, last_success_finished_at
 
 logger, tracer, metrics = tools("watchdog")
 
@@ -49,9 +49,15 @@ def _age_s(timestamp: str | None, now: datetime) -> float:
     return (now - (moment if moment.tzinfo else moment.replace(tzinfo=UTC))).total_seconds()
 
 
-def freshness_hours(last_success: str | None, now: datetime) -> float | None:
-    """Hours since the last run that published data (succeeded); None if none ever did."""
-    return round(_age_s(last_success, now) / 3600, 3) if last_success else None
+def freshness_hours(now: datetime) -> float | None:
+    """Hours since data was last published (the last succeeded run finished).
+
+    Before any run succeeded, the hours since the first run started: a new deployment whose
+    runs all fail goes stale too, where reporting nothing would keep the stale-data alarm
+    silent forever. None only when no run ever started (the nightly rule is not enabled yet).
+    """
+    since = last_success_finished_at() or first_run_started_at()
+    return round(_age_s(since, now) / 3600, 3) if since else None
 
 
 def letters_by_run(depths: dict[str, int]) -> dict[str, Counter[str]]:
@@ -75,7 +81,7 @@ def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
     depths = dead_letter_depths() if (runs or report) else {}
     if report:
         metrics.add_metric(name="DeadLetterMessages", unit=MetricUnit.Count, value=sum(depths.values()))
-        fresh = freshness_hours(last_success_finished_at(), now)
+        fresh = freshness_hours(now)
         if fresh is not None:
             metrics.add_metric(name="DataFreshnessHours", unit=MetricUnit.NoUnit, value=fresh)
     idle = {r["run_id"] for r in runs if _age_s(r.get("updated_at") or r.get("started_at"), now) >= idle_limit}

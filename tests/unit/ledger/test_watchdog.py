@@ -129,3 +129,18 @@ def test_reading_a_dead_letter_queue_is_bounded():
     queue = EndlessQueue()
     assert len(dead_letters.read_bodies(queue, "https://q/123/t-dlq", limit=25)) == 25
     assert queue.receives == 3
+
+
+def test_before_any_success_freshness_counts_from_the_first_run(dlqs, monkeypatch):
+    monkeypatch.setenv("RUN_MAX_DURATION_S", str(7 * 24 * 3600))
+    # No run has published yet: the deployment has been stale since its first run started,
+    # so the stale-data alarm gets a figure rather than nothing.
+    watchdog.check(now=LATER + timedelta(hours=47), report=True)
+    assert 47.9 < watchdog.metrics.drain()["DataFreshnessHours"]["Value"][0] < 48.1
+
+
+def test_no_run_ever_started_reports_no_freshness(ledger_table, monkeypatch):
+    monkeypatch.setenv("DEAD_LETTER_QUEUES", "")
+    watchdog.metrics.drain()
+    watchdog.check(now=LATER, report=True)
+    assert "DataFreshnessHours" not in watchdog.metrics.drain()
