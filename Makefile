@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## The main job: the whole pipeline on the local AWS emulator, on the embedded default source.
+## The main job: the whole pipeline on the local AWS emulator. Its default source is the Clerk
+## mirror in ../shared/fixtures when present, else the real Clerk site.
 demo: $(STAMP)
 	$(BIN)/disclosures demo --once
 

@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=True)
-out = Console()
+from infra.cli.console import console, out
 
 StageOpt = Annotated[str, typer.Option("--stage", "-s", help="dev or prod (rollback/verify also: local)")]
 ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile (default: the environment's credentials)")]

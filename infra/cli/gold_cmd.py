@@ -6,11 +6,11 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from infra.cli.console import out
+
 gold_app = typer.Typer(help="Gold layer: live version, quality-check overrides, rebuild.", no_args_is_help=True)
-out = Console()
 
 
 def register(app: typer.Typer, attach, request) -> None:

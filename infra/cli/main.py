@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from infra.cli import local_stack
+from infra.cli.console import console, out
 
 app = typer.Typer(help="US House financial disclosures pipeline (non-commercial use only: 5 U.S.C. 13107).",
                   no_args_is_help=True, add_completion=False)
@@ -24,8 +24,6 @@ dlq_app = typer.Typer(help="Dead-letter queues: depth, oldest message, replay.",
 app.add_typer(runs_app, name="runs")
 app.add_typer(dlq_app, name="dlq")
 
-console = Console(stderr=True)
-out = Console()
 
 YearsOpt = Annotated[list[int] | None, typer.Option("--years", "-y", help="Index years (default: current and previous)")]
 

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-console = Console(stderr=True)
+from infra.cli.console import out
 
 AwsStackOpt = Annotated[str | None, typer.Option("--aws-stack", help="A stack deployed on AWS (default: the local stack)")]
 RegionOpt = Annotated[str | None, typer.Option(help="AWS region of --aws-stack")]

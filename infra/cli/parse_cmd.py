@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra.cli.console import out
 from services.extract.analyze import analyze_document
 from services.extract.errors import InvalidPdf, ParseFailure
 from services.extract.evaluate import DEFAULT_GOLDEN_DIR, DEFAULT_PDF_DIR, Evaluation, evaluate
@@ -76,7 +77,7 @@ def evaluate_cmd(
         typer.echo(f"error: golden folder not found: {golden_dir}", err=True)
         raise typer.Exit(2)
     result = evaluate(golden_dir, pdf_dir)
-    _print_evaluation(result, Console())
+    _print_evaluation(result, out)
     if result.recall < 1.0 or result.precision < 1.0 or result.errors:
         raise typer.Exit(1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,10 @@ from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+# An invocation with nothing to count (a duplicate delivery, an idle watchdog tick) is normal
+# here; Powertools would print a warning for each to stderr and the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 class ServiceMetrics(EphemeralMetrics):
