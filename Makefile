@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MERMAID := tests/browser/mermaid
 
-.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps bench clean
+.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,15 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "chromium missing and cannot install it (not root): browser tests will skip"; fi
 
+## The pinned Mermaid that checks the diagrams in docs/ (npm apt-installed as root on CI; skipped
+## with a notice elsewhere). npm writes node_modules/.package-lock.json, so it reinstalls on a new lock.
+mermaid-deps:
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm missing and cannot install it (not root): the docs diagram test will skip"; \
+	elif [ $(MERMAID)/node_modules/.package-lock.json -nt $(MERMAID)/package-lock.json ]; then echo "mermaid present"; \
+	else npm ci --prefix $(MERMAID) --no-audit --no-fund --loglevel=error; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check services infra events tests
 
@@ -35,13 +45,13 @@ schemas: $(STAMP)
 	$(BIN)/disclosures schemas
 
 ## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
-test: $(STAMP) browser-deps lint cfn-lint schemas
+test: $(STAMP) browser-deps mermaid-deps lint cfn-lint schemas
 	$(BIN)/python -m pytest tests -q --cov --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/events -q
 
-e2e: $(STAMP) browser-deps
+e2e: $(STAMP) browser-deps mermaid-deps
 	$(BIN)/python -m pytest tests/e2e tests/browser -q
 
 ## Benchmarks print figures; they are never part of the test suite.
@@ -51,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_api.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage coverage.xml htmlcov .disclosures
+	rm -rf $(VENV) $(MERMAID)/node_modules .pytest_cache .coverage coverage.xml htmlcov .disclosures

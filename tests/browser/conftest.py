@@ -9,29 +9,13 @@ it; otherwise they build Gold and publish from the run's silver records themselv
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+from browser_helpers import launch_chromium, require_browser
 
 pytestmark = pytest.mark.e2e
-
-
-def _require_browser() -> None:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no chromium binary at {CHROMIUM} (Debian package `chromium`, installed by `make browser-deps`, which `make test` runs)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed")
 
 
 class Site:
@@ -78,7 +62,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(emulator, mirror_dir) -> Iterator[Site]:
     """The local stack on the mirror (nothing run yet) with the site and API on localhost."""
-    _require_browser()
+    require_browser()
     from infra.local.http_api import HttpApiServer
     from infra.local.runtime import LocalRuntime, RuntimeOptions
     from services.api.app import store
@@ -120,7 +104,7 @@ def browser(site) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:
