@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
                                     region=config.region)
             physical = {k: p for k, (p, _t) in _stack_resources(cfn, config.stack_name).items()}
             verifier = v.Verifier(stack, clients, mode="aws", api_url=api_url or outputs.get("ApiUrl"),
-                                  physical=physical, log=console.print)
+                                  website_url=outputs.get("WebsiteUrl"), physical=physical, log=console.print)
         checks = verifier.run(smoke=smoke, years=years, timeout_s=timeout)
         passed = v.all_passed(checks)
         if config is not None and passed and smoke and config.nightly_schedule == nightly.AFTER_FIRST_RUN:

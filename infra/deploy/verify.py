@@ -4,17 +4,20 @@ Everything is derived from the template, so a resource added there is verified t
 tables, buckets (and the bronze bucket's notification to the extract queue), queues (and
 their redrive to a DLQ), the topic's subscriptions (and filter policies), the rules (and their
 targets), the functions (their `live` alias and event source mappings on AWS; their pollers
-locally), the alarms; then a smoke run that must succeed, and the API, which must answer
-with the data that run published.
+locally), the alarms; then a smoke run that must succeed, the API, which must answer with
+the data that run published, and the website: the CDN (stack output WebsiteUrl) serves the
+pages, with the use-restriction notice, and routes /v1 to the API on the same origin.
 
 The same checks run against AWS (a deployed stage) and against the local stack (moto), where
-functions are pollers and the Lambda-alias alarms do not apply.
+functions are pollers, the Lambda-alias alarms do not apply and the local HTTP server (the API's
+URL) plays the CDN's role.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from infra.local.template import ACCOUNT_ID, REGION, Stack
 
 ALIAS = "live"
 FINAL = ("succeeded", "failed")
+NOTICE = "13107"  # 5 U.S.C. 13107, the use restriction every page shows
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Verifier:
     clients: Callable[[str], Any]
     mode: str = "aws"  # aws | local
     api_url: str | None = None
+    website_url: str | None = None  # the CDN (stack output WebsiteUrl); locally the API's URL
     source_url: str | None = None
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (from CloudFormation)
     local_sources: dict[str, set[str]] = field(default_factory=dict)  # function -> queue names it polls (local)
@@ -296,6 +301,32 @@ class Verifier:
         return Check("api", not problems, "; ".join(problems) or
                      f"fresh: gold {health.get('gold_version')}, {health.get('freshness_hours')} h old")
 
+    def check_website(self) -> Check:
+        """The CDN serves the website (with the use-restriction notice) and the API on one origin."""
+        url = self.website_url or (self.api_url if self.mode == "local" else None)
+        if not url:
+            return Check("website", False, "no website URL (stack output WebsiteUrl)")
+        base = url.rstrip("/")
+        try:
+            status, headers, body = _get(f"{base}/")
+            if status != 200:
+                return Check("website", False, f"GET {base}/ answered {status}")
+            if "html" not in headers.get("content-type", "") or NOTICE not in body.decode("utf-8", "replace"):
+                return Check("website", False, f"GET {base}/ is not the website: no 5 U.S.C. {NOTICE} notice "
+                                               f"({headers.get('content-type')}, {len(body)} bytes)")
+            status, headers, body = _get(f"{base}/v1/health")
+        except OSError as exc:
+            return Check("website", False, f"{base}: {exc}")
+        try:
+            health = json.loads(body) if "json" in headers.get("content-type", "") else None
+        except ValueError:
+            health = None
+        if status != 200 or not isinstance(health, dict) or "status" not in health:
+            return Check("website", False, f"GET {base}/v1/health does not reach the API: {status} "
+                                           f"{headers.get('content-type')} {body[:80]!r}")
+        return Check("website", True, f"{base}/ serves the pages with the {NOTICE} notice; "
+                                      f"/v1/health answers through it ({health['status']})")
+
     def run(self, *, smoke: bool = True, years: list[int] | None = None, timeout_s: float = 900.0) -> list[Check]:
         checks = [self.check_tables(), self.check_buckets(), self.check_queues(), self.check_subscriptions(),
                   self.check_rules(), self.check_functions(), self.check_alarms()]
@@ -310,15 +341,25 @@ class Verifier:
             check, run = self.smoke_run(years, timeout_s)
             self.log(check.line())
             checks.append(check)
-        api = self.check_api(run)
-        self.log(api.line())
-        checks.append(api)
+        for check in (self.check_api(run), self.check_website()):
+            self.log(check.line())
+            checks.append(check)
         return checks
 
 
 def _get_json(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the stack's own API
         return json.loads(response.read())
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of a GET; an HTTP error status is an answer, not an exception."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the stack's own CDN
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def all_passed(checks: Iterable[Check]) -> bool:

@@ -1,5 +1,5 @@
 """`disclosures verify` on the local stack: resources exist and are wired, a smoke run completes,
-the API answers with the data that run published."""
+the API answers with the data that run published, the website is served with the API beside it."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ def test_verify_passes_after_a_smoke_run_and_the_api_serves_its_data(make_stack,
     assert all_passed(checks), [c.line() for c in checks if not c.ok]
     by_name = {c.name: c for c in checks}
     assert list(by_name) == ["tables", "buckets", "queues", "subscriptions", "rules", "functions", "alarms",
-                             "smoke run", "api"]
+                             "smoke run", "api", "website"]
     assert "succeeded" in by_name["smoke run"].detail
+    # Locally the HTTP server plays CloudFront: the pages from the site bucket, /v1 to the API.
+    assert "13107 notice" in by_name["website"].detail and "(ok)" in by_name["website"].detail
     run_id = by_name["smoke run"].detail.split()[1]
     gold_version = stack.run_item(run_id)["gold_version"]
     assert gold_version and f"fresh: gold {gold_version}" in by_name["api"].detail
@@ -38,7 +40,7 @@ def test_verify_passes_after_a_smoke_run_and_the_api_serves_its_data(make_stack,
     result = CliRunner().invoke(app, ["verify", "--stage", "local", "--endpoint", stack.emulator.endpoint,
                                       "--stack-name", stack.options.stack_name, "--api-url", stack.http.url, "--no-smoke"])
     assert result.exit_code == 0, result.output
-    assert "all checks passed (8/8)" in result.stdout
+    assert "all checks passed (9/9)" in result.stdout
 
 
 def test_verify_fails_before_any_data_and_on_broken_wiring(make_stack, mirror_dir):
@@ -46,6 +48,14 @@ def test_verify_fails_before_any_data_and_on_broken_wiring(make_stack, mirror_di
     verifier = _verifier(stack)
     api = verifier.check_api()
     assert not api.ok  # nothing published yet: the API has no fresh data
+    website = verifier.check_website()  # the pages are there before any data; /v1 reaches the API
+    assert website.ok and "(missing)" in website.detail, website.detail
+    site_bucket = stack.provisioned.environment["SITE_BUCKET"]
+    index = stack.client("s3").get_object(Bucket=site_bucket, Key="index.html")
+    stack.client("s3").delete_object(Bucket=site_bucket, Key="index.html")
+    assert verifier.check_website().detail == f"GET {stack.http.url}/ answered 404"
+    stack.client("s3").put_object(Bucket=site_bucket, Key="index.html", Body=index["Body"].read(),
+                                  ContentType=index["ContentType"])
     sns = stack.client("sns")
     topic = Stack(load(), name=stack.options.stack_name).arn("PipelineEventsTopic")
     fetch = next(s for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] if s["Endpoint"].endswith("-fetch"))

@@ -116,3 +116,63 @@ def test_the_watchdog_may_peek_at_dead_letter_queues_that_redrive_nowhere(stack)
     sqs = next(s for s in statements if "sqs:ReceiveMessage" in s["Action"])
     assert {r["Fn::GetAtt"][0] for r in sqs["Resource"]} == dlqs
     assert "sqs:DeleteMessage" not in str(statements)
+
+
+def test_cloudfront_serves_the_site_and_the_api_on_one_origin(stack):
+    # The website calls the API on its own origin (empty <meta name="api-base">), as locally.
+    [distribution_id] = stack.of_type("AWS::CloudFront::Distribution")
+    config = stack.resources[distribution_id]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert len(origins) == 2
+    site = next(o for o in origins.values() if "S3OriginConfig" in o)
+    api = next(o for o in origins.values() if "CustomOriginConfig" in o)
+    assert site["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    assert site["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy identity
+    [oac_id] = stack.of_type("AWS::CloudFront::OriginAccessControl")
+    assert site["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    oac = stack.resources[oac_id]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == ("s3", "always", "sigv4")
+    assert api["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert api["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+
+    default = config["DefaultCacheBehavior"]
+    assert default["TargetOriginId"] == site["Id"] and config["DefaultRootObject"] == "index.html"
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https" and default["Compress"] is True
+    assert default["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"  # CachingOptimized: honours max-age
+    behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(behaviors) == {"/v1/*", "/openapi.json"}
+    for behavior in behaviors.values():
+        assert behavior["TargetOriginId"] == api["Id"]
+        assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert set(behavior["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS"}
+        # The API's own Cache-Control decides (no-store for health and operations)...
+        assert behavior["CachePolicyId"] == "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+        # ...and API Gateway gets its own Host header (AllViewerExceptHostHeader), or it cannot route.
+        assert behavior["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    for behavior in [default, *behaviors.values()]:
+        assert behavior["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+    assert (config["PriceClass"], config["HttpVersion"], config["IPV6Enabled"]) == ("PriceClass_100", "http2and3", True)
+    assert "CustomErrorResponses" not in config  # a missing key is S3's own 404 (ListBucket below)
+    assert stack.template["Outputs"]["WebsiteUrl"]["Value"] == {"Fn::Sub": f"https://${{{distribution_id}.DomainName}}"}
+
+
+def test_only_the_distribution_reads_the_private_site_bucket(stack):
+    [distribution_id] = stack.of_type("AWS::CloudFront::Distribution")
+    site = stack.resources["SiteBucket"]["Properties"]
+    assert all(site["PublicAccessBlockConfiguration"].values())
+    policies = [p for p in stack.of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": "SiteBucket"}]
+    assert len(policies) == 1
+    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    assert {s["Action"] for s in statements} == {"s3:GetObject", "s3:ListBucket"}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        source = statement["Condition"]["StringEquals"]["AWS:SourceArn"]
+        # This distribution only, not any CloudFront distribution of any account.
+        assert stack.resolve(source) == f"arn:aws:cloudfront::123456789012:distribution/t-{distribution_id}"
+        assert source["Fn::Sub"].endswith(f"distribution/${{{distribution_id}}}")
+    get = next(s for s in statements if s["Action"] == "s3:GetObject")
+    assert stack.resolve(get["Resource"]) == "arn:aws:s3:::t-site-123456789012/*"
+    listing = next(s for s in statements if s["Action"] == "s3:ListBucket")
+    assert stack.resolve(listing["Resource"]) == "arn:aws:s3:::t-site-123456789012"
