@@ -30,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from infra.deploy import nightly, package, rollback
 from infra.deploy.stages import StageConfig
 from infra.local.template import TEMPLATE_PATH, load
+from services.publish_api.publish import upload_static
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -54,6 +55,7 @@ class DeployResult:
     changes: list[str] = field(default_factory=list)
     commit: str = UNKNOWN_COMMIT
     rolled_forward: list[rollback.AliasMove] = field(default_factory=list)
+    site_files: int = 0  # website files uploaded (changed ones only)
 
 
 @dataclass
@@ -320,6 +322,7 @@ def deploy(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, 
     """
     ready = ready or preflight(config, clients, template_path=template_path, profile=profile)
     ssm = clients("ssm")
+    packaged_here = template_url is None
     if template_url is None:
         template_url, _artifact = package_and_upload(config, clients, build_dir, ready.account, deps_dir=deps_dir,
                                                      template_path=template_path, log=log)
@@ -334,6 +337,11 @@ def deploy(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, 
     result.rolled_forward = rollback.roll_forward(clients("lambda"), rollback.declared_versions(cfn, config.stack_name))
     for move in result.rolled_forward:
         log(f"rolled forward {move.describe()}")
+    if packaged_here and result.outputs.get("SiteBucketName"):
+        # The website's files go out with the code that serves them, not only with the next run
+        # (publish_api uploads them too); an earlier release's template keeps the files it has.
+        result.site_files = upload_static(clients("s3"), result.outputs["SiteBucketName"])
+        log(f"website files uploaded: {result.site_files}")
     record_release(config, ssm, template_url, commit)  # also when unchanged: the same release, maybe a newer commit
     return result
 

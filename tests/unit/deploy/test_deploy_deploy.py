@@ -69,7 +69,7 @@ def fixed_change_set_name(monkeypatch):
     return urls
 
 
-def _expect_deploy(stubber, change_set_type, status, params=ANY):
+def _expect_deploy(stubber, change_set_type, status, params=ANY, outputs=None):
     stubber.add_response("create_change_set", {"Id": "cs-arn", "StackId": "stack-arn"}, {
         "StackName": STACK, "ChangeSetName": "cs", "ChangeSetType": change_set_type, "TemplateURL": ANY,
         "Parameters": params, "Capabilities": d.CAPABILITIES, "Tags": ANY})
@@ -80,7 +80,7 @@ def _expect_deploy(stubber, change_set_type, status, params=ANY):
     stubber.add_response("execute_change_set", {}, {"StackName": STACK, "ChangeSetName": "cs"})
     stubber.add_response("describe_stacks", _stack(status), {"StackName": STACK})  # the waiter
     stubber.add_response("describe_stacks", _stack(status), {"StackName": STACK})
-    stubber.add_response("describe_stacks", _stack(status, {"ApiUrl": "https://api.example"}), {"StackName": STACK})
+    stubber.add_response("describe_stacks", _stack(status, outputs or {"ApiUrl": "https://api.example"}), {"StackName": STACK})
 
 
 def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path, fixed_change_set_name):
@@ -93,12 +93,17 @@ def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path, fixed_c
                 {"ParameterKey": "MaxReceiveCount", "ParameterValue": "3"},
                 {"ParameterKey": "NightlyScheduleState", "ParameterValue": "DISABLED"},
                 {"ParameterKey": "Stage", "ParameterValue": "prod"}]
-    _expect_deploy(stubber, "CREATE", "CREATE_COMPLETE", expected)
+    outputs = {"ApiUrl": "https://api.example", "SiteBucketName": "site-bucket"}
+    _expect_deploy(stubber, "CREATE", "CREATE_COMPLETE", expected, outputs)
     _versions(stubber)
+    clients("s3").create_bucket(Bucket="site-bucket")
     result = d.deploy(load_stage("prod"), clients, tmp_path, deps_dir=None)
 
     assert result.change_set_type == "CREATE" and result.status == "CREATE_COMPLETE"
-    assert result.outputs == {"ApiUrl": "https://api.example"}
+    assert result.outputs == outputs
+    # The website is there before the first run, from the code just deployed.
+    site = {o["Key"] for o in clients("s3").list_objects_v2(Bucket="site-bucket")["Contents"]}
+    assert "index.html" in site and result.site_files == len(site)
     assert result.changes == ["Add DiscoverFunction (AWS::Lambda::Function)"]
     bucket = d.artifacts_bucket_name(STACK, "123456789012", "us-east-1")
     s3 = clients("s3")
