@@ -83,6 +83,16 @@ def _expect_deploy(stubber, change_set_type, status, params=ANY, outputs=None):
     stubber.add_response("describe_stacks", _stack(status, outputs or {"ApiUrl": "https://api.example"}), {"StackName": STACK})
 
 
+def _expect_empty_change_set(stubber):
+    """An update whose change set CloudFormation finds empty: deleted, the stack left as it is."""
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
+    stubber.add_response("create_change_set", {"Id": "cs-arn"}, None)
+    failed = {"Status": "FAILED", "StatusReason": "The submitted information didn't contain changes."}
+    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
+    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
+    stubber.add_response("delete_change_set", {}, {"StackName": STACK, "ChangeSetName": "cs"})
+
+
 def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path, fixed_change_set_name):
     clients, stubber = aws
     clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
@@ -128,12 +138,7 @@ def test_update_of_an_existing_stack_and_an_empty_change_set(aws):
     result = d.deploy_template(clients("cloudformation"), STACK, "https://t", {"Stage": "prod"}, change_set_name="cs", delay=1)
     assert result.change_set_type == "UPDATE" and result.status == "UPDATE_COMPLETE" and not result.no_changes
 
-    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
-    stubber.add_response("create_change_set", {"Id": "cs-arn"}, None)
-    failed = {"Status": "FAILED", "StatusReason": "The submitted information didn't contain changes."}
-    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
-    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
-    stubber.add_response("delete_change_set", {}, {"StackName": STACK, "ChangeSetName": "cs"})
+    _expect_empty_change_set(stubber)
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE", {"ApiUrl": "u"}), {"StackName": STACK})
     result = d.deploy_template(clients("cloudformation"), STACK, "https://t", {"Stage": "prod"}, change_set_name="cs", delay=1)
     assert result.no_changes and result.outputs == {"ApiUrl": "u"}
@@ -231,12 +236,7 @@ def test_a_redeploy_of_unchanged_code_rolls_the_aliases_forward(aws, tmp_path, f
     rollback.rollback(lam, ["fn-a"])
     clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})  # preflight
-    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
-    stubber.add_response("create_change_set", {"Id": "cs-arn"}, None)
-    failed = {"Status": "FAILED", "StatusReason": "The submitted information didn't contain changes."}
-    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
-    stubber.add_response("describe_change_set", failed, {"StackName": STACK, "ChangeSetName": "cs"})
-    stubber.add_response("delete_change_set", {}, {"StackName": STACK, "ChangeSetName": "cs"})
+    _expect_empty_change_set(stubber)
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
     _versions(stubber, {"fn-a": "3", "fn-b": "3"})
 
