@@ -229,10 +229,15 @@ class Ledger:
 
     def _gold_requested(self, event: Envelope, d: GoldRequested) -> list[Envelope]:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
-        LedgerItem(run_pk(event.run_id), "RUN").update(actions=[
-            LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
-            LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
-        ])
+        try:
+            # Only from running: a redelivery after the build finished must not reopen the run.
+            LedgerItem(run_pk(event.run_id), "RUN").update(actions=[
+                LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
+                LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
+            ], condition=LedgerItem.status == "running")
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
         return []
 
     def _gold_published(self, event: Envelope, d: GoldPublished) -> list[Envelope]:

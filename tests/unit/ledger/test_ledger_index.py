@@ -10,6 +10,7 @@ from events.models import (
     DocumentStored,
     Envelope,
     FilingDiscovered,
+    GoldRequested,
     RunDiscovered,
     RunRequested,
 )
@@ -133,3 +134,14 @@ def test_the_local_runtime_provisions_the_indexes_from_the_template(ledger_table
     finished(run_id(1), "succeeded", T0)
     assert [r["run_id"] for r in list_runs(2)] == [run_id(2), run_id(1)]
     assert [r["run_id"] for r in active_runs()] == [run_id(2), run_id(0)]
+
+
+def test_a_redelivered_gold_request_does_not_reopen_its_finished_run(ledger_table):
+    ledger, rid = Ledger(), run_id(5)
+    requested = Envelope.build(GoldRequested(years=[2025], reason="rebuild"), run_id=rid, source="cli")
+    ledger.apply(requested)
+    assert [r["run_id"] for r in active_runs()] == [rid]
+    ledger.apply(Envelope.build(ApiPublished(gold_version="v", objects=1), run_id=rid, source="publish_api"))
+    ledger.apply(requested)  # SQS delivers at least once
+    [run] = list_runs(limit=1)
+    assert run["status"] == "succeeded" and active_runs() == []
