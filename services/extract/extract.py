@@ -104,17 +104,17 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
 
 
 def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False
-                   ) -> tuple[str, Outcome, str | None] | None:
+                   ) -> tuple[str | None, Outcome, str | None] | None:
     """Extract one bronze PDF. Returns (run_id, outcome, trace), or None for a key that is not a PDF.
     The run id and the X-Ray trace header come from the bronze object's metadata (written by fetch)
-    unless the request names a run. `force` extracts again even when this parser version already
-    read these bytes."""
+    unless the request names a run; a PDF put there by hand has none (run_id None). `force`
+    extracts again even when this parser version already read these bytes."""
     pdf = keys.parse_pdf_key(key)
     if pdf is None:
         return None
     started = time.monotonic()
     body, meta = storage.get_bytes(bucket, key)
-    run_id = run_id or meta.get("run-id") or "unknown"
+    run_id = run_id or meta.get("run-id")
     trace = meta.get("trace") or None
     done = None if force else already_done(pdf)
     if done is not None:
@@ -129,7 +129,7 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     else:
         # New content without a text layer: the text of an earlier version must not linger.
         storage.delete(silver, text_key)
-    storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id})
+    storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id} if run_id else None)
     mark_status = {"failed": "extract_failed"}.get(record["extraction_status"], record["extraction_status"])
     watermarks.set_filing_status(
         pdf.year,

@@ -24,6 +24,11 @@ def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = Fal
         logger.info("ignored object", extra={"key": key})
         return
     run_id, outcome, stored_trace = result
+    if run_id is None:
+        # Silver is written and the next run's Gold build reads it; no run waits for the outcome,
+        # and announcing one under a made-up run id would open a run nobody can finish.
+        logger.warning("extracted outside any run", extra={"key": key, "outcome": type(outcome).__name__})
+        return
     # The trace of the run: the request's, else the one fetch wrote into the object's metadata.
     trace = current_trace(trace or stored_trace)
     annotate(tracer, run_id, trace)

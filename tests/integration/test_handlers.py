@@ -61,6 +61,17 @@ def test_extract_writes_silver_and_announces_the_rows_once_per_content(harness, 
     assert watermarks.filing(2025, "20026590").status == "extracted"
 
 
+def test_a_pdf_stored_outside_any_run_is_extracted_and_announced_to_no_run(harness, mirror_dir):
+    s3 = harness.runtime.client("s3")
+    body = (mirror_dir / "public_disc/ptr-pdfs/2025/20026590.pdf").read_bytes()
+    key = keys.pdf_key(2025, "P", "20026590", hashlib.sha256(body).hexdigest())
+    s3.put_object(Bucket=harness.env["BRONZE_BUCKET"], Key=key, Body=body)  # by hand: no run-id metadata
+    event = lambda_event("sqs_s3_object_created", BUCKET=harness.env["BRONZE_BUCKET"], KEY=key.replace("=", "%3D"))
+    assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    assert harness.published() == []
+    assert watermarks.filing(2025, "20026590").status == "extracted"
+
+
 def test_fetch_records_a_missing_pdf_as_a_terminal_failure(harness):
     filing = FilingDiscovered(doc_id="20033421", year=2025, filing_type="P", filer_name="X",
                               source_url=f"{harness.runtime.source_url}/public_disc/ptr-pdfs/2025/20033421.pdf")
