@@ -147,9 +147,15 @@ def test_cloudfront_serves_the_site_and_the_api_on_one_origin(stack):
         assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
         assert set(behavior["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS"}
         # The API's own Cache-Control decides (no-store for health and operations)...
-        assert behavior["CachePolicyId"] == "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
-        # ...and API Gateway gets its own Host header (AllViewerExceptHostHeader), or it cannot route.
+        assert behavior["CachePolicyId"] == {"Ref": "ApiCachePolicy"}
+        # ...and API Gateway gets its own Host header (AllViewerExceptHostHeader), or it answers 403.
         assert behavior["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    policy = stack.resources["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
+    keyed = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+    # Cache-key headers are forwarded whatever the origin request policy says: no Host among them.
+    assert keyed["HeadersConfig"] == {"HeaderBehavior": "none"} and keyed["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert keyed["QueryStringsConfig"] == {"QueryStringBehavior": "all"}  # filters and pages are queries
+    assert (policy["MinTTL"], policy["DefaultTTL"]) == (0, 0)  # only what the API marks cacheable
     for behavior in [default, *behaviors.values()]:
         assert behavior["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
     assert (config["PriceClass"], config["HttpVersion"], config["IPV6Enabled"]) == ("PriceClass_100", "http2and3", True)
@@ -164,9 +170,12 @@ def test_only_the_distribution_reads_the_private_site_bucket(stack):
     policies = [p for p in stack.of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": "SiteBucket"}]
     assert len(policies) == 1
     statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    denied = [s for s in statements if s["Effect"] == "Deny"]
+    statements = [s for s in statements if s["Effect"] == "Allow"]
+    # The precomputed answers and api/meta.json stay private: visitors get /v1 from the API.
+    assert [(s["Action"], stack.resolve(s["Resource"])) for s in denied] == [("s3:GetObject", "arn:aws:s3:::t-site-123456789012/api/*")]
     assert {s["Action"] for s in statements} == {"s3:GetObject", "s3:ListBucket"}
     for statement in statements:
-        assert statement["Effect"] == "Allow"
         assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
         source = statement["Condition"]["StringEquals"]["AWS:SourceArn"]
         # This distribution only, not any CloudFront distribution of any account.
@@ -176,3 +185,9 @@ def test_only_the_distribution_reads_the_private_site_bucket(stack):
     assert stack.resolve(get["Resource"]) == "arn:aws:s3:::t-site-123456789012/*"
     listing = next(s for s in statements if s["Action"] == "s3:ListBucket")
     assert stack.resolve(listing["Resource"]) == "arn:aws:s3:::t-site-123456789012"
+
+
+def test_replaced_site_objects_expire(stack):
+    # Each Gold version's answers are new objects; the deleted ones must not stay as versions forever.
+    [rule] = stack.resources["SiteBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 30
