@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from infra.cli.console import console, out
 
@@ -114,6 +115,7 @@ def register(app: typer.Typer) -> None:
         build_dir: Annotated[Path | None, typer.Option(help="Where to build the artifact (default: a temp dir)")] = None,
         package_only: Annotated[bool, typer.Option(help="Build the artifact and template locally; no AWS calls, no upload")] = False,
         template_url: Annotated[str | None, typer.Option(help="Deploy this earlier packaged template (an S3 URL in the artifacts bucket) instead")] = None,
+        roll_forward: Annotated[bool, typer.Option(help="Put every live alias a rollback moved back on the version the stack declares, at once (no canary): after a false alarm")] = False,
     ) -> None:
         """Package the code and deploy the template to a stage (CloudFormation change set)."""
         from infra.deploy import deploy as deploy_mod
@@ -127,7 +129,8 @@ def register(app: typer.Typer) -> None:
         clients = None if package_only else _aws_clients(config, profile)
         try:
             # Credentials, stack state and SSM parameters first: they fail in seconds, the pip install takes minutes.
-            ready = None if package_only else deploy_mod.preflight(config, clients, profile=profile)
+            ready = None if package_only else deploy_mod.preflight(config, clients, template_url=template_url,
+                                                                   profile=profile)
             if deps_dir is None and template_url is None:
                 deps_dir = work / "deps"
                 console.print(f"installing runtime dependencies for Lambda ({package.LAMBDA_PLATFORM}) into {deps_dir}")
@@ -140,7 +143,7 @@ def register(app: typer.Typer) -> None:
                           f"{artifact.unzipped_size / 2**20:.1f} MiB unzipped)\ntemplate  {work / 'template.json'}")
                 return
             result = deploy_mod.deploy(config, clients, work, deps_dir=deps_dir, template_url=template_url,
-                                       ready=ready, profile=profile, log=console.print)
+                                       ready=ready, roll_forward=roll_forward, profile=profile, log=console.print)
         except deploy_mod.DeployError as exc:
             console.print(f"[red]{exc}[/red]", soft_wrap=True)  # commands in it stay copyable
             raise typer.Exit(1) from exc
@@ -148,8 +151,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"  {change}")
         out.print(f"stack {result.stack_name}: {result.status}{' (no changes)' if result.no_changes else ''}; "
                   f"commit {result.commit}")
-        if result.rolled_forward:
-            out.print(f"{len(result.rolled_forward)} live alias(es) rolled forward to the stack's versions")
+        _print_aliases(config, result, profile)
         for key, value in sorted(result.outputs.items()):
             out.print(f"  {key} = {value}")
         out.print(f"next: disclosures verify --stage {stage}")
@@ -317,3 +319,14 @@ def _rollback_template(config, clients, stage: str, profile: str | None) -> None
         raise typer.Exit(1) from exc
     out.print(f"stack {result.stack_name}: {result.status} (commit {result.commit}); "
               f"next: disclosures verify --stage {stage}")
+    _print_aliases(config, result, profile)
+
+
+def _print_aliases(config, result, profile: str | None) -> None:
+    """The aliases the deploy rolled forward, or those a rollback left behind and what to do."""
+    from infra.deploy import deploy as deploy_mod
+
+    if result.rolled_forward:
+        out.print(f"{len(result.rolled_forward)} live alias(es) rolled forward to the stack's versions")
+    if result.behind:
+        out.print(f"[yellow]{escape(deploy_mod.behind_message(config, result, profile))}[/yellow]")

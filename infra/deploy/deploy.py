@@ -5,25 +5,29 @@ The same steps as `sam build && sam deploy`, in Python with boto3 (no Docker, no
 1. preflight, everything that fails in seconds, before minutes of building and uploading:
    the credentials (and the stage's account, if pinned), a stack CloudFormation can update,
    and the parameters: the stage file's values, the SSM parameters it names, and
-   NightlyScheduleState (infra/deploy/nightly.py);
+   NightlyScheduleState (infra/deploy/nightly.py), for the parameters the deployed template
+   declares (an earlier release's, read from the artifacts bucket, with --template-url);
 2. build the artifact (code + Lambda-platform dependencies) and upload it, content-addressed,
    to the artifacts bucket `<stack>-artifacts-<account>-<region>` (created on first use);
 3. upload the template (JSON, CodeUri pointing at the artifact) next to it;
 4. create a change set (CREATE for a new stack, UPDATE otherwise), wait for it, execute it,
    wait for the stack; an empty change set is not an error;
-5. put every `live` alias back on the version the stack declares (a `rollback` moved them
-   outside CloudFormation) and record the release (template URL and git commit) in SSM.
+5. report every `live` alias a `rollback` left behind the version the stack declares (moved back
+   onto it only with --roll-forward), and record the release (template URL and git commit) in SSM.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
@@ -37,6 +41,9 @@ NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 UNRECOVERABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED")
 RECOVERY_HEADING = "A stack that cannot be updated"  # a heading of docs/deployment.md
 UNKNOWN_COMMIT = "unknown"
+# Virtual-hosted (<bucket>.s3[.<region>].amazonaws.com, what package_and_upload writes) or
+# path-style (s3[.<region>].amazonaws.com/<bucket>) S3 hosts.
+S3_HOST = re.compile(r"(?:(?P<bucket>[a-z0-9.-]+)\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?")
 
 
 class DeployError(RuntimeError):
@@ -54,7 +61,8 @@ class DeployResult:
     template_url: str = ""
     changes: list[str] = field(default_factory=list)
     commit: str = UNKNOWN_COMMIT
-    rolled_forward: list[rollback.AliasMove] = field(default_factory=list)
+    rolled_forward: list[rollback.AliasMove] = field(default_factory=list)  # with roll_forward
+    behind: list[rollback.AliasMove] = field(default_factory=list)  # without: left where a rollback put them
     site_files: int = 0  # website files uploaded (changed ones only)
 
 
@@ -62,6 +70,7 @@ class DeployResult:
 class Preflight:
     account: str
     parameters: dict[str, str]
+    not_declared: list[str] = field(default_factory=list)  # stage parameters an earlier template lacks
 
 
 def aws_flags(region: str, profile: str | None) -> str:
@@ -103,11 +112,14 @@ def upload_if_missing(s3, bucket: str, key: str, body: bytes) -> bool:
     return True
 
 
-def resolve_parameters(config: StageConfig, ssm, declared: set[str], profile: str | None = None) -> dict[str, str]:
+def resolve_parameters(config: StageConfig, ssm, declared: set[str], profile: str | None = None, *,
+                       earlier_release: bool = False) -> dict[str, str]:
     """The stage's parameter values; SSM-backed ones are read (decrypted) now and never printed.
 
     Only parameters the template declares are passed: a stage file may name an SSM parameter
-    ahead of the template parameter that uses it.
+    ahead of the template parameter that uses it, and an earlier release's template
+    (`earlier_release`) may predate plain ones too; for the working tree's template a plain one
+    it does not declare is a mistake in the stage file.
     """
     values = {"Stage": config.stage, **config.parameters}
     missing = []
@@ -130,9 +142,9 @@ def resolve_parameters(config: StageConfig, ssm, declared: set[str], profile: st
     if "NightlyScheduleState" in declared:
         values["NightlyScheduleState"] = nightly.deploy_state(config, ssm)
     unknown = sorted(set(values) - declared)
-    if unknown:
+    if unknown and not earlier_release:
         raise DeployError(f"the stage file sets parameters the template does not declare: {unknown}")
-    return values
+    return {name: value for name, value in values.items() if name in declared}
 
 
 def caller_account(config: StageConfig, sts, profile: str | None = None) -> str:
@@ -304,23 +316,65 @@ def record_release(config: StageConfig, ssm, template_url: str, commit: str) -> 
     ssm.put_parameter(Name=f"{prefix}/last-commit", Value=commit, Type="String", Overwrite=True)
 
 
+def template_location(template_url: str) -> tuple[str, str]:
+    """Bucket and key of an S3 template URL."""
+    parsed = urlparse(template_url)
+    match = S3_HOST.fullmatch(parsed.hostname or "") if parsed.scheme == "https" else None
+    path = unquote(parsed.path).lstrip("/")
+    if match and match["bucket"]:
+        bucket, key = match["bucket"], path
+    else:
+        bucket, _, key = path.partition("/")
+    if not match or not bucket or not key:
+        raise DeployError(f"{template_url} is not the S3 URL of a template: use one of the artifacts bucket's, "
+                          "https://<bucket>.s3.amazonaws.com/<stack>/templates/<sha256>.json")
+    return bucket, key
+
+
+def template_parameters(s3, template_url: str) -> set[str]:
+    """The parameters a packaged template (JSON, in the artifacts bucket) declares."""
+    bucket, key = template_location(template_url)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        raise DeployError(f"cannot read the template {template_url} (s3://{bucket}/{key}): "
+                          f"{exc.response['Error']['Code']}") from exc
+    try:
+        return set(json.loads(body).get("Parameters", {}))
+    except ValueError as exc:
+        raise DeployError(f"{template_url} is not a packaged template (JSON)") from exc
+
+
 def preflight(config: StageConfig, clients: Callable[[str], Any], *, template_path: Path = TEMPLATE_PATH,
-              profile: str | None = None) -> Preflight:
-    """The checks that take seconds, so a deploy fails before it builds and uploads anything."""
+              template_url: str | None = None, profile: str | None = None) -> Preflight:
+    """The checks that take seconds, so a deploy fails before it builds and uploads anything.
+
+    The parameters are those of the template deployed: the working tree's, or the one at
+    template_url (an earlier release may lack parameters added since, and CloudFormation
+    refuses a parameter its template does not declare).
+    """
     account = caller_account(config, clients("sts"), profile)
     deployable_status(clients("cloudformation"), config.stack_name, profile)
-    declared = set(load(template_path).get("Parameters", {}))
-    return Preflight(account, resolve_parameters(config, clients("ssm"), declared, profile))
+    if template_url is None:
+        declared = set(load(template_path).get("Parameters", {}))
+        return Preflight(account, resolve_parameters(config, clients("ssm"), declared, profile))
+    declared = template_parameters(clients("s3"), template_url)
+    parameters = resolve_parameters(config, clients("ssm"), declared, profile, earlier_release=True)
+    return Preflight(account, parameters, sorted({*config.parameters, *config.ssm_parameters} - declared))
 
 
 def deploy(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, *, deps_dir: Path | None = None,
            template_path: Path = TEMPLATE_PATH, template_url: str | None = None, ready: Preflight | None = None,
-           profile: str | None = None, delay: int = 10, log: Callable[[str], None] = lambda _m: None) -> DeployResult:
+           roll_forward: bool = False, profile: str | None = None, delay: int = 10,
+           log: Callable[[str], None] = lambda _m: None) -> DeployResult:
     """Package and deploy the working tree; or, with template_url, deploy an earlier packaged release.
 
     `ready`: a preflight the caller already ran (the CLI runs it before installing dependencies).
+    `roll_forward`: put every `live` alias a rollback moved back on the version the stack
+    declares; without it they are left where they are and reported (`behind`).
     """
-    ready = ready or preflight(config, clients, template_path=template_path, profile=profile)
+    ready = ready or preflight(config, clients, template_path=template_path, template_url=template_url,
+                               profile=profile)
     ssm = clients("ssm")
     packaged_here = template_url is None
     if template_url is None:
@@ -330,13 +384,21 @@ def deploy(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, 
     else:
         commit = recorded_commit(config, ssm, template_url)
     log(f"NightlyScheduleState={ready.parameters.get('NightlyScheduleState')}")
+    if ready.not_declared:
+        log(f"not passed (the template does not declare them): {', '.join(ready.not_declared)}")
     cfn = clients("cloudformation")
     result = deploy_template(cfn, config.stack_name, template_url, ready.parameters,
                              tags=config.tags, delay=delay, profile=profile, log=log)
     result.commit = commit
-    result.rolled_forward = rollback.roll_forward(clients("lambda"), rollback.declared_versions(cfn, config.stack_name))
-    for move in result.rolled_forward:
-        log(f"rolled forward {move.describe()}")
+    declared = rollback.declared_versions(cfn, config.stack_name)
+    if roll_forward:
+        result.rolled_forward = rollback.roll_forward(clients("lambda"), declared)
+        for move in result.rolled_forward:
+            log(f"rolled forward {move.describe()}")
+    else:
+        # Not moved: all traffic would go at once to the version a rollback took it off, without
+        # CodeDeploy's canary and alarms, whatever this deploy changed.
+        result.behind = rollback.behind(clients("lambda"), declared)
     if packaged_here and result.outputs.get("SiteBucketName"):
         # The website's files go out with the code that serves them, not only with the next run
         # (publish_api uploads them too); an earlier release's template keeps the files it has.
@@ -344,6 +406,20 @@ def deploy(config: StageConfig, clients: Callable[[str], Any], build_dir: Path, 
         log(f"website files uploaded: {result.site_files}")
     record_release(config, ssm, template_url, commit)  # also when unchanged: the same release, maybe a newer commit
     return result
+
+
+def behind_message(config: StageConfig, result: DeployResult, profile: str | None = None) -> str:
+    """The aliases a rollback left behind the stack's versions, and the two ways on."""
+    flags = f" --profile {profile}" if profile else ""
+    return "\n".join([
+        f"{len(result.behind)} live alias(es) are not on the version the stack declares (a `disclosures rollback` "
+        "moved them); this deploy left them there:",
+        *(f"  {move.describe()}" for move in result.behind),
+        "To proceed: deploy a fixed release (new code publishes new versions, and CodeDeploy shifts traffic to "
+        "them with its canary and alarms); or, if the rollback was a false alarm, put live back on the declared "
+        "versions at once (all traffic, no canary), redeploying this same release:",
+        f"  disclosures deploy --stage {config.stage}{flags} --template-url {result.template_url} --roll-forward",
+    ])
 
 
 def previous_template_url(config: StageConfig, ssm) -> str | None:

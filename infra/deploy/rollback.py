@@ -6,9 +6,11 @@ below the one it serves now. If a canary is in progress (the alias routes a shar
 to a second version), rolling back simply ends the canary: all traffic goes to the stable
 version the alias still names. Functions with a single version are reported, not touched.
 
-A rollback happens outside CloudFormation, so the stack still declares the newer versions; the
-next deploy (even of unchanged code, an empty change set) puts `live` back on them
-(`roll_forward`).
+A rollback happens outside CloudFormation, so the stack still declares the newer versions.
+A later deploy leaves `live` where the rollback put it and reports it (`behind`): moving it
+back would send all traffic to the version just rolled back, with no canary and no alarms.
+New code publishes new versions, which CodeDeploy shifts to as usual; `deploy --roll-forward`
+puts `live` back on the declared versions at once (`roll_forward`), after a false alarm.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class AliasMove:
     function: str
     from_version: str | None
     to_version: str | None
-    action: str  # rolled_back | canary_cancelled | nothing_to_roll_back | no_alias | dry_run | rolled_forward
+    action: str  # rolled_back | canary_cancelled | nothing_to_roll_back | no_alias | dry_run | rolled_forward | behind
 
     @property
     def moved(self) -> bool:
@@ -38,6 +40,8 @@ class AliasMove:
             return f"{self.function}: {ALIAS} {self.from_version} -> {self.to_version}"
         if self.action == "rolled_forward":
             return f"{self.function}: {ALIAS} {self.from_version} -> {self.to_version} (the version the stack declares)"
+        if self.action == "behind":
+            return f"{self.function}: {ALIAS} on version {self.from_version}, the stack declares {self.to_version}"
         if self.action == "canary_cancelled":
             return f"{self.function}: canary of version {self.from_version} cancelled, {ALIAS} stays on {self.to_version}"
         if self.action == "dry_run":
@@ -116,20 +120,27 @@ def declared_versions(cfn, stack_name: str) -> dict[str, str]:
     return declared
 
 
-def roll_forward(lam, declared: dict[str, str], alias: str = ALIAS) -> list[AliasMove]:
-    """Put `live` back on the declared version wherever a rollback moved it; report each move."""
-    moves = []
+def behind(lam, declared: dict[str, str], alias: str = ALIAS) -> list[AliasMove]:
+    """Functions whose `live` is not (only) on the version the stack declares: a rollback moved it."""
+    lagging = []
     for function, version in sorted(declared.items()):
         try:
             current = lam.get_alias(FunctionName=function, Name=alias)
         except lam.exceptions.ResourceNotFoundException:
             continue
         weights = (current.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        if current["FunctionVersion"] == version and not weights:
-            continue
-        lam.update_alias(FunctionName=function, Name=alias, FunctionVersion=version,
+        if current["FunctionVersion"] != version or weights:
+            lagging.append(AliasMove(function, current["FunctionVersion"], version, "behind"))
+    return lagging
+
+
+def roll_forward(lam, declared: dict[str, str], alias: str = ALIAS) -> list[AliasMove]:
+    """Put `live` back on the declared version wherever a rollback moved it; report each move."""
+    moves = []
+    for lag in behind(lam, declared, alias):
+        lam.update_alias(FunctionName=lag.function, Name=alias, FunctionVersion=lag.to_version,
                          RoutingConfig={"AdditionalVersionWeights": {}})
-        moves.append(AliasMove(function, current["FunctionVersion"], version, "rolled_forward"))
+        moves.append(AliasMove(lag.function, lag.from_version, lag.to_version, "rolled_forward"))
     return moves
 
 

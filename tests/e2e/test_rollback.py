@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli.main import app
-from infra.deploy.rollback import roll_forward, template_function_names
+from infra.deploy.rollback import behind, roll_forward, template_function_names
 from infra.local.template import Stack, load
 from tests.unit.deploy.helpers import publish_release
 
@@ -60,13 +60,22 @@ def test_dry_run_says_what_would_move(make_stack, mirror_dir):
     assert {stack.client("lambda").get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in names} == {"3"}
 
 
-def test_the_next_deploy_rolls_the_aliases_forward_to_the_stacks_versions(make_stack, mirror_dir):
-    """What `deploy` does after its change set, even an empty one: `live` back on the declared version."""
+def test_after_a_rollback_the_aliases_stay_behind_until_rolled_forward(make_stack, mirror_dir):
+    """What `deploy` does after its change set: by default it reports the aliases a rollback left
+    behind the declared versions and moves nothing; with --roll-forward it puts them back."""
     stack = make_stack(mirror_dir, pollers=False)
     names = template_function_names(Stack(load(), name=stack.options.stack_name))
     lam = stack.client("lambda")
     publish_release(lam, stack.client("iam"), names, releases=2)
     _rollback(stack)
-    moves = roll_forward(lam, {n: "2" for n in names})
+    declared = {n: "2" for n in names}
+
+    lagging = behind(lam, declared)
+    assert sorted(m.function for m in lagging) == names
+    assert {(m.from_version, m.to_version, m.action) for m in lagging} == {("1", "2", "behind")}
+    assert {lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in names} == {"1"}
+
+    moves = roll_forward(lam, declared)
     assert sorted(m.function for m in moves) == names and {(m.from_version, m.to_version) for m in moves} == {("1", "2")}
     assert {lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in names} == {"2"}
+    assert behind(lam, declared) == []

@@ -4,8 +4,10 @@ SAM transform moto does not run, with botocore's Stubber checking every call and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
+from pathlib import Path
 
 import boto3
 import pytest
@@ -13,6 +15,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from infra.cli import deploy_cmd
 from infra.cli.main import app
 from infra.deploy import deploy as d
 from infra.deploy import package, rollback
@@ -227,10 +230,23 @@ def test_credentials_are_checked_and_a_pinned_account_is_enforced(aws):
             d.caller_account(prod, sts, "p")
 
 
-def test_a_redeploy_of_unchanged_code_rolls_the_aliases_forward(aws, tmp_path, fixed_change_set_name):
-    """`rollback` moved `live` back outside CloudFormation; the empty change set leaves the aliases
-    alone, so the deploy itself puts them back on the versions the stack declares."""
-    clients, stubber = aws
+def _packaged_template(clients, *, without=()) -> str:
+    """A packaged template in the artifacts bucket, as package_and_upload leaves it; its URL.
+    `without`: parameters added since that release."""
+    bucket = d.artifacts_bucket_name(STACK, "123456789012", "us-east-1")
+    d.ensure_bucket(clients("s3"), bucket, "us-east-1")
+    template = package.package_template(bucket, f"{STACK}/code/{'0' * 64}.zip")
+    for name in without:
+        del template["Parameters"][name]
+    body = package.template_json(template)
+    key = f"{STACK}/templates/{hashlib.sha256(body).hexdigest()}.json"
+    clients("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    return f"https://{bucket}.s3.amazonaws.com/{key}"
+
+
+def _redeploy_after_a_rollback(clients, stubber):
+    """fn-a and fn-b on version 3, as the stack declares; `rollback` then moved fn-a's `live` to 2.
+    The redeploy of the same release is an empty change set, which leaves the aliases alone."""
     lam = clients("lambda")
     publish_release(lam, clients("iam"), ["fn-a", "fn-b"], releases=3)
     rollback.rollback(lam, ["fn-a"])
@@ -239,11 +255,114 @@ def test_a_redeploy_of_unchanged_code_rolls_the_aliases_forward(aws, tmp_path, f
     _expect_empty_change_set(stubber)
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
     _versions(stubber, {"fn-a": "3", "fn-b": "3"})
+    return _packaged_template(clients)
 
-    result = d.deploy(load_stage("prod"), clients, tmp_path, template_url="https://t/1")
-    assert result.no_changes
+
+def _live(clients, *functions):
+    return [clients("lambda").get_alias(FunctionName=f, Name="live")["FunctionVersion"] for f in functions]
+
+
+def test_a_deploy_after_a_rollback_leaves_the_aliases_and_says_how_to_proceed(aws, fixed_change_set_name):
+    """Moving `live` back onto the stack's version would put the rolled-back code on all traffic at
+    once, with no canary, whatever the deploy changed: the deploy reports it instead."""
+    clients, stubber = aws
+    url = _redeploy_after_a_rollback(clients, stubber)
+
+    result = d.deploy(load_stage("prod"), clients, Path("unused"), template_url=url)
+    assert result.no_changes and result.rolled_forward == []
+    assert [m.describe() for m in result.behind] == ["fn-a: live on version 2, the stack declares 3"]
+    assert _live(clients, "fn-a", "fn-b") == ["2", "3"]
+    message = d.behind_message(load_stage("prod"), result, "disclosures-prod")
+    assert "fn-a: live on version 2, the stack declares 3" in message and "fn-b" not in message
+    assert "deploy a fixed release" in message
+    assert (f"disclosures deploy --stage prod --profile disclosures-prod --template-url {url} --roll-forward"
+            in message)
+
+
+def test_roll_forward_puts_the_aliases_back_on_the_stacks_versions(aws, fixed_change_set_name):
+    clients, stubber = aws
+    url = _redeploy_after_a_rollback(clients, stubber)
+
+    result = d.deploy(load_stage("prod"), clients, Path("unused"), template_url=url, roll_forward=True)
     assert [m.describe() for m in result.rolled_forward] == ["fn-a: live 2 -> 3 (the version the stack declares)"]
-    assert {lam.get_alias(FunctionName=f, Name="live")["FunctionVersion"] for f in ("fn-a", "fn-b")} == {"3"}
+    assert result.behind == []
+    assert _live(clients, "fn-a", "fn-b") == ["3", "3"]
+
+
+@pytest.fixture
+def cli(aws, monkeypatch):
+    """`disclosures` with the fixture's clients (moto and the stubbed CloudFormation)."""
+    clients, stubber = aws
+    monkeypatch.setattr(deploy_cmd, "_aws_clients", lambda _config, _profile: clients)
+
+    def invoke(*args):
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    return clients, stubber, invoke
+
+
+def test_the_cli_reports_aliases_behind_and_rolls_them_forward_only_when_asked(cli, fixed_change_set_name):
+    clients, stubber, invoke = cli
+    url = _redeploy_after_a_rollback(clients, stubber)
+    out = invoke("deploy", "--stage", "prod", "--template-url", url)
+    assert "fn-a: live on version 2, the stack declares 3" in out
+    assert f"--template-url {url} --roll-forward" in out
+    assert _live(clients, "fn-a") == ["2"]
+
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})  # preflight
+    _expect_empty_change_set(stubber)
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
+    _versions(stubber, {"fn-a": "3", "fn-b": "3"})
+    out = invoke("deploy", "--stage", "prod", "--template-url", url, "--roll-forward")
+    assert "1 live alias(es) rolled forward" in out and "--roll-forward" not in out
+    assert _live(clients, "fn-a", "fn-b") == ["3", "3"]
+
+
+def test_an_earlier_template_gets_only_the_parameters_it_declares(cli, fixed_change_set_name):
+    """`rollback --template` to a release from before AlertEmail and MaxReceiveCount existed: the
+    stage's values for them are not passed (CloudFormation would refuse the change set), and the
+    SSM parameter behind AlertEmail is not even read (here it does not exist)."""
+    clients, stubber, invoke = cli
+    prod = load_stage("prod")
+    older = _packaged_template(clients, without=("AlertEmail", "MaxReceiveCount"))
+    d.record_release(prod, clients("ssm"), older, "a" * 40)
+    d.record_release(prod, clients("ssm"), "https://current", "b" * 40)
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})  # preflight
+    stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
+    _expect_deploy(stubber, "UPDATE", "UPDATE_COMPLETE", [
+        {"ParameterKey": "ClerkBaseUrl", "ParameterValue": "https://disclosures-clerk.house.gov"},
+        {"ParameterKey": "NightlyScheduleState", "ParameterValue": "DISABLED"},
+        {"ParameterKey": "Stage", "ParameterValue": "prod"}])
+    _versions(stubber)
+
+    result = CliRunner().invoke(app, ["rollback", "--stage", "prod", "--template"])
+    assert result.exit_code == 0, result.output
+    assert fixed_change_set_name == [older]
+    assert "not passed (the template does not declare them): AlertEmail, MaxReceiveCount" in result.output
+    assert f"commit {'a' * 40}" in result.stdout
+
+
+def test_template_urls_name_their_bucket_and_key(aws):
+    key = "congress-disclosures-prod/templates/abc.json"
+    for url in (f"https://b-1.s3.amazonaws.com/{key}", f"https://b-1.s3.eu-west-1.amazonaws.com/{key}",
+                f"https://s3.amazonaws.com/b-1/{key}", f"https://s3.eu-west-1.amazonaws.com/b-1/{key}",
+                f"https://b-1.s3-eu-west-1.amazonaws.com/{key}?versionId=3"):
+        assert d.template_location(url) == ("b-1", key), url
+    assert d.template_location(f"https://my.bucket.s3.amazonaws.com/{key}") == ("my.bucket", key)
+    for url in ("https://t/1", f"http://b-1.s3.amazonaws.com/{key}", f"s3://b-1/{key}",
+                "https://b-1.s3.amazonaws.com/", "https://s3.amazonaws.com/b-1", f"https://example.com/{key}"):
+        with pytest.raises(d.DeployError, match="not the S3 URL of a template"):
+            d.template_location(url)
+
+    clients, _ = aws
+    with pytest.raises(d.DeployError, match=r"cannot read the template .*\(s3://b-1/k\): NoSuchBucket"):
+        d.template_parameters(clients("s3"), "https://b-1.s3.amazonaws.com/k")
+    clients("s3").create_bucket(Bucket="b-1")
+    clients("s3").put_object(Bucket="b-1", Key="k", Body=b"Resources: {}")
+    with pytest.raises(d.DeployError, match="not a packaged template"):
+        d.template_parameters(clients("s3"), "https://b-1.s3.amazonaws.com/k")
 
 
 def test_secrets_are_read_from_ssm_and_masked(aws):

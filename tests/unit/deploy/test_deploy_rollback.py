@@ -103,6 +103,21 @@ def test_roll_forward_puts_live_back_on_the_declared_version(aws):
     assert rb.roll_forward(lam, {"fn-a": "3"}) == []
 
 
+def test_behind_reports_live_off_the_declared_version_and_moves_nothing(aws):
+    lam, iam = aws
+    publish_release(lam, iam, ["fn-a", "fn-b", "fn-c"], releases=3)
+    rb.rollback(lam, ["fn-a"])
+    lam.update_alias(FunctionName="fn-b", Name="live", FunctionVersion="3",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    lagging = rb.behind(lam, {"fn-a": "3", "fn-b": "3", "fn-c": "3", "fn-gone": "1"})
+    assert [(m.function, m.from_version, m.to_version, m.action) for m in lagging] == [
+        ("fn-a", "2", "3", "behind"), ("fn-b", "3", "3", "behind")]
+    assert not any(m.moved for m in lagging)
+    assert lagging[0].describe() == "fn-a: live on version 2, the stack declares 3"
+    assert lam.get_alias(FunctionName="fn-a", Name="live")["FunctionVersion"] == "2"
+    assert lam.get_alias(FunctionName="fn-b", Name="live")["RoutingConfig"]["AdditionalVersionWeights"] == {"2": 0.5}
+
+
 def test_declared_versions_come_from_the_stacks_version_resources():
     cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
