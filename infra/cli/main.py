@@ -334,7 +334,7 @@ def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
     else:
         queues = _attached()["dead_letter_queues"]  # attach first: it points the client at the emulator
         sqs = client("sqs")
-    infos = dlq.describe(sqs, queues, wait_s=1 if aws_stack else 0)
+    infos = dlq.describe(sqs, queues)
     if as_json:
         print(json.dumps([i.__dict__ for i in infos]))
         return

@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common.queues import read_each_once
+
 REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-2": "US West (Oregon)",
                 "eu-west-1": "Europe (Ireland)", "eu-central-1": "Europe (Frankfurt)"}
 
@@ -84,24 +86,14 @@ def _alert_from_sns(body: str) -> dict[str, Any]:
 def read_inbox(sqs, inbox_url: str, consume: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
     """Every alert in the inbox, oldest first. Without `consume` the messages are made visible
     again at once, so reading is repeatable."""
-    seen: dict[str, tuple[str, dict[str, Any]]] = {}
-    while len(seen) < limit:
-        response = sqs.receive_message(QueueUrl=inbox_url, MaxNumberOfMessages=10, VisibilityTimeout=30,
-                                       WaitTimeSeconds=0, AttributeNames=["SentTimestamp"])
-        messages = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
-        if not messages:
-            break
-        for m in messages:
-            seen[m["MessageId"]] = (m["ReceiptHandle"], {**_alert_from_sns(m["Body"]),
-                                                         "sent": int(m["Attributes"].get("SentTimestamp", 0))})
-    handles = [handle for handle, _ in seen.values()]
-    for start in range(0, len(handles), 10):
-        chunk = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles[start:start + 10])]
-        if consume:
-            sqs.delete_message_batch(QueueUrl=inbox_url, Entries=chunk)
-        else:
-            sqs.change_message_visibility_batch(QueueUrl=inbox_url, Entries=[{**e, "VisibilityTimeout": 0} for e in chunk])
-    return sorted((alert for _, alert in seen.values()), key=lambda a: (a["sent"], a["at"] or ""))
+    messages, _ = read_each_once(sqs, inbox_url, limit, ["SentTimestamp"])
+    if consume:
+        # A receipt handle stays valid after its message was made visible again, until it is received anew.
+        for start in range(0, len(messages), 10):
+            sqs.delete_message_batch(QueueUrl=inbox_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages[start:start + 10])])
+    alerts = [{**_alert_from_sns(m["Body"]), "sent": int(m["Attributes"].get("SentTimestamp", 0))} for m in messages]
+    return sorted(alerts, key=lambda a: (a["sent"], a["at"] or ""))
 
 
 def alarm_states(cloudwatch, prefix: str) -> list[dict[str, Any]]:

@@ -11,10 +11,14 @@ import json
 import time
 from dataclasses import dataclass
 
+from services.common import queues
+
 # `dlq list` reads at most this many messages per queue to find the oldest one.
 AGE_SCAN_LIMIT = 1000
-# How long a message read by that pass stays hidden at most; every one is released right after.
-AGE_SCAN_VISIBILITY_S = 30
+# A local replay waits at most this long for messages a concurrent read (`dlq list`, the watchdog)
+# hides: it releases them at the end of its pass, or they come back when their visibility runs out.
+HIDDEN_WAIT_S = queues.SCAN_VISIBILITY_S + 5
+HIDDEN_POLL_S = 0.5
 
 
 @dataclass
@@ -29,58 +33,31 @@ class DlqInfo:
     oldest_exact: bool | None = None
 
 
-def describe(sqs, dead_letter_queues: dict[str, str], scan_limit: int = AGE_SCAN_LIMIT, wait_s: int = 0) -> list[DlqInfo]:
-    """dead_letter_queues maps each source queue URL to its DLQ URL. On AWS pass wait_s=1: a short
-    poll asks only some of SQS's servers and can answer empty while a small queue holds messages
-    (the emulator answers one request at a time, so locally no receive waits)."""
+def describe(sqs, dead_letter_queues: dict[str, str], scan_limit: int = AGE_SCAN_LIMIT) -> list[DlqInfo]:
+    """dead_letter_queues maps each source queue URL to its DLQ URL."""
     out = []
     for source_url, dlq_url in sorted(dead_letter_queues.items()):
         attrs = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         depth = int(attrs["ApproximateNumberOfMessages"])
-        age, exact = oldest_age(sqs, dlq_url, depth, scan_limit, wait_s) if depth else (None, None)
+        age, exact = oldest_age(sqs, dlq_url, depth, scan_limit) if depth else (None, None)
         out.append(DlqInfo(dlq_url.rsplit("/", 1)[1], dlq_url, source_url, depth, age, exact))
     return out
 
 
-def oldest_age(sqs, dlq_url: str, depth: int, limit: int = AGE_SCAN_LIMIT, wait_s: int = 0) -> tuple[float | None, bool]:
+def oldest_age(sqs, dlq_url: str, depth: int, limit: int = AGE_SCAN_LIMIT) -> tuple[float | None, bool]:
     """Age of the oldest message (SentTimestamp: when it was first sent to its work queue) and
-    whether it is exact: every message is read once, up to `limit`, then all are released.
+    whether it is exact: every message is read once, up to `limit` (`queues.read_each_once`).
 
-    A receive with VisibilityTimeout=0 would leave the message in place and the next receive
-    would hand out the same ones again, so each page is hidden for a moment while the pass goes
-    on, and made visible again at the end (also on error). CloudWatch's
-    ApproximateAgeOfOldestMessage is not used: it lags by minutes, counts from a message's move
-    into the DLQ, and restarts for a message received three times, which the watchdog's reads do.
+    CloudWatch's ApproximateAgeOfOldestMessage is not used: it lags by minutes, counts from a
+    message's move into the DLQ, and restarts for a message received three times, which the
+    watchdog's reads do.
     """
-    sent: dict[str, int] = {}
-    handles: list[str] = []
-    drained = False
-    try:
-        while len(sent) < limit:
-            messages = sqs.receive_message(
-                QueueUrl=dlq_url, MaxNumberOfMessages=min(10, limit - len(sent)), AttributeNames=["SentTimestamp"],
-                VisibilityTimeout=AGE_SCAN_VISIBILITY_S, WaitTimeSeconds=wait_s,
-            ).get("Messages", [])
-            if not messages:
-                drained = True
-                break
-            handles += [m["ReceiptHandle"] for m in messages]
-            sent.update({m["MessageId"]: int(m["Attributes"]["SentTimestamp"]) for m in messages})
-    finally:
-        _release(sqs, dlq_url, handles)
-    if not sent:
+    messages, drained = queues.read_each_once(sqs, dlq_url, limit, ["SentTimestamp"])
+    if not messages:
         return None, False
     # Nothing left to read and at least the depth read: no older message can hide anywhere.
-    exact = drained and len(sent) >= depth
-    return round(time.time() - min(sent.values()) / 1000, 1), exact
-
-
-def _release(sqs, dlq_url: str, handles: list[str]) -> None:
-    for start in range(0, len(handles), 10):
-        batch = handles[start:start + 10]
-        sqs.change_message_visibility_batch(
-            QueueUrl=dlq_url, Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(batch)]
-        )
+    exact = drained and len(messages) >= depth
+    return round(time.time() - min(int(m["Attributes"]["SentTimestamp"]) for m in messages) / 1000, 1), exact
 
 
 def peek(sqs, dlq_url: str, limit: int = 10) -> list[dict]:
@@ -100,13 +77,20 @@ def peek(sqs, dlq_url: str, limit: int = 10) -> list[dict]:
 
 def replay_local(sqs, dlq_url: str, source_url: str, max_messages: int = 100_000) -> int:
     moved = 0
+    waiting_since: float | None = None
     while moved < max_messages:
         response = sqs.receive_message(
             QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0, VisibilityTimeout=30
         )
         messages = response.get("Messages", [])
         if not messages:
-            break
+            # Not done while messages are hidden: a concurrent read holds them for a moment.
+            waiting_since = time.monotonic() if waiting_since is None else waiting_since
+            if not _hidden(sqs, dlq_url) or time.monotonic() - waiting_since >= HIDDEN_WAIT_S:
+                break
+            time.sleep(HIDDEN_POLL_S)
+            continue
+        waiting_since = None
         sent = sqs.send_message_batch(
             QueueUrl=source_url,
             Entries=[
@@ -124,6 +108,11 @@ def replay_local(sqs, dlq_url: str, source_url: str, max_messages: int = 100_000
         if len(ok) < len(messages):
             break
     return moved
+
+
+def _hidden(sqs, dlq_url: str) -> int:
+    attrs = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
 
 
 def replay_aws(sqs, dlq_arn: str) -> str:

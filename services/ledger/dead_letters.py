@@ -1,10 +1,9 @@
 """What waits in the dead-letter queues, and which run each message belongs to (for the watchdog).
 
-Dead letters are read without being consumed or hidden: receives with `VisibilityTimeout=0`
-leave every message visible, so a replay running at the same time still moves them all. A
-receive raises the message's receive count, which matters nowhere: the DLQs have no redrive
-policy of their own. At most `limit` messages are read per queue and tick; successive receives
-on AWS sample different messages, the local emulator returns the oldest ones every time.
+The queues are read without consuming them (`services.common.queues.read_each_once`, as
+`disclosures dlq list` reads them). A receive raises the message's receive count, which matters
+nowhere: the DLQs have no redrive policy of their own. At most `limit` messages are read per
+queue and tick.
 
 A body is our event envelope (SNS delivers raw to every queue; an SNS notification wrapper is
 unwrapped all the same), or, on the extract queue, a bronze `ObjectCreated` event whose object
@@ -23,8 +22,7 @@ from botocore.exceptions import ClientError
 
 from services.common import keys, storage
 from services.common.config import settings
-
-BATCH = 10  # SQS's maximum per receive
+from services.common.queues import read_each_once
 
 
 @dataclass
@@ -32,22 +30,6 @@ class QueueLetters:
     name: str
     by_run: Counter[str] = field(default_factory=Counter)  # run id -> messages read
     unattributed: int = 0  # messages read that name no run
-
-
-def read_bodies(sqs: Any, url: str, limit: int) -> list[str]:
-    """Up to `limit` distinct message bodies, leaving every message in the queue and visible."""
-    bodies: dict[str, str] = {}
-    for _ in range(max(1, -(-limit // BATCH))):
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=min(BATCH, limit - len(bodies)), VisibilityTimeout=0, WaitTimeSeconds=0
-        ).get("Messages", [])
-        new = {m["MessageId"]: m["Body"] for m in messages if m["MessageId"] not in bodies}
-        if not new:
-            break
-        bodies.update(new)
-        if len(bodies) >= limit:
-            break
-    return list(bodies.values())
 
 
 def run_of(body: str) -> str | None:
@@ -90,8 +72,9 @@ def read(sqs: Any, urls: list[str], limit: int) -> list[QueueLetters]:
     out = []
     for url in sorted(urls):
         letters = QueueLetters(url.rsplit("/", 1)[1])
-        for body in read_bodies(sqs, url, limit):
-            run_id = run_of(body)
+        messages, _ = read_each_once(sqs, url, limit)
+        for message in messages:  # after the release: a bronze event's run costs an S3 read
+            run_id = run_of(message["Body"])
             if run_id:
                 letters.by_run[run_id] += 1
             else:

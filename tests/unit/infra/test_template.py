@@ -115,6 +115,8 @@ def test_the_watchdog_may_peek_at_dead_letter_queues_that_redrive_nowhere(stack)
                   for s in p["Statement"]]
     sqs = next(s for s in statements if "sqs:ReceiveMessage" in s["Action"])
     assert {r["Fn::GetAtt"][0] for r in sqs["Resource"]} == dlqs
+    # What it read it hides for the pass and then makes visible again (services/common/queues.py).
+    assert "sqs:ChangeMessageVisibility" in sqs["Action"]
     assert "sqs:DeleteMessage" not in str(statements)
 
 

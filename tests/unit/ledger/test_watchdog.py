@@ -9,9 +9,9 @@ import boto3
 import pytest
 
 from events.models import Envelope, FilingDiscovered, RunRequested
-from services.common import keys
+from services.common import keys, queues
 from services.common.tables import LedgerItem
-from services.ledger import dead_letters, watchdog
+from services.ledger import watchdog
 from services.ledger.ledger import Ledger
 from services.ledger.queries import get_run
 
@@ -27,6 +27,8 @@ def dlqs(ledger_table, monkeypatch):
     monkeypatch.setenv("DEAD_LETTER_QUEUES", ",".join(urls.values()))
     monkeypatch.setenv("RUN_IDLE_LIMIT_S", "900")
     monkeypatch.setenv("RUN_MAX_DURATION_S", str(24 * 3600))
+    # In-process moto honours long polls: each pass's closing empty receive would wait 1 s.
+    monkeypatch.setattr(queues, "receive_wait_s", lambda sqs: 0)
     ledger = Ledger()
     for rid in (OWNER, OTHER):
         ledger.apply(Envelope.build(RunRequested(years=[2025], source_url="x"), run_id=rid, source="cli"))
@@ -113,24 +115,6 @@ def test_a_settled_run_waiting_on_gold_fails_for_its_dead_letter(dlqs):
     assert status(OTHER) == ("running", None)
 
 
-class EndlessQueue:
-    """A DLQ that always has another message to hand out."""
-
-    def __init__(self) -> None:
-        self.receives = 0
-
-    def receive_message(self, **kwargs):
-        assert kwargs["VisibilityTimeout"] == 0  # never hides a message from a replay
-        self.receives += 1
-        return {"Messages": [{"MessageId": f"{self.receives}-{i}", "Body": "{}"} for i in range(kwargs["MaxNumberOfMessages"])]}
-
-
-def test_reading_a_dead_letter_queue_is_bounded():
-    queue = EndlessQueue()
-    assert len(dead_letters.read_bodies(queue, "https://q/123/t-dlq", limit=25)) == 25
-    assert queue.receives == 3
-
-
 def test_before_any_success_freshness_counts_from_the_first_run(dlqs, monkeypatch):
     monkeypatch.setenv("RUN_MAX_DURATION_S", str(7 * 24 * 3600))
     # No run has published yet: the deployment has been stale since its first run started,
@@ -144,3 +128,18 @@ def test_no_run_ever_started_reports_no_freshness(ledger_table, monkeypatch):
     watchdog.metrics.drain()
     watchdog.check(now=LATER, report=True)
     assert "DataFreshnessHours" not in watchdog.metrics.drain()
+
+
+def test_a_run_whose_dead_letter_waits_behind_ten_of_another_run_fails_for_it(dlqs):
+    sqs, urls = dlqs
+    for n in range(15):
+        sqs.send_message(QueueUrl=urls["fetch-dlq"], MessageBody=envelope(OTHER, str(n)))
+    sqs.send_message(QueueUrl=urls["fetch-dlq"], MessageBody=envelope(OWNER))
+
+    announced = watchdog.check(now=LATER)
+
+    assert sorted(e.run_id for e in announced) == sorted([OWNER, OTHER])
+    assert status(OWNER) == ("failed", "messages in dead-letter queues: t-fetch-dlq=1")
+    assert status(OTHER) == ("failed", "messages in dead-letter queues: t-fetch-dlq=15")
+    depth = sqs.get_queue_attributes(QueueUrl=urls["fetch-dlq"], AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "16"  # all visible again for a replay
