@@ -87,12 +87,17 @@ def test_deployments_in_progress_are_stopped_with_their_auto_rollback():
         assert rb.stop_deployments(codedeploy, "app") == ["d-1"]
 
 
-def test_roll_forward_puts_live_back_on_the_declared_version(aws):
-    lam, iam = aws
+def _one_rolled_back_one_in_a_canary(lam, iam):
+    """fn-a rolled back to 2, fn-b on 3 with half its traffic still on 2, fn-c on 3; 3 is declared."""
     publish_release(lam, iam, ["fn-a", "fn-b", "fn-c"], releases=3)
     rb.rollback(lam, ["fn-a"])
     lam.update_alias(FunctionName="fn-b", Name="live", FunctionVersion="3",
                      RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    return lam
+
+
+def test_roll_forward_puts_live_back_on_the_declared_version(aws):
+    lam = _one_rolled_back_one_in_a_canary(*aws)
     moves = rb.roll_forward(lam, {"fn-a": "3", "fn-b": "3", "fn-c": "3", "fn-gone": "1"})
     assert [(m.function, m.from_version, m.to_version, m.action) for m in moves] == [
         ("fn-a", "2", "3", "rolled_forward"), ("fn-b", "3", "3", "rolled_forward")]
@@ -104,11 +109,7 @@ def test_roll_forward_puts_live_back_on_the_declared_version(aws):
 
 
 def test_behind_reports_live_off_the_declared_version_and_moves_nothing(aws):
-    lam, iam = aws
-    publish_release(lam, iam, ["fn-a", "fn-b", "fn-c"], releases=3)
-    rb.rollback(lam, ["fn-a"])
-    lam.update_alias(FunctionName="fn-b", Name="live", FunctionVersion="3",
-                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    lam = _one_rolled_back_one_in_a_canary(*aws)
     lagging = rb.behind(lam, {"fn-a": "3", "fn-b": "3", "fn-c": "3", "fn-gone": "1"})
     assert [(m.function, m.from_version, m.to_version, m.action) for m in lagging] == [
         ("fn-a", "2", "3", "behind"), ("fn-b", "3", "3", "behind")]
