@@ -6,7 +6,7 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from infra.cli.console import out
 
@@ -73,5 +73,49 @@ def register(app: typer.Typer, attach, request) -> None:
 
         state = attach()
         request(state, GoldRequested(years=year, reason=reason), wait, as_json, timeout)
+
+    @gold_app.command("prune")
+    def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Delete old Gold versions and unreferenced silver year tables (what build_gold does after a publish)."""
+        from services.build_gold import retention
+        from services.common.aws import client
+        from services.common.config import settings
+
+        attach()
+        cfg = settings()
+        try:
+            policy = retention.Policy.from_env()
+            pruned = retention.prune(client("s3"), gold_bucket=cfg.gold_bucket, silver_bucket=cfg.silver_bucket,
+                                     policy=policy, dry_run=dry_run)
+        except (ValueError, retention.RetentionError) as exc:
+            out.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        plan = pruned.plan
+        if as_json:
+            print(json.dumps({**plan.to_dict(), "dry_run": dry_run,
+                              "deleted": None if pruned.applied is None else {
+                                  "gold_objects": pruned.applied.gold_objects,
+                                  "silver_objects": pruned.applied.silver_objects}}, default=str))
+            return
+        if plan.live is None:
+            out.print("no Gold version is live yet: nothing is pruned")
+            return
+        out.print(f"live version [bold]{plan.live}[/bold]; keeping {policy.keep_versions} versions live before it "
+                  f"and rejected versions for {policy.keep_rejected_days} days")
+        table = Table("action", "gold objects", "silver tables", "reason")
+        table.columns.insert(0, Column("version", no_wrap=True))
+        for d in plan.decisions:
+            kept = f"{d.silver_kept} kept" if d.silver_kept else ""
+            if d.keep:
+                table.add_row(d.version, "keep", "", kept, d.reason)
+            elif d.gold_keys or d.silver_keys:
+                silver = ", ".join(filter(None, [f"{len(d.silver_keys)} deleted" if d.silver_keys else "", kept]))
+                table.add_row(d.version, "[red]delete[/red]", str(len(d.gold_keys)), silver, d.reason)
+        out.print(table)
+        verb = "would delete" if dry_run else "deleted"
+        gold = len(plan.gold_keys) if pruned.applied is None else pruned.applied.gold_objects
+        silver = len(plan.silver_keys) if pruned.applied is None else pruned.applied.silver_objects
+        out.print(f"{verb} {len(plan.deleted_versions)} versions: {gold} Gold objects, {silver} silver year tables")
 
     app.add_typer(gold_app, name="gold")

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope, GoldPublished, GoldRejected
-from services.build_gold import overrides, reference, store
+from services.build_gold import overrides, reference, retention, store
 from services.build_gold.build import build, built_from_current_filings
 from services.common import bus
 from services.common.aws import client
@@ -52,6 +52,22 @@ def record_handler(record: SQSRecord) -> None:
     metrics.add_metric(name="GoldPublished" if result.published else "GoldRejected", unit=MetricUnit.Count, value=1)
     logger.info("gold built", extra={"status": result.status, "version": result.version, "rows": result.row_counts,
                                      "failed_checks": result.failed_checks})
+    if result.published:
+        prune_old_versions(client("s3"), cfg.gold_bucket, cfg.silver_bucket)
+
+
+def prune_old_versions(s3, gold_bucket: str, silver_bucket: str) -> retention.Pruned | None:
+    """Retention after a publish (docs/gold.md): a failure is logged and counted, never fails the
+    build, whose event is already out. A redelivered build prunes again and finds nothing more."""
+    try:
+        pruned = retention.prune(s3, gold_bucket=gold_bucket, silver_bucket=silver_bucket,
+                                 policy=retention.Policy.from_env())
+    except Exception as exc:  # whatever went wrong, the published version stands
+        logger.warning("gold retention failed", extra={"error": f"{type(exc).__name__}: {exc}"}, exc_info=True)
+        metrics.add_metric(name="GoldRetentionFailed", unit=MetricUnit.Count, value=1)
+        return None
+    logger.info("gold retention", extra=pruned.summary())
+    return pruned
 
 
 lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

@@ -77,12 +77,33 @@ def documents_year_prefix(year: int) -> str:
     return f"{SOURCE}/documents/year={year}/"
 
 
+SILVER_TABLES_PREFIX = f"{SOURCE}/tables/"
+GOLD_VERSIONS_PREFIX = f"{SOURCE}/gold/version="
+
+_SILVER_TABLE_KEY = re.compile(
+    rf"^{re.escape(SILVER_TABLES_PREFIX)}(?P<table>[^/]+)/year=(?P<year>\d{{4}})/version=(?P<version>[^/]+)/part-0\.parquet$"
+)
+_GOLD_VERSION_KEY = re.compile(rf"^{re.escape(GOLD_VERSIONS_PREFIX)}(?P<version>[^/]+)/")
+
+
 def silver_table_key(table: str, year: int, version: str) -> str:
-    return f"{SOURCE}/tables/{table}/year={year}/version={version}/part-0.parquet"
+    return f"{SILVER_TABLES_PREFIX}{table}/year={year}/version={version}/part-0.parquet"
+
+
+def silver_table_version(key: str) -> str | None:
+    """The Gold version that wrote a silver year table; None for any other key."""
+    match = _SILVER_TABLE_KEY.match(key)
+    return match["version"] if match else None
 
 
 def gold_version_prefix(version: str) -> str:
-    return f"{SOURCE}/gold/version={version}/"
+    return f"{GOLD_VERSIONS_PREFIX}{version}/"
+
+
+def gold_key_version(key: str) -> str | None:
+    """The version a key under a Gold version prefix belongs to; None for the pointer and others."""
+    match = _GOLD_VERSION_KEY.match(key)
+    return match["version"] if match else None
 
 
 def gold_table_key(version: str, table: str) -> str:

@@ -193,3 +193,18 @@ def test_replaced_site_objects_expire(stack):
     # Each Gold version's answers are new objects; the deleted ones must not stay as versions forever.
     [rule] = stack.resources["SiteBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 30
+
+
+def test_versions_pruned_from_gold_and_silver_expire(stack):
+    # build_gold's retention deletes old Gold versions and unreferenced silver year tables; in these
+    # versioned buckets each delete leaves a noncurrent version, which must not stay forever.
+    from services.build_gold.retention import Policy
+    from services.common import keys
+
+    for bucket, prefix in (("GoldBucket", None), ("SilverBucket", keys.SILVER_TABLES_PREFIX)):
+        [rule] = stack.resources[bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert rule["Status"] == "Enabled" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 30
+        assert rule["ExpiredObjectDeleteMarker"] is True
+        assert rule.get("Prefix") == prefix, bucket  # silver: only the year tables, records keep their history
+    # The retention settings the function gets are valid (a bad one would stop retention).
+    assert Policy.from_env(stack.function_environment()) == Policy(keep_versions=5, keep_rejected_days=30)
