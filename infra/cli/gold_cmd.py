@@ -86,8 +86,9 @@ def register(app: typer.Typer, attach, request) -> None:
         cfg = settings()
         try:
             policy = retention.Policy.from_env()
-            pruned = retention.prune(client("s3"), gold_bucket=cfg.gold_bucket, silver_bucket=cfg.silver_bucket,
-                                     policy=policy, dry_run=dry_run)
+            s3 = client("s3")
+            pruned = retention.prune(s3, gold_bucket=cfg.gold_bucket, silver_bucket=cfg.silver_bucket, policy=policy,
+                                     served=retention.served_versions(s3, cfg.site_bucket), dry_run=dry_run)
         except (ValueError, retention.RetentionError) as exc:
             out.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc

@@ -149,7 +149,7 @@ def _version(now: datetime, payloads: list[bytes]) -> str:
     digest = hashlib.sha256()
     for payload in payloads:
         digest.update(hashlib.sha256(payload).digest())
-    return f"{now:%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:8]}"
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:8]}"  # ids sort by build time
 
 
 def _gold_key(version: str, table: str, year: int | None) -> str:

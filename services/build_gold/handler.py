@@ -53,15 +53,16 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("gold built", extra={"status": result.status, "version": result.version, "rows": result.row_counts,
                                      "failed_checks": result.failed_checks})
     if result.published:
-        prune_old_versions(client("s3"), cfg.gold_bucket, cfg.silver_bucket)
+        prune_old_versions(client("s3"), cfg.gold_bucket, cfg.silver_bucket, cfg.site_bucket)
 
 
-def prune_old_versions(s3, gold_bucket: str, silver_bucket: str) -> retention.Pruned | None:
+def prune_old_versions(s3, gold_bucket: str, silver_bucket: str, site_bucket: str = "") -> retention.Pruned | None:
     """Retention after a publish (docs/gold.md): a failure is logged and counted, never fails the
     build, whose event is already out. A redelivered build prunes again and finds nothing more."""
     try:
         pruned = retention.prune(s3, gold_bucket=gold_bucket, silver_bucket=silver_bucket,
-                                 policy=retention.Policy.from_env())
+                                 policy=retention.Policy.from_env(),
+                                 served=retention.served_versions(s3, site_bucket))
     except Exception as exc:  # whatever went wrong, the published version stands
         logger.warning("gold retention failed", extra={"error": f"{type(exc).__name__}: {exc}"}, exc_info=True)
         metrics.add_metric(name="GoldRetentionFailed", unit=MetricUnit.Count, value=1)

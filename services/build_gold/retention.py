@@ -36,11 +36,12 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.api.data import META_KEY
 from services.build_gold import store
 from services.common import keys
 
@@ -72,6 +73,16 @@ def version_time(version: str) -> datetime | None:
         return datetime.strptime(match["built"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def served_versions(s3: Any, site_bucket: str) -> set[str]:
+    """The versions the API may hold: api/meta.json's live one and the one it replaced."""
+    meta = store.get_bytes(s3, site_bucket, META_KEY) if site_bucket else None
+    try:
+        body = json.loads(meta) if meta else {}
+    except ValueError:
+        body = {}
+    return {v for v in (body.get("gold_version"), body.get("previous_gold_version")) if isinstance(v, str)}
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -233,15 +244,22 @@ def references(manifest: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def _chain(live: Mapping[str, Any], manifests: _Manifests) -> list[str]:
-    """The versions that were live before this one, newest first, as far as manifests remain."""
+def _chain(live: Mapping[str, Any], manifests: _Manifests, gold: Mapping[str, Any]) -> list[str]:
+    """The versions that were live before this one, newest first, as far as manifests remain.
+
+    A link whose files are gone was deleted by an earlier pass, and older ones went before it. A
+    link whose files remain but whose manifest cannot be read breaks the chain: every version
+    behind it would look never live, so nothing is decided on it (RetentionError)."""
     chain: list[str] = []
     seen = {live.get("version")}
     previous = live.get("previous_version")
     while previous and previous not in seen:
         body = manifests.get(previous)
         if body is None:
-            break  # deleted by an earlier pass: older ones went before it
+            if previous in gold:
+                raise RetentionError(f"the chain of live versions is broken at {previous} (its manifest is "
+                                     "missing or unreadable): nothing deleted")
+            break
         chain.append(previous)
         seen.add(previous)
         previous = body.get("previous_version")
@@ -255,6 +273,7 @@ def plan(
     silver_bucket: str,
     policy: Policy | None = None,
     now: datetime | None = None,
+    served: Iterable[str] = (),
 ) -> Plan:
     """Decide what stays and what goes; deletes nothing."""
     policy = policy or Policy()
@@ -268,10 +287,13 @@ def plan(
     gold = _by_version(s3, gold_bucket, keys.GOLD_VERSIONS_PREFIX, keys.gold_key_version)
     silver = _by_version(s3, silver_bucket, keys.SILVER_TABLES_PREFIX, keys.silver_table_version)
     manifests = _Manifests(s3, gold_bucket, {live: pointer.body})
-    chain = _chain(pointer.body, manifests)
+    chain = _chain(pointer.body, manifests, gold)
     in_chain = set(chain)
 
     kept: dict[str, str] = {live: "live"}
+    for version in served:  # what the API holds may lag the pointer when publishing failed
+        if version and version != live and version_time(version) is not None:
+            kept[version] = "served by the API (api/meta.json)"
     for position, version in enumerate(chain[: policy.keep_versions], start=1):
         kept[version] = f"previously live ({position} of {policy.keep_versions} kept)"
     dropped: dict[str, tuple[str, str | None]] = {}  # version -> (reason, status)
@@ -353,19 +375,27 @@ class Applied:
     silver_objects: int
 
 
+def _is_manifest(key: str) -> bool:
+    version = keys.gold_key_version(key)
+    return version is not None and key == keys.gold_manifest_key(version)
+
+
 def _delete(s3: Any, bucket: str, doomed: list[str]) -> None:
-    errors: list[dict[str, Any]] = []
-    for start in range(0, len(doomed), DELETE_BATCH):
-        batch = doomed[start : start + DELETE_BATCH]
-        response = s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
-        )
-        errors += response.get("Errors", [])
-    if errors:
-        first = "; ".join(
-            f"{e.get('Key')}: {e.get('Code')} {e.get('Message', '')}".strip() for e in errors[:5]
-        )
-        raise RetentionError(f"{len(errors)} of {len(doomed)} deletes failed in s3://{bucket}: {first}")
+    """Delete in batches, stopping at the first batch with errors. Manifests go in requests of
+    their own before any table, so a failure never leaves a manifest naming deleted files."""
+    manifests = [k for k in doomed if _is_manifest(k)]
+    others = [k for k in doomed if not _is_manifest(k)]
+    for group in (manifests, others):
+        for start in range(0, len(group), DELETE_BATCH):
+            batch = group[start : start + DELETE_BATCH]
+            errors = s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            ).get("Errors", [])
+            if errors:
+                first = "; ".join(
+                    f"{e.get('Key')}: {e.get('Code')} {e.get('Message', '')}".strip() for e in errors[:5]
+                )
+                raise RetentionError(f"{len(errors)} of {len(batch)} deletes failed in s3://{bucket}: {first}")
 
 
 def apply(s3: Any, planned: Plan) -> Applied:
@@ -409,7 +439,8 @@ def prune(
     silver_bucket: str,
     policy: Policy | None = None,
     now: datetime | None = None,
+    served: Iterable[str] = (),
     dry_run: bool = False,
 ) -> Pruned:
-    planned = plan(s3, gold_bucket=gold_bucket, silver_bucket=silver_bucket, policy=policy, now=now)
+    planned = plan(s3, gold_bucket=gold_bucket, silver_bucket=silver_bucket, policy=policy, now=now, served=served)
     return Pruned(planned, None if dry_run else apply(s3, planned))

@@ -14,6 +14,7 @@ from gold_records import document_record, row
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from services.api.data import META_KEY
 from services.build_gold import retention, store
 from services.build_gold.build import _version, build
 from services.build_gold.retention import Policy
@@ -309,8 +310,10 @@ def test_apply_deletes_in_batches_of_1000_and_never_what_the_pointer_references(
     s3 = _Recorder(pointer)
     applied = retention.apply(s3, _plan_of(gold, [*silver, carried], live))
     assert applied == retention.Applied(2, 2500)
-    assert [(b, len(k)) for b, k in s3.batches] == [(GOLD, 2), (SILVER, 1000), (SILVER, 1000), (SILVER, 500)]
-    assert s3.batches[0][1][0] == keys.gold_manifest_key(old)  # manifests first
+    # Manifests in a request of their own, before any table: a failure never leaves a manifest
+    # naming deleted files.
+    assert [(b, len(k)) for b, k in s3.batches] == [(GOLD, 1), (GOLD, 1), (SILVER, 1000), (SILVER, 1000), (SILVER, 500)]
+    assert s3.batches[0][1] == [keys.gold_manifest_key(old)]
     deleted = {k for _, batch in s3.batches for k in batch}
     assert carried not in deleted and keys.gold_table_key(live, "x") not in deleted
 
@@ -398,3 +401,34 @@ def test_gold_prune_command(s3, history, monkeypatch):
     finally:
         config.settings.cache_clear()
         aws.reset_clients()
+
+
+@pytest.mark.parametrize("damage", ["garbled", "missing"])
+def test_a_broken_chain_of_live_versions_deletes_nothing(s3, history, damage):
+    # D was live before E. Without its manifest, C, B and A would look never live and go.
+    v = history
+    key = keys.gold_manifest_key(v["D"])
+    if damage == "garbled":
+        _put(s3, key, b'{"version": "trunc', bucket=GOLD)
+    else:
+        s3.delete_object(Bucket=GOLD, Key=key)
+    before = _everything(s3)
+    with pytest.raises(retention.RetentionError, match=f"broken at {v['D']}"):
+        retention.prune(s3, gold_bucket=GOLD, silver_bucket=SILVER, policy=Policy(5, 30), now=NOW)
+    assert _everything(s3) == before
+
+
+def test_the_versions_the_api_serves_are_kept_when_publishing_lags(s3, history):
+    # publish_api failed since B: the API still serves B (and holds A for a few seconds more).
+    v = history
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key=META_KEY, Body=json.dumps({"gold_version": v["B"], "previous_gold_version": v["A"]}))
+    served = retention.served_versions(s3, "site")
+    assert served == {v["A"], v["B"]}
+    pruned = retention.prune(s3, gold_bucket=GOLD, silver_bucket=SILVER, policy=Policy(1, 0), now=NOW, served=served)
+    reasons = {d.version: d.reason for d in pruned.plan.decisions if d.keep}
+    assert reasons[v["B"]] == reasons[v["A"]] == "served by the API (api/meta.json)"
+    for name in ("E", "D", "B", "A"):
+        _assert_whole(s3, v[name])
+    s3.create_bucket(Bucket="site-before-any-publish")
+    assert retention.served_versions(s3, "") == set() == retention.served_versions(s3, "site-before-any-publish")
