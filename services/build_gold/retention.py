@@ -432,15 +432,7 @@ class Pruned:
         }
 
 
-def prune(
-    s3: Any,
-    *,
-    gold_bucket: str,
-    silver_bucket: str,
-    policy: Policy | None = None,
-    now: datetime | None = None,
-    served: Iterable[str] = (),
-    dry_run: bool = False,
-) -> Pruned:
-    planned = plan(s3, gold_bucket=gold_bucket, silver_bucket=silver_bucket, policy=policy, now=now, served=served)
+def prune(s3: Any, *, dry_run: bool = False, **options: Any) -> Pruned:
+    """`plan` (same keyword options), then `apply` unless it is a dry run."""
+    planned = plan(s3, **options)
     return Pruned(planned, None if dry_run else apply(s3, planned))
