@@ -17,7 +17,7 @@ from services.ledger.queries import get_run
 
 OWNER = "20251126T070000Z-0000000a"
 OTHER = "20251126T070500Z-0000000b"
-LATER = datetime.now(UTC) + timedelta(hours=1)  # every run started now is idle by then
+LATER = datetime.now(UTC) + timedelta(hours=6)  # every run the tests start is idle by then, none stuck yet
 
 
 @pytest.fixture
@@ -119,8 +119,11 @@ def test_before_any_success_freshness_counts_from_the_first_run(dlqs, monkeypatc
     monkeypatch.setenv("RUN_MAX_DURATION_S", str(7 * 24 * 3600))
     # No run has published yet: the deployment has been stale since its first run started,
     # so the stale-data alarm gets a figure rather than nothing.
-    watchdog.check(now=LATER + timedelta(hours=47), report=True)
-    assert 47.9 < watchdog.metrics.drain()["DataFreshnessHours"]["Value"][0] < 48.1
+    now = LATER + timedelta(hours=47)
+    watchdog.check(now=now, report=True)
+    first_started = datetime.fromisoformat(min(get_run(r)["started_at"] for r in (OWNER, OTHER)))
+    expected = (now - first_started).total_seconds() / 3600
+    assert watchdog.metrics.drain()["DataFreshnessHours"]["Value"][0] == pytest.approx(expected, abs=0.01)
 
 
 def test_no_run_ever_started_reports_no_freshness(ledger_table, monkeypatch):
