@@ -36,7 +36,7 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -162,7 +162,7 @@ class Plan:
     def gold_keys(self) -> list[str]:
         """Every Gold key to delete, the manifests first."""
         found = [k for d in self.decisions for k in d.gold_keys]
-        return sorted(found, key=lambda k: (not k.endswith("/_manifest.json"), k))
+        return sorted(found, key=lambda k: (not _is_manifest(k), k))
 
     @property
     def silver_keys(self) -> list[str]:
@@ -215,17 +215,11 @@ class _Manifests:
         return self.read[version]
 
 
-def _list(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            yield item["Key"]
-
-
 def _by_version(
     s3: Any, bucket: str, prefix: str, version_of: Callable[[str], str | None]
 ) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = defaultdict(list)
-    for key in _list(s3, bucket, prefix):
+    for key in store.list_keys(s3, bucket, prefix):
         version = version_of(key)
         if version is not None:
             grouped[version].append(key)

@@ -52,7 +52,7 @@ def get_bytes(s3: Any, bucket: str, key: str) -> bytes | None:
         raise
 
 
-def _list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield item["Key"]
@@ -85,7 +85,7 @@ def read_filings(s3: Any, bucket: str, year: int) -> tuple[Any, list[SilverFailu
 def read_documents(s3: Any, bucket: str, year: int) -> tuple[list[SilverObject], list[SilverFailure]]:
     """Every per-document record of a year; unparseable objects come back as failures."""
     objects, failures = [], []
-    for key in sorted(_list_keys(s3, bucket, keys.documents_year_prefix(year))):
+    for key in sorted(list_keys(s3, bucket, keys.documents_year_prefix(year))):
         if not key.endswith(_DOCUMENT_FILE):
             continue  # page text and other per-document files
         data = get_bytes(s3, bucket, key)
