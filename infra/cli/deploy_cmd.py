@@ -9,6 +9,7 @@ AWS credentials of the environment (or --profile).
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import tempfile
 from pathlib import Path
@@ -40,28 +41,13 @@ def _aws_clients(config, profile: str | None):
     except ProfileNotFound as exc:
         console.print(f"[red]{exc}: see docs/deployment.md (Prerequisites)[/red]")
         raise typer.Exit(2) from exc
-    cache: dict[str, Any] = {}
-
-    def client(service: str):
-        if service not in cache:
-            cache[service] = session.client(service)
-        return cache[service]
-
-    return client
+    return functools.cache(session.client)
 
 
 def _local_clients(endpoint: str):
     from infra.local.emulator import Emulator
 
-    emulator = Emulator(endpoint=endpoint)
-    cache: dict[str, Any] = {}
-
-    def client(service: str):
-        if service not in cache:
-            cache[service] = emulator.client(service)
-        return cache[service]
-
-    return client
+    return functools.cache(Emulator(endpoint=endpoint).client)
 
 
 def _local_target(endpoint: str | None, stack_name: str | None) -> dict[str, Any]:

@@ -34,12 +34,8 @@ def read_each_once(
     sqs: Any, url: str, limit: int, attribute_names: list[str] | None = None, wait_s: int | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
     """Up to `limit` messages of a queue, each read once, and whether the queue was read to its end.
-
-    A receive with VisibilityTimeout=0 would leave the messages first in line and the next receive
-    would hand out the same ones again, so each page stays hidden (SCAN_VISIBILITY_S at most) while
-    the pass goes on; all are made visible again at the end, also on error. `wait_s` defaults to
-    `receive_wait_s`.
-    """
+    Each page stays hidden (SCAN_VISIBILITY_S at most) while the pass goes on; all are made
+    visible again at the end, also on error. `wait_s` defaults to `receive_wait_s`."""
     wait_s = receive_wait_s(sqs) if wait_s is None else wait_s
     messages: dict[str, dict[str, Any]] = {}  # by id: a message received again keeps its newest handle
     drained = False
