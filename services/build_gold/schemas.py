@@ -71,6 +71,7 @@ TRANSACTIONS = _schema(
     ("amount_high", pa.float64()),
     ("cap_gains_over_200", pa.bool_()),
     ("filing_status", pa.string()),
+    ("transaction_id", pa.string()),  # the Clerk's ID, printed on amended and deleted rows
     ("description", pa.string()),
     ("subholding_of", pa.string()),
     ("location", pa.string()),
@@ -137,6 +138,7 @@ FACT_TRANSACTIONS = _schema(
     ("amount_midpoint", pa.float64()),
     ("cap_gains_over_200", pa.bool_()),
     ("filing_status", pa.string()),
+    ("transaction_id", pa.string()),
     ("description", pa.string()),
     ("subholding_of", pa.string()),
     ("comments", pa.string()),

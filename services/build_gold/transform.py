@@ -325,6 +325,7 @@ def _fact_transaction(key: str, row: dict[str, Any], filing: dict[str, Any]) -> 
         "amount_midpoint": None if low is None or high is None else (low + high) / 2,
         "cap_gains_over_200": row["cap_gains_over_200"],
         "filing_status": row["filing_status"],
+        "transaction_id": row["transaction_id"],
         "description": row["description"],
         "subholding_of": row["subholding_of"],
         "comments": row["comments"],

@@ -9,7 +9,9 @@ from typing import Any
 
 from services.extract.ptr.fields import FORM_RANGES, TX_TYPES
 
-_TICKER_SHAPE = re.compile(r"^[A-Z][A-Z0-9]{0,5}(?:[.\-/][A-Z0-9]{1,3})?$")
+# A symbol with an optional class or preferred series (`BRK.B`, `COF$I`).
+_TICKER_SHAPE = re.compile(r"^[A-Z][A-Z0-9]{0,5}(?:[.\-/$][A-Z0-9]{1,3})?$")
+_CUSIP = re.compile(r"^[0-9]{3}[0-9A-Z]{5}[0-9]$")
 _ASSET_TYPE_SHAPE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -34,9 +36,21 @@ def check_dates(row: dict[str, Any]) -> bool:
         return False
 
 
+def is_cusip(text: str) -> bool:
+    """Nine characters whose last is the CUSIP check digit: filers of bonds print it as the symbol."""
+    if not _CUSIP.match(text):
+        return False
+    total = 0
+    for i, ch in enumerate(text[:8]):
+        value = int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10
+        value *= 2 if i % 2 else 1
+        total += value // 10 + value % 10
+    return (10 - total % 10) % 10 == int(text[8])
+
+
 def check_ticker(row: dict[str, Any]) -> bool:
     ticker = row.get("ticker")
-    return ticker is None or bool(_TICKER_SHAPE.match(ticker))
+    return ticker is None or bool(_TICKER_SHAPE.match(ticker)) or is_cusip(ticker)
 
 
 def check_asset_type(row: dict[str, Any]) -> bool:

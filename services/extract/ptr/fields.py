@@ -26,7 +26,10 @@ _MONEY = re.compile(r"\$?\s*(\d[\d,]*(?:\.\d+)?)")
 _ASSET = re.compile(
     r"^(?P<name>.*?)\s*(?:\((?P<ticker>[^()]*)\))?\s*(?:\[(?P<code>[A-Za-z0-9]{1,4})\])?\s*$", re.S
 )
-_TICKER_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/^]{0,11}$")
+# Ticker-shaped: letters, digits and the separators of share classes and preferreds
+# (`BRK.B`, `HEI.A`, `T$A`, `COF$I`), or a CUSIP (`91282CJP7`).
+_TICKER_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/^$]{0,11}$")
+_WRAPPED_AT_HYPHEN = re.compile(r"[^\W_]-$")  # `AU-`, not a lone `-` ending `$1,001 -`
 TX_TYPES = ("P", "S", "S (partial)", "E")
 
 
@@ -35,6 +38,16 @@ class Amount:
     low: int | float | None
     high: int | float | None
     kind: str  # "range" | "over" | "exact" | "unknown"
+
+
+def join_lines(parts: list[str]) -> str:
+    """A cell wrapped over lines, as one string: a word wrapped at its hyphen is joined whole."""
+    out = ""
+    for part in (" ".join(p.split()) for p in parts):
+        if not part:
+            continue
+        out += part if not out or _WRAPPED_AT_HYPHEN.search(out) else " " + part
+    return out
 
 
 def parse_date(text: str) -> date | None:
@@ -81,11 +94,18 @@ class Asset:
     asset_type: str | None
 
 
+def is_ticker_token(text: str) -> bool:
+    """Ticker-shaped and not a word: `(Bitcoin)`, `(Solana)`, `(ICapital)` mix cases, a symbol never
+    does (filers type tickers in capitals; the all-lowercase ones of old renderings are upper-cased)."""
+    mixed = any(c.isupper() for c in text) and any(c.islower() for c in text)
+    return bool(_TICKER_TOKEN.match(text)) and not mixed
+
+
 def parse_asset(text: str) -> Asset:
     m = _ASSET.match(" ".join(text.split()))
     assert m is not None  # the pattern matches any string
     name, ticker, code = m.group("name"), m.group("ticker"), m.group("code")
-    if ticker is not None and not _TICKER_TOKEN.match(ticker.strip()):
+    if ticker is not None and not is_ticker_token(ticker.strip()):
         # A trailing parenthesis that is not ticker-shaped belongs to the name.
         name, ticker = f"{name} ({ticker})".strip(), None
     return Asset(

@@ -15,6 +15,10 @@ import pypdfium2.raw as pdfium_c
 
 # Small-caps text in the Clerk's generator extracts as a letter followed by these.
 PLACEHOLDERS = "\x00\ufffe"
+# pdfium writes U+FFFE (its code point 2 in the per-character API) for a hyphen it found at the end
+# of a line (FPDFText_IsHyphen): a word wrapped at its own hyphen (`SER AU-` / `2026`). They get
+# their hyphen back; small-caps placeholders are not hyphens and stay.
+_LINE_END_HYPHEN = "\ufffe\x02"
 _BREAKS = " \r\n\t\xa0"
 
 # Letter classes for telling a capital rendered with a lowercase code point from a real lowercase.
@@ -86,6 +90,8 @@ def read_chars(textpage: object, text: str) -> list[Char | None]:
         if ch in _BREAKS or not get_box(raw, i, *refs):
             out.append(None)
             continue
+        if ch in _LINE_END_HYPHEN and pdfium_c.FPDFText_IsHyphen(raw, i):
+            ch = "-"
         out.append(Char(ch, left.value, bottom.value, right.value, top.value, round(get_size(raw, i), 1)))
     return out
 

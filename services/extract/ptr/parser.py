@@ -8,12 +8,20 @@ anchor: first the wrapped cells (asset name, amount), then the labelled detail l
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.extract.ptr.checks import completeness, score_row
-from services.extract.ptr.fields import DATE_RE, parse_amount, parse_asset, parse_date, parse_tx_type
+from services.extract.ptr.fields import (
+    DATE_RE,
+    join_lines,
+    parse_amount,
+    parse_asset,
+    parse_date,
+    parse_tx_type,
+)
 from services.extract.ptr.labels import is_filing_id, is_section_title, match_detail_label
 from services.extract.ptr.layout import Line, PageLayout, Word
 
@@ -21,6 +29,8 @@ ALIGN_TOL = 4.0  # points: cells are left-aligned under their header word
 _CAP_EMPTY, _CAP_TICKED = "gfedc", "gfedcb"  # ZapfDingbats checkbox glyphs (2019-2022 renderings)
 _HEADER_REQUIRED = ("owner", "asset", "transaction", "notification", "amount")
 _HEADER_CONTINUATION = {"type", "date", "gains", ">", "$200?", "gains >"}
+# The Clerk's transaction ID, printed in the ID column of an amended or deleted row.
+_TRANSACTION_ID = re.compile(r"^\d{6,12}$")
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,8 @@ class RowDraft:
     page: PageLayout
     anchor: Line
     cols: Columns
-    cells: dict[str, list[str]] = field(default_factory=dict)
+    cells: dict[str, list[str]] = field(default_factory=dict)  # column -> its text on each line
+    transaction_id: str | None = None
     glyph: str | None = None
     details: dict[str, list[str]] = field(default_factory=dict)
     detail: str | None = None
@@ -170,6 +181,7 @@ class RowDraft:
             self._add_cells(tl.line, tl.cols, first=tl.line is self.anchor)
 
     def _add_cells(self, line: Line, cols: Columns, first: bool) -> None:
+        on_line: dict[str, list[str]] = {}
         for w in line.words:
             col = cols.of(w.x0)
             if col == "cap":
@@ -177,9 +189,17 @@ class RowDraft:
             elif col in ("date", "notif") and not first:
                 self.unconsumed.append(w.text)
             elif col == "id":
-                self.unconsumed.append(w.text)
+                self._add_id(w, first)
             else:
-                self.cells.setdefault(col, []).append(w.text)
+                on_line.setdefault(col, []).append(w.text)
+        for col, words in on_line.items():
+            self.cells.setdefault(col, []).append(" ".join(words))
+
+    def _add_id(self, w: Word, first: bool) -> None:
+        if first and self.transaction_id is None and _TRANSACTION_ID.match(w.text):
+            self.transaction_id = w.text
+        else:
+            self.unconsumed.append(w.text)
 
     def _add_glyph(self, w: Word) -> None:
         if w.text not in (_CAP_EMPTY, _CAP_TICKED):
@@ -189,7 +209,7 @@ class RowDraft:
         # A second glyph is the generator's stray copy of a box at a page top: nothing to read.
 
     def cell(self, name: str) -> str:
-        return " ".join(self.cells.get(name, []))
+        return join_lines(self.cells.get(name, []))
 
 
 def _cap_gains(draft: RowDraft) -> bool | None:
@@ -215,9 +235,7 @@ def _drawn_checkbox(draft: RowDraft) -> bool | None:
 
 
 def _detail(draft: RowDraft, name: str) -> str | None:
-    parts = draft.details.get(name)
-    text = " ".join(" ".join(parts).split()) if parts else ""
-    return text or None
+    return join_lines(draft.details.get(name, [])) or None
 
 
 def finish_row(draft: RowDraft, number: int) -> dict[str, Any]:
@@ -226,6 +244,7 @@ def finish_row(draft: RowDraft, number: int) -> dict[str, Any]:
     tx_date, note_date = parse_date(draft.cell("date")), parse_date(draft.cell("notif"))
     row: dict[str, Any] = {
         "row": number,
+        "transaction_id": draft.transaction_id,
         "owner": draft.cell("owner").upper() or None,
         "asset_name": asset.name,
         "ticker": asset.ticker,

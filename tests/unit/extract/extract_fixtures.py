@@ -14,6 +14,7 @@ from services.extract.analyze import analyze_document
 FIXTURES = shared_fixtures()
 GOLDEN_DIR = FIXTURES / "golden" / "ptr"
 MIRROR = FIXTURES / "house-clerk" / "mirror" / "public_disc"
+YEAR_2025_PTRS = FIXTURES / "house-clerk" / "mirror-2025" / "public_disc" / "ptr-pdfs" / "2025"
 CORPUS = FIXTURES / "house-clerk" / "ptr-corpus"
 
 

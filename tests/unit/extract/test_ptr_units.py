@@ -9,7 +9,7 @@ import pytest
 from services.extract.analyze import _fail_on_empty
 from services.extract.errors import ParseFailure
 from services.extract.ptr import checks
-from services.extract.ptr.fields import parse_amount, parse_asset, parse_date, parse_tx_type
+from services.extract.ptr.fields import join_lines, parse_amount, parse_asset, parse_date, parse_tx_type
 from services.extract.ptr.labels import is_section_title, match_detail_label
 from services.extract.ptr.layout import Line, PageLayout, Word
 from services.extract.ptr.parser import parse_ptr
@@ -40,6 +40,7 @@ def test_good_row_passes_every_check() -> None:
         ({"transaction_date": None}, "dates"),
         ({"ticker": "aapl"}, "ticker_shape"),
         ({"ticker": "TOO LONG"}, "ticker_shape"),
+        ({"ticker": "91282CJP8"}, "ticker_shape"),  # a CUSIP with a wrong check digit
         ({"asset_type": "[ST"}, "asset_type_shape"),
         ({"transaction_type": "X"}, "transaction_type"),
         ({"asset_name": None}, "asset_name"),
@@ -49,6 +50,11 @@ def test_good_row_passes_every_check() -> None:
 def test_checks_fail_when_they_should(change: dict[str, Any], failed: str) -> None:
     confidence, failures = checks.score_row({**GOOD_ROW, **change})
     assert failures == [failed] and confidence < 1.0
+
+
+@pytest.mark.parametrize("ticker", ["BRK.B", "COF$I", "T$A", "91282CJP7", "912797KJ5"])
+def test_class_preferred_and_cusip_symbols_are_tickers(ticker: str) -> None:
+    assert checks.check_ticker({"ticker": ticker})
 
 
 def test_exact_and_open_amounts_are_valid() -> None:
@@ -91,11 +97,29 @@ def test_parse_date() -> None:
         ("Municipal Bond (matures 2030) [GS]", ("Municipal Bond (matures 2030)", None, "GS")),
         ("Ohio St. Cap Facs Lease", ("Ohio St. Cap Facs Lease", None, None)),
         ("FCNTX [OT]", ("FCNTX", None, "OT")),
+        # A word in parentheses is part of the name, not a ticker (real rows of 20026547).
+        ("BTC (Bitcoin) [CT]", ("BTC (Bitcoin)", None, "CT")),
+        ("SL Partners VII (ICapital) Fund [HN]", ("SL Partners VII (ICapital) Fund", None, "HN")),
+        ("Preferred Stock, Series D (EFC$D) [ST]", ("Preferred Stock, Series D", "EFC$D", "ST")),
+        ("Alphabet Inc. (googl) [ST]", ("Alphabet Inc.", "GOOGL", "ST")),
     ],
 )
 def test_parse_asset(text: str, expected: tuple) -> None:
     asset = parse_asset(text)
     assert (asset.name, asset.ticker, asset.asset_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("parts", "joined"),
+    [
+        (["UNITED STATES TREAS SER AU-", "2026; 4.625%"], "UNITED STATES TREAS SER AU-2026; 4.625%"),
+        (["$250,001 -", "$500,000"], "$250,001 - $500,000"),  # a lone dash is not a wrapped word
+        (["Bought  shares", "", "of Apple."], "Bought shares of Apple."),
+        ([], ""),
+    ],
+)
+def test_join_lines(parts: list[str], joined: str) -> None:
+    assert join_lines(parts) == joined
 
 
 def test_parse_tx_type() -> None:
@@ -192,3 +216,26 @@ def test_unconsumed_anchor_is_reported_and_zero_rows_fail() -> None:
     with pytest.raises(ParseFailure) as info:
         _fail_on_empty(parsed, "X")
     assert info.value.reason == "no_rows"
+
+
+def test_transaction_id_in_the_id_column_is_read() -> None:
+    page = _page(
+        1,
+        _line(650, ("2000115357", 25), ("SP", 62), ("Echo", 101), ("S", 248), ("01/05/2024", 314),
+              ("02/02/2024", 367), ("$1,001", 432), ("-", 470)),
+        _line(640, ("Fund", 101), ("[HN]", 130), ("$15,000", 432)),
+        _line(630, ("FILING", 101), ("STATUS:", 140), ("Deleted", 190)),
+        _line(600, ("Apple", 101), ("(AAPL)", 135), ("P", 248), ("01/14/2025", 314),
+              ("01/15/2025", 367), ("$1,001", 432), ("-", 470)),
+        _line(590, ("77", 25), ("[ST]", 101), ("$15,000", 432)),
+    )  # fmt: skip
+    parsed = parse_ptr([page])
+    deleted, second = parsed["transactions"]
+    assert (deleted["transaction_id"], deleted["filing_status"], deleted["confidence"]) == (
+        "2000115357",
+        "Deleted",
+        1.0,
+    )
+    # Only the anchor line's ID column holds the ID; a stray word lower down is still reported.
+    assert second["transaction_id"] is None and second["unconsumed"] == ["77"]
+    assert parsed["warnings"] == ["row 2 (page 1): unconsumed words ['77']"]
