@@ -88,6 +88,9 @@ def _tables(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             **indexes,
         )
+        if props.get("TimeToLiveSpecification"):
+            ddb.update_time_to_live(TableName=stack.physical_name(logical_id),
+                                    TimeToLiveSpecification=props["TimeToLiveSpecification"])
 
 
 def _topics(stack: Stack, emulator: Emulator, out: Provisioned) -> None:

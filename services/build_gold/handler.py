@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from events.models import Envelope, GoldPublished, GoldRejected
 from services.build_gold import overrides, reference, retention, store
 from services.build_gold.build import build, built_from_current_filings
-from services.common import bus
+from services.common import bus, idempotency
 from services.common.aws import client
 from services.common.config import settings
 from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
@@ -21,11 +22,28 @@ logger, tracer, metrics = tools(SERVICE)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
     envelope = Envelope.model_validate_json(record.body)
     annotate(tracer, envelope.run_id, envelope.trace)
+    # One build per settled run or Gold request: a redelivered or re-announced settlement gets
+    # the saved gold.published / gold.rejected again, and no new version is built.
+    key = {"run_id": envelope.run_id, "event_type": envelope.event_type}
+    done = idempotency.once(SERVICE, key, lambda: [build_for(envelope)], lambda_context)
+    bus.publish(done.events)
+    outcome = done.events[0].typed()
+    if done.repeated:
+        logger.info("gold already built for this run", extra={"run_id": envelope.run_id,
+                                                              "event_type": done.events[0].event_type})
+    elif isinstance(outcome, GoldPublished) and not outcome.unchanged:
+        cfg = settings()
+        prune_old_versions(client("s3"), cfg.gold_bucket, cfg.silver_bucket, cfg.site_bucket)
+
+
+def build_for(envelope: Envelope) -> Envelope:
+    """Build (or keep) Gold for one settlement or request; the event that announces the result."""
     years = list(envelope.detail.get("years") or [])
     cfg = settings()
+    trace = current_trace(envelope.trace)
     live = store.read_pointer(client("s3"), cfg.gold_bucket)
     if (
         live is not None
@@ -36,8 +54,7 @@ def record_handler(record: SQSRecord) -> None:
         # Nothing was extracted and no filing changed: the live version is still exact, keep it.
         unchanged = GoldPublished(version=live.version, years=live.body["years"], row_counts=live.body["row_counts"],
                                   unchanged=True)
-        bus.publish_one(Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=current_trace(envelope.trace)))
-        return
+        return Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=trace)
     legislators, _ = reference.load(os.environ.get("LEGISLATORS_URL", DEFAULT_LEGISLATORS_URL), cfg.bronze_bucket)
     result = build(
         client("s3"), silver_bucket=cfg.silver_bucket, gold_bucket=cfg.gold_bucket, years=years,
@@ -48,12 +65,10 @@ def record_handler(record: SQSRecord) -> None:
     else:
         event = GoldRejected(version=result.version, years=result.years, failed_checks=result.failed_checks,
                              report=result.report.to_dict())
-    bus.publish_one(Envelope.build(event, run_id=envelope.run_id, source=SERVICE, trace=current_trace(envelope.trace)))
     metrics.add_metric(name="GoldPublished" if result.published else "GoldRejected", unit=MetricUnit.Count, value=1)
     logger.info("gold built", extra={"status": result.status, "version": result.version, "rows": result.row_counts,
                                      "failed_checks": result.failed_checks})
-    if result.published:
-        prune_old_versions(client("s3"), cfg.gold_bucket, cfg.silver_bucket, cfg.site_bucket)
+    return Envelope.build(event, run_id=envelope.run_id, source=SERVICE, trace=trace)
 
 
 def prune_old_versions(s3, gold_bucket: str, silver_bucket: str, site_bucket: str = "") -> retention.Pruned | None:

@@ -103,13 +103,32 @@ def test_a_new_filing_is_the_only_work_of_the_next_run(make_stack, mirror_copy):
 
 
 def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
+    """Every queue gets duplicates of requests already done: nothing is downloaded, extracted,
+    built or published again, and no count moves."""
+    from events.models import (
+        DocumentExtractRequested,
+        Envelope,
+        FilingDiscovered,
+        GoldPublished,
+        GoldRequested,
+        RunDocumentsSettled,
+        new_run_id,
+    )
+    from services.common import bus
+    from services.common import keys as s3keys
+
     stack = make_stack(mirror_dir)
     run_id = stack.request_run([2025])
-    run = stack.wait_for_run(run_id, timeout_s=240)
-    bronze, silver = object_versions(stack, "BRONZE_BUCKET"), object_versions(stack, "SILVER_BUCKET")
-
-    from events.models import Envelope, FilingDiscovered
-    from services.common import keys as s3keys
+    assert stack.wait_for_run(run_id, timeout_s=240)["status"] == "succeeded"
+    reprocess_id = stack.request_run([2025], trigger="reprocess", doc_ids=["20026590"])
+    assert stack.wait_for_run(reprocess_id, timeout_s=120)["status"] == "succeeded"
+    gold_request = Envelope.build(GoldRequested(years=[2025], reason="test"), run_id=new_run_id(), source="cli")
+    bus.publish_one(gold_request)
+    assert stack.wait_for_run(gold_request.run_id, timeout_s=120)["status"] == "succeeded"
+    runs = {r: stack.run_item(r) for r in (run_id, reprocess_id, gold_request.run_id)}
+    buckets = ("BRONZE_BUCKET", "SILVER_BUCKET", "GOLD_BUCKET", "SITE_BUCKET")
+    versions = {b: object_versions(stack, b) for b in buckets}
+    gold_versions = keys(stack, "GOLD_BUCKET", s3keys.GOLD_VERSIONS_PREFIX)
 
     sqs = stack.client("sqs")
     queues = stack.provisioned.queues
@@ -117,21 +136,34 @@ def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
     s3_event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
         "bucket": {"name": stack.provisioned.environment["BRONZE_BUCKET"]},
         "object": {"key": ptr_key.replace("=", "%3D"), "size": 1}}}]}
+    pdf_path = "/public_disc/ptr-pdfs/2025/20026590.pdf"
     filing = FilingDiscovered(doc_id="20026590", year=2025, filing_type="P", filer_name="Hon. Nancy Pelosi",
-                              source_url=f"{stack.source_url}/public_disc/ptr-pdfs/2025/20026590.pdf")
+                              source_url=f"{stack.source_url}{pdf_path}")
     envelope = Envelope.build(filing, run_id=run_id, source="discover")
+    # A new message for the same work, as a redelivered discover or a re-announcing ledger sends.
+    reextract = Envelope.build(DocumentExtractRequested(doc_id="20026590", year=2025, filing_type="P", key=ptr_key,
+                                                        reason="reprocess"), run_id=reprocess_id, source="discover")
+    first = runs[run_id]
+    settled = Envelope.build(RunDocumentsSettled(years=[2025], documents=first["docs_expected"],
+                                                 counts={k: int(v) for k, v in first["counts"].items()}),
+                             run_id=run_id, source="ledger")
+    published = Envelope.build(GoldPublished(version=runs[gold_request.run_id]["gold_version"], years=[2025],
+                                             row_counts={}), run_id=gold_request.run_id, source="build_gold")
+    # A download would now fail and end in the fetch DLQ: none may happen.
+    stack.mirror.faults[pdf_path] = 503
     for _ in range(2):
-        sqs.send_message(QueueUrl=queues["ExtractQueue"], MessageBody=json.dumps(s3_event))
-        sqs.send_message(QueueUrl=queues["FetchQueue"], MessageBody=envelope.model_dump_json())
-        sqs.send_message(QueueUrl=queues["LedgerQueue"], MessageBody=envelope.model_dump_json())
+        sends = [("ExtractQueue", json.dumps(s3_event)), ("ExtractQueue", reextract), ("FetchQueue", envelope),
+                 ("LedgerQueue", envelope), ("GoldQueue", settled), ("GoldQueue", gold_request),
+                 ("PublishQueue", published)]
+        for queue, body in sends:
+            body = body if isinstance(body, str) else body.model_dump_json()
+            sqs.send_message(QueueUrl=queues[queue], MessageBody=body)
     stack.wait_idle()
 
-    again = stack.run_item(run_id)
-    assert again["counts"] == run["counts"]
-    assert again["status"] == "succeeded"
-    assert object_versions(stack, "BRONZE_BUCKET") == bronze
-    assert object_versions(stack, "SILVER_BUCKET") == silver
-    assert s3keys.parse_pdf_key(ptr_key).doc_id == "20026590"
+    assert {r: stack.run_item(r) for r in runs} == runs
+    assert {b: object_versions(stack, b) for b in buckets} == versions
+    assert keys(stack, "GOLD_BUCKET", s3keys.GOLD_VERSIONS_PREFIX) == gold_versions
+    assert all(i.depth == 0 for i in stack.dlq_info()), stack.dlq_info()
 
 
 def test_a_handler_killed_mid_batch_loses_nothing(make_stack, mirror_dir):
