@@ -5,6 +5,13 @@ format 2.0) for `services.api.handler.lambda_handler`, exactly as API Gateway wo
 everything else is served from the site bucket (the website as `publish_api` published it), so
 locally the site is served from the same objects as on AWS. It uses the boto3 clients this
 process is configured with (the runtime sets AWS_ENDPOINT_URL and the bucket names).
+
+Like API Gateway, it answers requests concurrently: a thread per connection calls the handler,
+which serves cached answers concurrently and resolves the others one at a time (see
+`services/api/handler.py`: Powertools keeps the current request in a class attribute). Like CloudFront, it serves only what the
+distribution would: GET and HEAD (anything else on the site is a 405; on `/v1` API Gateway has
+no route for it, a 404), and never the private `api/` prefix of the site bucket (the precomputed
+answers and `api/meta.json`, which names the gold bucket): a 403, as the bucket policy gives.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 API_PREFIXES = ("/v1/", "/openapi.json")
+PRIVATE_PREFIX = "api/"  # the bucket policy denies CloudFront this prefix
+READ_METHODS = ("GET", "HEAD")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit: larger is refused unread
 
 
@@ -102,6 +111,14 @@ def http_event(
     return event
 
 
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "accept, if-none-match",
+    "Access-Control-Max-Age": "600",
+}
+
+
 def _response_body(response: dict[str, Any]) -> bytes:
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
@@ -126,6 +143,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._dispatch("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
 
     def do_OPTIONS(self) -> None:  # noqa: N802
         self._dispatch("OPTIONS")
@@ -169,14 +195,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, {"Content-Type": "application/json"}, f'{{"message":"{message}"}}'.encode(), method)
             return
         body = self.rfile.read(length) if length else None
+        if method == "OPTIONS":  # a CORS preflight: API Gateway answers it (the HttpApi's CorsConfiguration)
+            self._send(204, CORS_PREFLIGHT, b"", method)
+            return
+        if method not in READ_METHODS:  # the HTTP API has GET routes only
+            self._send(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}', method)
+            return
         event = http_event(
-            path, query, method="GET" if method == "HEAD" else method,
-            headers=dict(self.headers.items()), body=body, source_ip=self.client_address[0],
+            path, query, method="GET", headers=dict(self.headers.items()), body=body, source_ip=self.client_address[0],
         )  # fmt: skip
-        # One invocation at a time, as in one Lambda execution environment: the resolver keeps
-        # the current request on itself (Powertools is not thread-safe across requests).
-        with self.server.invoke_lock:
-            response = lambda_handler(event, LambdaContext())
+        response = lambda_handler(event, LambdaContext())
         headers = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
@@ -187,11 +215,18 @@ class _Handler(BaseHTTPRequestHandler):
 
         from services.common.aws import client
 
+        if method not in READ_METHODS:
+            self.close_connection = True  # an unread body must not be taken for the next request
+            self._send(405, {"Content-Type": "text/plain", "Allow": ", ".join(READ_METHODS)}, b"method not allowed\n", method)
+            return
         key = path.lstrip("/")
         if not key or key.endswith("/"):
             key += "index.html"
         if ".." in key.split("/"):
             self._send(400, {"Content-Type": "text/plain"}, b"bad path", method)
+            return
+        if key.startswith(PRIVATE_PREFIX):
+            self._send(403, {"Content-Type": "text/plain"}, b"access denied\n", method)
             return
         try:
             obj = client("s3").get_object(Bucket=self.server.site_bucket, Key=key)
@@ -207,6 +242,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Cache-Control"] = obj["CacheControl"]
         if obj.get("ETag"):
             headers["ETag"] = obj["ETag"]
+            if obj["ETag"] in (self.headers.get("If-None-Match") or ""):
+                self._send(304, {k: v for k, v in headers.items() if k != "Content-Type"}, b"", "HEAD")
+                return
         self._send(200, headers, body, method)
 
 
@@ -215,7 +253,6 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     site_bucket: str
     verbose: bool
-    invoke_lock: threading.Lock
 
 
 class HttpApiServer:
@@ -227,7 +264,6 @@ class HttpApiServer:
         self._server = _Server((host, port), _Handler)
         self._server.site_bucket = site_bucket or os.environ.get("SITE_BUCKET", "")
         self._server.verbose = verbose
-        self._server.invoke_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @property

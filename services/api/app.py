@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
@@ -63,6 +62,12 @@ class Window(IntEnum):
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip")]
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"  # a date is YYYY-MM-DD only (pydantic alone reads `0` as 1970-01-01)
+IsoDate = Annotated[str | None, Query(pattern=ISO_DATE, description="YYYY-MM-DD")]
+
+
+class UnknownResource(Exception):
+    """A member, ticker or filing that does not exist: a 404 with this message (a route's own)."""
 
 
 def _error(status: int, code: str, message: str, parameter: str | None = None) -> Response:
@@ -85,6 +90,8 @@ def _bad_request(exc: RequestValidationError) -> Response:
     loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body", "header")]
     parameter = loc[0] if loc else None
     message = first.get("msg", "invalid request")
+    if first.get("type") == "string_pattern_mismatch" and parameter in ("from", "to"):
+        message = "must be a date, YYYY-MM-DD"
     text = f"invalid parameter '{parameter}': {message}" if parameter else message
     return _error(400, "bad_request", text, parameter)
 
@@ -100,14 +107,9 @@ def _bad_parameter(exc: ParameterError) -> Response:
     return _error(400, "bad_request", f"invalid parameter '{exc.parameter}': {exc}", exc.parameter)
 
 
-@app.exception_handler(NotFoundError)
-def _not_found_error(exc: NotFoundError) -> Response:
-    return _error(404, "not_found", str(exc) or "not found")
-
-
-@app.not_found
-def _no_route(exc: Exception) -> Response:
-    return _error(404, "not_found", f"no such endpoint: {app.current_event.path}; see /openapi.json")
+@app.exception_handler(UnknownResource)
+def _unknown_resource(exc: UnknownResource) -> Response:
+    return _error(404, "not_found", str(exc))
 
 
 @app.exception_handler(data.DataUnavailable)
@@ -121,7 +123,45 @@ def _internal(exc: Exception) -> Response:
     return _error(500, "internal_error", "internal error; it has been logged")
 
 
+@cache
+def _query_parameters() -> dict[str, frozenset[str]]:
+    """OpenAPI path -> the query parameters its GET declares (from the generated document)."""
+    return {
+        path: frozenset(p["name"] for p in ops.get("get", {}).get("parameters", []) if p.get("in") == "query")
+        for path, ops in openapi_document().get("paths", {}).items()
+    }
+
+
+def _reject_unknown_parameters(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+    """A parameter the route does not declare is a 400, never silently ignored (`?bogus=1`, a typo)."""
+    route = app.context.get("_route")
+    known = _query_parameters().get(getattr(route, "openapi_path", ""), frozenset()) if route else frozenset()
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - known)
+    if route is not None and unknown:
+        accepted = ", ".join(sorted(known)) or "none"
+        return _error(400, "bad_request", f"unknown parameter '{unknown[0]}'; this endpoint accepts: {accepted}", unknown[0])
+    return next_middleware(app)
+
+
+# `not_found` is Powertools' handler of NotFoundError: only for paths no route matches.
+@app.not_found
+def _no_route(exc: Exception) -> Response:
+    return _error(404, "not_found", f"no such endpoint: {app.current_event.path}; see /openapi.json")
+
+
+app.use([_reject_unknown_parameters])
+
+
 # --- data ---------------------------------------------------------------------------------------
+
+
+def _date(parameter: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ParameterError(parameter, f"not a valid date: {value!r} (YYYY-MM-DD)") from None
 
 
 def _check_dates(date_from: date | None, date_to: date | None) -> None:
@@ -139,8 +179,11 @@ def get_trades(
     ] = None,
     year: Annotated[int | None, Query(ge=2008, le=2100, description="Filing year")] = None,
     asset_type: Annotated[str | None, Query(max_length=4, description="Asset-type code, e.g. ST, OP")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="Earliest date (inclusive), YYYY-MM-DD")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Latest date (inclusive), YYYY-MM-DD")] = None,
+    asset: Annotated[str | None, Query(max_length=100, description="Part of the asset's name, any case")] = None,
+    date_from: Annotated[
+        str | None, Query(alias="from", pattern=ISO_DATE, description="Earliest date (inclusive), YYYY-MM-DD")
+    ] = None,
+    date_to: Annotated[str | None, Query(alias="to", pattern=ISO_DATE, description="Latest date (inclusive), YYYY-MM-DD")] = None,
     date_field: Annotated[
         Literal["transaction", "disclosure"], Query(description="Which date from/to apply to")
     ] = "transaction",
@@ -150,12 +193,13 @@ def get_trades(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> models.TradePage:
-    _check_dates(date_from, date_to)
+    first, last = _date("from", date_from), _date("to", date_to)
+    _check_dates(first, last)
     if min_amount is not None and max_amount is not None and min_amount > max_amount:
         raise ParameterError("max_amount", "must not be below min_amount")
     page = data.query_trades(
         store.data(), member=member, ticker=ticker, owner=owner, side=type, year=year, asset_type=asset_type,
-        date_from=date_from, date_to=date_to, date_field=f"{date_field}_date",
+        asset=asset, date_from=first, date_to=last, date_field=f"{date_field}_date",
         min_amount=min_amount, max_amount=max_amount, sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
     return page
@@ -187,7 +231,7 @@ def get_member(
     if member_key not in d.members:
         found = d.resolve_members(member_key) if member_key.upper() == member_key else set()
         if len(found) != 1:
-            raise NotFoundError(f"no member with key '{member_key}'")
+            raise UnknownResource(f"no member with key '{member_key}'")
         member_key = found.pop()
     return store.answer(data.member_key_of(member_key), lambda g: data.member_detail(g, member_key))
 
@@ -206,8 +250,15 @@ def get_ticker(ticker: Annotated[str, Path(max_length=20, description="Ticker sy
     d = store.data()
     symbol = ticker.strip().upper()
     if not any(r["ticker"] == symbol for r in d.tickers()):
-        raise NotFoundError(f"no trades of ticker '{ticker}'")
+        raise UnknownResource(f"no trades of ticker '{ticker}'")
     return store.answer(data.ticker_key_of(symbol), lambda g: data.ticker_detail(g, symbol))
+
+
+@app.get("/v1/search", summary="Members, tickers and assets matching a text (the site's search box)", tags=["search"], cache_control=CACHE_SHORT)
+def get_search(
+    q: Annotated[str, Query(min_length=1, max_length=100, description="Part of a name, ticker or asset")],
+) -> models.SearchResults:
+    return data.search(store.data(), q)
 
 
 @app.get("/v1/filings", summary="Filings in the index, with extraction status", tags=["filings"], cache_control=CACHE_SHORT)
@@ -234,7 +285,7 @@ def get_filing(
 ) -> models.FilingDetail:
     found = data.filing_detail(store.data(), filing_id)
     if found is None:
-        raise NotFoundError(f"no filing '{filing_id}'")
+        raise UnknownResource(f"no filing '{filing_id}'")
     return found
 
 
@@ -262,12 +313,15 @@ def get_health() -> models.Health:
         return {"status": "missing", "stale": True, "stale_after_hours": data.STALE_AFTER_HOURS}
     hours = data.freshness(d.built_at)
     stale = hours is None or hours > data.STALE_AFTER_HOURS
+    last = data.last_disclosure(d)
     return {
         "status": "stale" if stale else "ok",
         "gold_version": d.version,
         "built_at": d.built_at,
         "published_at": meta.get("published_at") if meta.get("gold_version") == d.version else None,
         "freshness_hours": hours,
+        "last_disclosure_date": last,
+        "disclosure_age_days": (date.today() - last).days if last else None,
         "stale": stale,
         "stale_after_hours": data.STALE_AFTER_HOURS,
         "row_counts": d.row_counts,
@@ -397,3 +451,4 @@ def get_openapi():  # noqa: ANN201 - a Response annotation would enter the OpenA
         body=json.dumps(openapi_document()),
         headers={"Cache-Control": "public, max-age=300"},
     )
+

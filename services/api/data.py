@@ -43,7 +43,8 @@ CLERK_URL = "https://disclosures-clerk.house.gov"
 STALE_AFTER_HOURS = 48.0
 TRENDING_WINDOWS = (7, 30, 90)
 LATEST_TRADES = 50
-MEMBER_TRADES_LIMIT = 1000  # a member or ticker page lists at most this many trades (newest first)
+DETAIL_TRADES = 50  # a member or ticker answer holds the first page of its trades; /v1/trades pages on
+SEARCH_LIMIT = 10
 
 TRADE_COLUMNS = [
     "transaction_key", "filing_key", "doc_id", "year", "member_key", "owner", "ticker", "asset_type",
@@ -140,10 +141,15 @@ def _by_month(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
         month = _month(t["transaction_date"])
         if month is None:
             continue
-        m = months.setdefault(month, {"month": month, "trades": 0, "buys": 0, "sells": 0, "_high": []})
+        m = months.setdefault(month, {"month": month, "trades": 0, "buys": 0, "sells": 0, "_high": [],
+                                      "amount_mid_sum": 0.0, "buy_mid_sum": 0.0, "sell_mid_sum": 0.0})  # fmt: skip
+        mid = midpoint(t["amount_low"], t["amount_high"]) or 0.0
         m["trades"] += 1
         m["buys"] += t["side"] == "buy"
         m["sells"] += t["side"] == "sell"
+        m["amount_mid_sum"] += mid
+        m["buy_mid_sum"] += mid if t["side"] == "buy" else 0.0
+        m["sell_mid_sum"] += mid if t["side"] == "sell" else 0.0
         m["_high"].append(t["amount_high"])
     out = []
     for month in sorted(months):
@@ -153,12 +159,26 @@ def _by_month(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _newest_first(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(
-        trades,
-        key=lambda t: (t["transaction_date"] or date.min, t["disclosure_date"] or date.min, t["transaction_key"]),
-        reverse=True,
-    )
+def midpoint(low: float | None, high: float | None) -> float | None:
+    """The dollar figure a range stands for in charts: its midpoint ("Over $50,000,000": the floor)."""
+    if low is None:
+        return high
+    return low if high is None else (low + high) / 2
+
+
+def coverage_of(filings: list[dict[str, Any]]) -> dict[str, int]:
+    """How many PTRs (the filings that hold trades) could be read: a trade count is only as complete
+    as this. `unreadable` PTRs (on paper awaiting OCR, failed, or not fetched) add no trades."""
+    ptrs = [f for f in filings if f["filing_type"] == "P"]
+    status = Counter(f["extraction_status"] for f in ptrs)
+    return {
+        "ptr_filings": len(ptrs),
+        "extracted": status["extracted"],
+        "needs_ocr": status["needs_ocr"],
+        "failed": status["failed"],
+        "missing": status["missing"],
+        "unreadable": len(ptrs) - status["extracted"],
+    }
 
 
 # --- one Gold version -------------------------------------------------------------------------
@@ -181,6 +201,7 @@ class GoldData:
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _tickers: list[dict[str, Any]] | None = field(init=False, default=None)
     _trade_rows: list[dict[str, Any]] | None = field(init=False, default=None)
+    _groups: dict[str, dict[str, list[int]]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.stats = {r["member_key"]: r for r in self.tables["agg_member_stats"].to_pylist()}
@@ -237,8 +258,24 @@ class GoldData:
     @property
     def trade_rows(self) -> list[dict[str, Any]]:
         if self._trade_rows is None:
-            self._trade_rows = self.trades.to_pylist()
+            rows = self.trades.to_pylist()
+            with self._lock:
+                self._trade_rows = rows
         return self._trade_rows
+
+    def rows_of(self, column: str, value: str) -> list[dict[str, Any]]:
+        """The trades whose `column` (member_key, ticker, filing_key) is `value`: one pass per column
+        and version, so the answers of a thousand members cost one scan, not a thousand."""
+        groups = self._groups.get(column)
+        if groups is None:
+            built: dict[str, list[int]] = defaultdict(list)
+            for i, v in enumerate(self.trades[column].to_pylist()):
+                if v is not None:
+                    built[v].append(i)
+            with self._lock:
+                groups = self._groups.setdefault(column, dict(built))
+        rows = self.trade_rows
+        return [rows[i] for i in groups.get(value, ())]
 
     def order(self, sort: str) -> pa.Array:
         """Row indices of the trades in the given sort order (computed once per version)."""
@@ -361,12 +398,15 @@ def query_trades(
     min_amount: float | None = None,
     max_amount: float | None = None,
     asset_type: str | None = None,
+    asset: str | None = None,
     sort: str = "-transaction_date",
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
     t = d.trades
     masks = []
+    if asset:
+        masks.append(pc.match_substring(t["asset_name"], asset.strip(), ignore_case=True))
     if member:
         masks.append(pc.is_in(t["member_key"], value_set=pa.array(sorted(d.resolve_members(member)), pa.string())))
     if ticker:
@@ -443,14 +483,18 @@ def member_detail(d: GoldData, member_key: str) -> dict[str, Any] | None:
     member = d.member(member_key)
     if member is None:
         return None
-    trades = [r for r in d.trade_rows if r["member_key"] == member_key]
+    trades = d.rows_of("member_key", member_key)
     tickers = Counter(t["ticker"] for t in trades if t["ticker"])
+    filings = [f for f in d.filings if f["member_key"] == member_key]
+    first = query_trades(d, member=member_key, limit=DETAIL_TRADES)
     return {
         "member": member,
         "top_tickers": [{"ticker": k, "trades": v} for k, v in sorted(tickers.items(), key=lambda kv: (-kv[1], kv[0]))[:10]],
         "by_month": _by_month(trades),
-        "trades": _newest_first(trades)[:MEMBER_TRADES_LIMIT],
-        "filings": [f for f in d.filings if f["member_key"] == member_key],
+        "trades": first["items"],
+        "trades_total": first["total"],
+        "filings": filings,
+        "coverage": coverage_of(filings),
     }
 
 
@@ -467,7 +511,7 @@ def ticker_detail(d: GoldData, ticker: str) -> dict[str, Any] | None:
     row = next((r for r in d.tickers() if r["ticker"] == ticker), None)
     if row is None:
         return None
-    trades = [r for r in d.trade_rows if r["ticker"] == ticker]
+    trades = d.rows_of("ticker", ticker)
     by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in trades:
         by_member[t["member_key"]].append(t)
@@ -483,7 +527,29 @@ def ticker_detail(d: GoldData, ticker: str) -> dict[str, Any] | None:
         for key, own in by_member.items()
     ]
     members.sort(key=lambda m: (-m["trades"], m["name"] or ""))
-    return {"ticker": row, "members": members, "by_month": _by_month(trades), "trades": _newest_first(trades)[:MEMBER_TRADES_LIMIT]}
+    first = query_trades(d, ticker=ticker, limit=DETAIL_TRADES)
+    return {"ticker": row, "members": members, "by_month": _by_month(trades), "trades": first["items"],
+            "trades_total": first["total"]}  # fmt: skip
+
+
+def search(d: GoldData, q: str, limit: int = SEARCH_LIMIT) -> dict[str, Any]:
+    """The header's search: members by name or id, tickers by symbol or asset name, and assets
+    (those without a ticker too) by name, each most traded first."""
+    needle = q.strip().lower()
+    members = list_members(d, q=q, limit=limit)["items"] if needle else []
+    tickers = list_tickers(d, q=q, limit=limit)["items"] if needle else []
+    assets: Counter[tuple[str, str | None]] = Counter()
+    if needle:
+        for name, ticker in zip(d.trades["asset_name"].to_pylist(), d.trades["ticker"].to_pylist(), strict=True):
+            if name and needle in name.lower():
+                assets[(name, ticker)] += 1
+    return {
+        "q": q,
+        "members": members,
+        "tickers": tickers,
+        "assets": [{"asset_name": n, "ticker": t, "trades": c} for (n, t), c in
+                   sorted(assets.items(), key=lambda kv: (-kv[1], kv[0][0]))[:limit]],
+    }  # fmt: skip
 
 
 def list_filings(
@@ -510,7 +576,7 @@ def filing_detail(d: GoldData, filing_id: str) -> dict[str, Any] | None:
         filing = max(matches, key=lambda f: f["year"]) if matches else None
     if filing is None:
         return None
-    trades = sorted((r for r in d.trade_rows if r["filing_key"] == filing["filing_key"]), key=lambda r: r["transaction_key"])
+    trades = sorted(d.rows_of("filing_key", filing["filing_key"]), key=lambda r: r["transaction_key"])
     facts = d.tables["fact_transactions"]
     rows = dict(zip(facts["transaction_key"].to_pylist(), facts["row"].to_pylist(), strict=True))
     trades.sort(key=lambda r: rows.get(r["transaction_key"], 0))
@@ -545,7 +611,13 @@ def summary(d: GoldData) -> dict[str, Any]:
         "by_month": _by_month(rows),
         "top_members": top,
         "coverage": coverage,
+        "coverage_totals": coverage_of(d.filings),
     }
+
+
+def last_disclosure(d: GoldData) -> date | None:
+    """The newest disclosure date of any trade: how current the data is, whatever its build time."""
+    return pc.max(d.trades["disclosure_date"]).as_py() if d.trades.num_rows else None
 
 
 def freshness(built_at: str | None, now: datetime | None = None) -> float | None:

@@ -4,16 +4,27 @@ Every GET answer marked cacheable (`Cache-Control: public`) is a pure function o
 version, the path and the query, so a warm function keeps the serialized responses of the
 current version (an LRU, `API_RESPONSE_CACHE` entries, 0 to turn it off) and answers a repeated
 request without routing, validating or serializing again. A new version empties it.
+
+Every answer then gets the same finishing: an error is `no-store` (Powertools would say
+`no-cache` for a non-200 of a cacheable route); a 200 carries a strong ETag (a digest of its
+body) and answers `If-None-Match` with a 304; any origin may read it (`Access-Control-Allow-Origin:
+*`: the data is public and no credentials are involved).
+
+Powertools keeps the request being resolved on a class attribute (`BaseRouter.current_event`),
+shared by every resolver of the process, so one request is resolved at a time (`_resolving`), as
+one Lambda execution environment runs one invocation at a time. Cached answers, the bulk of the
+traffic, are served without it: the local server answers them concurrently.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from services.api.app import app, store
+from services.api.app import CACHE_NONE, app, store
 from services.common.observability import lambda_entry, tools
 
 SERVICE = "api"
@@ -59,6 +70,7 @@ class ResponseCache:
 
 
 cache = ResponseCache(int(os.environ.get("API_RESPONSE_CACHE", "4096")))
+_resolving = threading.Lock()
 
 
 def _live_version() -> str | None:
@@ -69,6 +81,30 @@ def _live_version() -> str | None:
     return f"{data.version}#{id(data)}"  # a reload of the same version starts afresh too
 
 
+def _finish(response: dict[str, Any]) -> dict[str, Any]:
+    """Headers every answer carries (computed once per cached response)."""
+    headers = dict(response.get("headers") or {})
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Access-Control-Expose-Headers"] = "ETag"
+    if response.get("statusCode") == 200:
+        body = response.get("body") or ""
+        digest = hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()[:32]
+        headers["ETag"] = f'"{digest}"'
+    else:
+        headers["Cache-Control"] = CACHE_NONE
+    return {**response, "headers": headers}
+
+
+def _not_modified(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    etag = (response.get("headers") or {}).get("ETag")
+    wanted = {(event.get("headers") or {}).get(h) for h in ("if-none-match", "If-None-Match")} - {None}
+    tags = {t.strip().removeprefix("W/") for value in wanted for t in value.split(",")}
+    if etag and (etag in tags or "*" in tags):
+        keep = ("ETag", "Cache-Control", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
+        return {"statusCode": 304, "headers": {k: v for k, v in response["headers"].items() if k in keep}, "body": ""}
+    return response
+
+
 @lambda_entry(logger, tracer, metrics)
 def lambda_handler(event: dict, context: object) -> dict:
     key = ResponseCache.key(event) if cache.size else None
@@ -76,8 +112,9 @@ def lambda_handler(event: dict, context: object) -> dict:
     if key and version:
         hit = cache.get(version, key)
         if hit is not None:
-            return hit
-    response = app.resolve(event, context)
+            return _not_modified(event, hit)
+    with _resolving:
+        response = _finish(app.resolve(event, context))
     if key and version:
         cache.put(version, key, response)
-    return response
+    return _not_modified(event, response)

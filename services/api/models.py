@@ -120,14 +120,30 @@ class MonthCount(_Model):
     buys: int
     sells: int
     amount_high_sum: float | None = None
+    amount_mid_sum: float = Field(0.0, description="Dollars: the sum of each trade's range midpoint")
+    buy_mid_sum: float = 0.0
+    sell_mid_sum: float = 0.0
+
+
+class Coverage(_Model):
+    """How many PTRs could be read: the trades shown are those of the `extracted` ones only."""
+
+    ptr_filings: int = 0
+    extracted: int = 0
+    needs_ocr: int = Field(0, description="Scanned paper filings waiting for OCR")
+    failed: int = 0
+    missing: int = Field(0, description="In the Clerk's index, but the PDF could not be fetched")
+    unreadable: int = Field(0, description="PTR filings whose trades are not counted (not yet readable)")
 
 
 class MemberDetail(_Model):
     member: Member
     top_tickers: list[TickerCount]
     by_month: list[MonthCount]
-    trades: list[Trade]
+    trades: list[Trade] = Field(description="The first page of the member's trades, newest first; /v1/trades?member= pages on")
+    trades_total: int = 0
     filings: list[Filing]
+    coverage: Coverage = Field(default_factory=Coverage)
 
 
 class Ticker(_Model):
@@ -165,7 +181,21 @@ class TickerDetail(_Model):
     ticker: Ticker
     members: list[TickerMember]
     by_month: list[MonthCount]
-    trades: list[Trade]
+    trades: list[Trade] = Field(description="The first page of the ticker's trades, newest first; /v1/trades?ticker= pages on")
+    trades_total: int = 0
+
+
+class AssetMatch(_Model):
+    asset_name: str
+    ticker: str | None = None
+    trades: int
+
+
+class SearchResults(_Model):
+    q: str
+    members: list[Member]
+    tickers: list[Ticker]
+    assets: list[AssetMatch]
 
 
 class Filing(_Model):
@@ -256,6 +286,7 @@ class Summary(_Model):
     by_month: list[MonthCount]
     top_members: list[Member]
     coverage: list[CoverageRow]
+    coverage_totals: Coverage = Field(default_factory=Coverage)
     notice: str = USE_RESTRICTION
 
 
@@ -269,6 +300,8 @@ class Health(_Model):
     built_at: str | None = None
     published_at: str | None = None
     freshness_hours: float | None = Field(None, description="Hours since the live Gold version was built")
+    last_disclosure_date: date | None = Field(None, description="The newest disclosure in the data")
+    disclosure_age_days: int | None = Field(None, description="Days from the newest disclosure to today")
     stale: bool = Field(description="True when the data is older than stale_after_hours, or missing")
     stale_after_hours: float = 48.0
     row_counts: dict[str, int] = Field(default_factory=dict)
