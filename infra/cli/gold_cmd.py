@@ -37,9 +37,10 @@ def register(app: typer.Typer, attach, request) -> None:
         for name, rows in sorted(body["row_counts"].items()):
             table.add_row(name, str(rows))
         out.print(table)
-        checks = Table("check", "passed", "overridden", "details")
+        checks = Table("check", "severity", "passed", "overridden", "details")
         for check in body["quality"]["checks"]:
-            checks.add_row(check["name"], str(check["passed"]), check.get("override_reason") or "", str(check.get("details", ""))[:80])
+            checks.add_row(check["name"], check.get("severity", "block"), str(check["passed"]),
+                           check.get("override_reason") or "", str(check.get("details", ""))[:80])
         out.print(checks)
 
     @gold_app.command("override")

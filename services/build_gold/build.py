@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from services.build_gold import schemas, store
 from services.build_gold.compact import SilverFailure, YearTables, compact_year
 from services.build_gold.members import MemberResolver, load_legislators
-from services.build_gold.quality import DEFAULT_CONFIG, QualityConfig, QualityReport, run_checks
+from services.build_gold.quality import DEFAULT_CONFIG, QualityConfig, QualityReport, flag_rows, run_checks
 from services.build_gold.store import Pointer
 from services.build_gold.transform import SilverTables, build_gold_tables
 from services.common import keys, storage
@@ -249,6 +249,7 @@ def build(
     silver = _read_silver(s3, silver_bucket, years, previous)
     all_years = sorted(silver.tables)
     gold = build_gold_tables(_concat(silver.tables), resolver)
+    gold["fact_transactions"] = flag_rows(gold["fact_transactions"], now.date(), config)
     row_counts = {name: table.num_rows for name, table in gold.items()}
     report = run_checks(
         gold,

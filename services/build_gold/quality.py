@@ -1,4 +1,10 @@
-"""Quality checks run on every build; a build publishes only when each check passed or was overridden.
+"""Quality checks run on every build.
+
+Each check has a severity. A `block` check finds a parser or pipeline error (an unreadable silver
+record, a broken key, amounts the form cannot produce): the build publishes only when every
+block check passed or was overridden. A `flag` check finds a filer's own inconsistency in what
+the filing prints (a notification date before the trade): the rows stay in Gold and publish,
+each carries the flag's name in `fact_transactions.quality_flags`, and the report counts them.
 
 An override (`{check_name: reason}`) never hides a failure: the check stays `passed=False`
 with `overridden=True` and the operator's reason, in the report stored with the version.
@@ -10,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,14 +41,9 @@ FOREIGN_KEYS = (
     ("fact_filings", "member_key", "dim_member", "member_key"),
     ("agg_member_stats", "member_key", "dim_member", "member_key"),
 )
-DATE_COLUMNS = (
-    ("fact_transactions", "transaction_date"),
-    ("fact_transactions", "notification_date"),
-    ("fact_transactions", "disclosure_date"),
-    ("fact_filings", "filing_date"),
-    ("fact_filings", "signature_date"),
-)
 VOLUME_TABLES = ("fact_filings", "fact_transactions", "dim_member")
+
+Severity = Literal["block", "flag"]
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,17 @@ DEFAULT_CONFIG = QualityConfig()
 @dataclass
 class CheckResult:
     name: str
-    passed: bool
+    passed: bool  # nothing found (a flag check that found rows says False and still publishes)
     details: str
     counts: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
     overridden: bool = False
     override_reason: str | None = None
+    severity: Severity = "block"
 
     @property
     def ok(self) -> bool:
-        return self.passed or self.overridden
+        return self.passed or self.overridden or self.severity == "flag"
 
 
 @dataclass
@@ -86,11 +88,17 @@ class QualityReport:
     def check(self, name: str) -> CheckResult:
         return next(c for c in self.checks if c.name == name)
 
+    @property
+    def flagged_checks(self) -> list[str]:
+        """Flag checks that found rows: published and counted, never blocking."""
+        return [c.name for c in self.checks if c.severity == "flag" and not c.passed]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
             "failed_checks": self.failed_checks,
             "overridden_checks": [c.name for c in self.checks if c.overridden],
+            "flagged_checks": self.flagged_checks,
             "checks": [asdict(c) for c in self.checks],
             "unused_overrides": self.unused_overrides,
         }
@@ -168,33 +176,28 @@ def check_amount_bounds(tables: Mapping[str, pa.Table]) -> CheckResult:
     return _result("amount_bounds", bad, "transactions", facts.num_rows)
 
 
-def check_date_range(tables: Mapping[str, pa.Table], today: date, config: QualityConfig) -> CheckResult:
+def _outside(values: pa.ChunkedArray, today: date, config: QualityConfig) -> pa.ChunkedArray:
     # Tomorrow is allowed: filings are dated in US time, builds run on UTC.
     latest = today + timedelta(days=1)
-    bad = {}
-    for table, column in DATE_COLUMNS:
-        data = tables[table]
-        key = "transaction_key" if table == "fact_transactions" else "filing_key"
-        values = data[column]
-        outside = pc.or_(
-            pc.less(values, pa.scalar(config.earliest_date)), pc.greater(values, pa.scalar(latest))
-        )
-        bad[f"{table}.{column}"] = _keys_where(data, outside, key)
-    total = sum(tables[t].num_rows for t in {t for t, _ in DATE_COLUMNS})
-    result = _result("date_range", bad, "rows", total)
-    result.details += f" (allowed {config.earliest_date} .. {latest})"
+    return pc.or_(pc.less(values, pa.scalar(config.earliest_date)), pc.greater(values, pa.scalar(latest)))
+
+
+def check_date_range(tables: Mapping[str, pa.Table], today: date, config: QualityConfig) -> CheckResult:
+    """Dates the pipeline reads, not cells the filer typed: the index's filing date and the e-filing
+    system's signature stamp. (A disclosure date is one of these or a notification date, flagged.)"""
+    filings = tables["fact_filings"]
+    efiled = pc.equal(filings["rendering"], "efiled")
+    bad = {
+        "fact_filings.filing_date": _keys_where(
+            filings, _outside(filings["filing_date"], today, config), "filing_key"
+        ),
+        "fact_filings.signature_date": _keys_where(
+            filings, pc.and_(efiled, _outside(filings["signature_date"], today, config)), "filing_key"
+        ),
+    }
+    result = _result("date_range", bad, "filings", filings.num_rows)
+    result.details += f" (allowed {config.earliest_date} .. {today + timedelta(days=1)})"
     return result
-
-
-def check_notification_order(tables: Mapping[str, pa.Table]) -> CheckResult:
-    facts = tables["fact_transactions"]
-    before = pc.less(facts["notification_date"], facts["transaction_date"])
-    return _result(
-        "notification_not_before_transaction",
-        {"notification < transaction": _keys_where(facts, before)},
-        "transactions",
-        facts.num_rows,
-    )
 
 
 def check_ptr_rows(tables: Mapping[str, pa.Table]) -> CheckResult:
@@ -228,32 +231,114 @@ def check_volume(
     return result
 
 
+# --- row flags: what a filer printed that cannot be true, kept and marked ---------------------
+
+RowMask = Callable[[pa.Table, date, QualityConfig], pa.ChunkedArray]
+
+# flag (the name stored in fact_transactions.quality_flags) -> (the check that counts it, its rows)
+ROW_FLAGS: dict[str, tuple[str, RowMask]] = {
+    "notification_before_transaction": (
+        "notification_not_before_transaction",
+        lambda facts, today, config: pc.less(facts["notification_date"], facts["transaction_date"]),
+    ),
+    "transaction_date_out_of_range": (
+        "transaction_date_range",
+        lambda facts, today, config: _outside(facts["transaction_date"], today, config),
+    ),
+    "notification_date_out_of_range": (
+        "transaction_date_range",
+        lambda facts, today, config: _outside(facts["notification_date"], today, config),
+    ),
+}
+
+
+def flag_rows(facts: pa.Table, today: date, config: QualityConfig = DEFAULT_CONFIG) -> pa.Table:
+    """`fact_transactions` with `quality_flags` set to the flags each row raises (in ROW_FLAGS order)."""
+    flags: list[list[str]] = [[] for _ in range(facts.num_rows)]
+    for name, (_, mask) in ROW_FLAGS.items():
+        for i, hit in enumerate(pc.fill_null(mask(facts, today, config), False).to_pylist()):
+            if hit:
+                flags[i].append(name)
+    column = schemas.FACT_TRANSACTIONS.field("quality_flags")
+    return facts.set_column(facts.schema.get_field_index(column.name), column, pa.array(flags, column.type))
+
+
+def check_row_flags(
+    name: str, tables: Mapping[str, pa.Table], today: date, config: QualityConfig
+) -> CheckResult:
+    """The rows a flag check marks, counted per flag (the same masks `flag_rows` writes)."""
+    facts = tables["fact_transactions"]
+    bad = {
+        flag: _keys_where(facts, mask(facts, today, config))
+        for flag, (check, mask) in ROW_FLAGS.items()
+        if check == name
+    }
+    return _result(name, bad, "transactions", facts.num_rows)
+
+
 # --- running them -----------------------------------------------------------------------------
 
 
-def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
-    # A check that crashes (e.g. on a table with the wrong schema) fails; it must not pass.
+@dataclass(frozen=True)
+class BuildFacts:
+    """What a check may look at."""
+
+    tables: Mapping[str, pa.Table]
+    today: date
+    silver_failures: list[SilverFailure]
+    documents_read: int
+    previous_counts: Mapping[str, int] | None
+    config: QualityConfig
+
+
+# name -> (severity, check), in the report's order. docs/gold.md says why each is on its side.
+CHECKS: dict[str, tuple[Severity, Callable[[BuildFacts], CheckResult]]] = {
+    "silver_integrity": ("block", lambda b: check_silver_integrity(b.silver_failures, b.documents_read)),
+    "schema": ("block", lambda b: check_schema(b.tables)),
+    "unique_keys": ("block", lambda b: check_unique_keys(b.tables)),
+    "foreign_keys": ("block", lambda b: check_foreign_keys(b.tables)),
+    "amount_bounds": ("block", lambda b: check_amount_bounds(b.tables)),
+    "date_range": ("block", lambda b: check_date_range(b.tables, b.today, b.config)),
+    "extracted_ptr_has_rows": ("block", lambda b: check_ptr_rows(b.tables)),
+    "volume": ("block", lambda b: check_volume(_row_counts(b.tables), b.previous_counts, b.config)),
+    "notification_not_before_transaction": (
+        "flag",
+        lambda b: check_row_flags("notification_not_before_transaction", b.tables, b.today, b.config),
+    ),
+    "transaction_date_range": (
+        "flag",
+        lambda b: check_row_flags("transaction_date_range", b.tables, b.today, b.config),
+    ),
+}
+CHECK_NAMES = tuple(CHECKS)
+
+
+def _row_counts(tables: Mapping[str, pa.Table]) -> dict[str, int]:
+    return {name: table.num_rows for name, table in tables.items()}
+
+
+def _run(
+    name: str, severity: Severity, check: Callable[[BuildFacts], CheckResult], facts: BuildFacts
+) -> CheckResult:
     try:
-        return check()
+        result = check(facts)
     except (KeyError, pa.ArrowException, TypeError) as exc:
+        # A check that crashes (e.g. on a table with the wrong schema) blocks, a flag check too:
+        # it counted nothing, so nothing says the rows are only the filer's inconsistencies.
         return CheckResult(name, False, f"check could not run: {type(exc).__name__}: {exc}")
+    result.severity = severity
+    return result
 
 
 def apply_overrides(checks: list[CheckResult], overrides: Mapping[str, str] | None) -> QualityReport:
     overrides = dict(overrides or {})
     for check in checks:
         reason = overrides.pop(check.name, None)
-        if reason and not check.passed:
+        if reason and not check.ok:
             check.overridden, check.override_reason = True, reason
         elif reason:
-            overrides[check.name] = reason  # the check passed: nothing to override
+            overrides[check.name] = reason  # the check passed or only flags: nothing to override
     return QualityReport(checks, unused_overrides=overrides)
-
-
-CHECK_NAMES = (
-    "silver_integrity", "schema", "unique_keys", "foreign_keys", "amount_bounds", "date_range",
-    "notification_not_before_transaction", "extracted_ptr_has_rows", "volume",
-)  # fmt: skip
 
 
 def run_checks(
@@ -266,17 +351,5 @@ def run_checks(
     overrides: Mapping[str, str] | None = None,
     config: QualityConfig = DEFAULT_CONFIG,
 ) -> QualityReport:
-    counts = {name: table.num_rows for name, table in tables.items()}
-    checks = [
-        check_silver_integrity(silver_failures or [], documents_read),
-        _guarded("schema", lambda: check_schema(tables)),
-        _guarded("unique_keys", lambda: check_unique_keys(tables)),
-        _guarded("foreign_keys", lambda: check_foreign_keys(tables)),
-        _guarded("amount_bounds", lambda: check_amount_bounds(tables)),
-        _guarded("date_range", lambda: check_date_range(tables, today, config)),
-        _guarded("notification_not_before_transaction", lambda: check_notification_order(tables)),
-        _guarded("extracted_ptr_has_rows", lambda: check_ptr_rows(tables)),
-        check_volume(counts, previous_counts, config),
-    ]
-    assert tuple(c.name for c in checks) == CHECK_NAMES
-    return apply_overrides(checks, overrides)
+    facts = BuildFacts(tables, today, silver_failures or [], documents_read, previous_counts, config)
+    return apply_overrides([_run(name, *spec, facts) for name, spec in CHECKS.items()], overrides)

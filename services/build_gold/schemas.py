@@ -144,6 +144,8 @@ FACT_TRANSACTIONS = _schema(
     ("comments", pa.string()),
     ("confidence", pa.float64()),
     ("source_url", pa.string()),
+    # Names of the quality flags the row raises (quality.ROW_FLAGS): a filer's own inconsistency.
+    ("quality_flags", pa.list_(pa.string()), False),
 )
 
 FACT_FILINGS = _schema(

@@ -331,6 +331,7 @@ def _fact_transaction(key: str, row: dict[str, Any], filing: dict[str, Any]) -> 
         "comments": row["comments"],
         "confidence": row["confidence"],
         "source_url": filing["source_url"],
+        "quality_flags": [],  # set by quality.flag_rows once the build knows its date
     }
 
 

@@ -109,20 +109,35 @@ def test_failing_check_rejects_then_an_override_publishes_with_the_reason(
 ):
     records = _load_mirror(s3, mirror_silver)
     pelosi = next(r for r in records if r["doc_id"] == "20026590")
-    pelosi["ptr"]["transactions"][0]["notification_date"] = "2024-01-01"
+    pelosi["ptr"]["transactions"][0]["amount_low"] = 1e9  # above its high bound: a parse error
     _put(s3, keys.document_key(2025, "20026590"), pelosi)
 
     rejected = _build(s3, legislators_bytes)
-    assert (rejected.status, rejected.failed_checks) == ("rejected", ["notification_not_before_transaction"])
+    assert (rejected.status, rejected.failed_checks) == ("rejected", ["amount_bounds"])
     assert store.read_pointer(s3, GOLD) is None
 
     reason = "OPS-7: filer's typo confirmed against the PDF"
-    result = _build(s3, legislators_bytes, overrides={"notification_not_before_transaction": reason})
+    result = _build(s3, legislators_bytes, overrides={"amount_bounds": reason})
     assert result.published
-    [check] = [
-        c for c in _pointer(s3)["quality"]["checks"] if c["name"] == "notification_not_before_transaction"
-    ]
+    [check] = [c for c in _pointer(s3)["quality"]["checks"] if c["name"] == "amount_bounds"]
     assert (check["passed"], check["overridden"], check["override_reason"]) == (False, True, reason)
+
+
+def test_a_filers_inconsistency_publishes_with_the_row_flagged(s3, mirror_silver, legislators_bytes):
+    records = _load_mirror(s3, mirror_silver)
+    pelosi = next(r for r in records if r["doc_id"] == "20026590")
+    first = pelosi["ptr"]["transactions"][0]
+    first["notification_date"] = "2024-01-01"  # before the trade, as 20032061 prints it
+    _put(s3, keys.document_key(2025, "20026590"), pelosi)
+
+    result = _build(s3, legislators_bytes)
+    assert result.published and result.report.flagged_checks == ["notification_not_before_transaction"]
+    pointer = _pointer(s3)
+    assert pointer["quality"]["flagged_checks"] == ["notification_not_before_transaction"]
+    [facts_key] = pointer["tables"]["fact_transactions"]
+    facts = _gold_table(s3, facts_key).to_pylist()
+    flagged = [(f["doc_id"], f["row"], f["quality_flags"]) for f in facts if f["quality_flags"]]
+    assert flagged == [("20026590", first["row"], ["notification_before_transaction"])]
 
 
 def test_volume_drop_against_the_live_version_rejects(s3, mirror_silver, legislators_bytes):

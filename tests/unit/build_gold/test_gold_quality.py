@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from services.build_gold.compact import SilverFailure
-from services.build_gold.quality import run_checks
+from services.build_gold.quality import CHECKS, flag_rows, run_checks
 
 TODAY = date(2025, 11, 26)
 
@@ -34,8 +34,9 @@ def _failed(gold: dict[str, pa.Table], **kwargs) -> list[str]:
 
 def test_the_mirror_passes_every_check(gold):
     report = run_checks(gold, today=TODAY, previous_counts={n: t.num_rows for n, t in gold.items()})
-    assert report.passed and report.failed_checks == []
-    assert len(report.checks) == 9
+    assert report.passed and report.failed_checks == [] and report.flagged_checks == []
+    assert [c.name for c in report.checks] == list(CHECKS)
+    assert {c.name: c.severity for c in report.checks} == {name: spec[0] for name, spec in CHECKS.items()}
 
 
 def test_duplicate_key(gold):
@@ -49,13 +50,34 @@ def test_low_above_high(gold):
     assert _failed(gold) == ["amount_bounds"]
 
 
-def test_notification_before_transaction(gold):
+def test_notification_before_transaction_is_flagged_not_blocking(gold):
+    # Real filers print it (all 11 rows of 20032061): the row publishes, flagged and counted.
     facts = gold["fact_transactions"]
     traded = facts["transaction_date"][0].as_py()
     gold["fact_transactions"] = _replace(facts, "notification_date", 0, traded - timedelta(days=1))
     report = run_checks(gold, today=TODAY)
-    assert report.failed_checks == ["notification_not_before_transaction"]
-    assert report.check("notification_not_before_transaction").counts["notification < transaction"] == 1
+    assert report.passed and report.failed_checks == []
+    assert report.flagged_checks == ["notification_not_before_transaction"]
+    check = report.check("notification_not_before_transaction")
+    assert (check.passed, check.severity, check.counts["notification_before_transaction"]) == (False, "flag", 1)
+    assert report.to_dict()["flagged_checks"] == ["notification_not_before_transaction"]
+    flagged = flag_rows(gold["fact_transactions"], TODAY)["quality_flags"].to_pylist()
+    assert flagged[0] == ["notification_before_transaction"] and not any(flagged[1:])
+
+
+def test_an_override_of_a_flag_check_is_unused(gold):
+    facts = gold["fact_transactions"]
+    gold["fact_transactions"] = _replace(facts, "notification_date", 0, date(2000, 1, 1))
+    report = run_checks(gold, today=TODAY, overrides={"notification_not_before_transaction": "no"})
+    assert not report.check("notification_not_before_transaction").overridden
+    assert report.unused_overrides == {"notification_not_before_transaction": "no"}
+
+
+def test_a_flag_check_that_crashes_blocks(gold):
+    gold["fact_transactions"] = gold["fact_transactions"].drop_columns(["notification_date"])
+    report = run_checks(gold, today=TODAY)
+    assert "notification_not_before_transaction" in report.failed_checks
+    assert report.check("notification_not_before_transaction").severity == "block"
 
 
 def test_missing_foreign_key(gold):
@@ -67,11 +89,21 @@ def test_missing_foreign_key(gold):
 
 
 @pytest.mark.parametrize("when", [date(1999, 12, 31), TODAY + timedelta(days=2)])
-def test_date_out_of_range(gold, when):
+def test_a_printed_date_out_of_range_is_flagged(gold, when):
     facts = gold["fact_transactions"]
     gold["fact_transactions"] = _replace(facts, "transaction_date", 0, when)
-    failed = _failed(gold)
-    assert "date_range" in failed
+    report = run_checks(gold, today=TODAY)
+    assert report.failed_checks == [] and "transaction_date_range" in report.flagged_checks
+    assert report.check("transaction_date_range").counts["transaction_date_out_of_range"] == 1
+    assert "transaction_date_out_of_range" in flag_rows(gold["fact_transactions"], TODAY)["quality_flags"][0].as_py()
+
+
+@pytest.mark.parametrize("column", ["filing_date", "signature_date"])
+def test_a_filing_date_the_pipeline_read_out_of_range_blocks(gold, column):
+    filings = gold["fact_filings"]
+    efiled = filings["rendering"].to_pylist().index("efiled")
+    gold["fact_filings"] = _replace(filings, column, efiled, TODAY + timedelta(days=2))
+    assert _failed(gold) == ["date_range"]
 
 
 def test_volume_drop_against_the_previous_version(gold):
