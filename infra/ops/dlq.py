@@ -71,7 +71,11 @@ def peek(sqs, dlq_url: str, limit: int = 10) -> list[dict]:
             body = json.loads(m["Body"])
         except json.JSONDecodeError:
             body = m["Body"]
-        out.append({"message_id": m["MessageId"], "receive_count": m["Attributes"].get("ApproximateReceiveCount"), "body": body})
+        entry = {"message_id": m["MessageId"], "receive_count": m["Attributes"].get("ApproximateReceiveCount"), "body": body}
+        reason = m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")
+        if reason:  # put there by the stage that refused the message (the ledger: an invalid event)
+            entry["reason"] = reason
+        out.append(entry)
     return out
 
 

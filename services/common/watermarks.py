@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
+from services.common.conditional import update_if
 from services.common.keys import SOURCE
 from services.common.tables import WatermarkItem
 
@@ -47,20 +48,11 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
             | (WatermarkItem.run_id == run_id)
             | (WatermarkItem.status == "failed")
         )
-    try:
-        item.update(
-            actions=[
-                WatermarkItem.fingerprint.set(fingerprint),
-                WatermarkItem.run_id.set(run_id),
-                WatermarkItem.updated_at.set(now()),
-            ],
-            condition=condition,
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if((item, [
+        WatermarkItem.fingerprint.set(fingerprint),
+        WatermarkItem.run_id.set(run_id),
+        WatermarkItem.updated_at.set(now()),
+    ], condition))
 
 
 def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
 
 from events.models import Envelope
 from services.common import bus
+from services.common.aws import client
 from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 from services.ledger.ledger import SERVICE, Ledger
 
 logger, tracer, metrics = tools(SERVICE)
 ledger = Ledger()
+DLQ_ENV = "LEDGER_DLQ_URL"
+_REASON_MAX = 1000
 
 # Counted from the events as they arrive on q-ledger: every final status passes here once,
 # whether the ledger itself or the watchdog announced it.
@@ -37,8 +43,40 @@ def emit_metrics(event: Envelope, announced: list[Envelope]) -> None:
                 metrics.add_metric(name="ExtractionFailureRate", unit=MetricUnit.Percent, value=rate)
 
 
+def _problems(exc: ValidationError, prefix: str = "") -> str:
+    return "; ".join(f"{prefix}{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def invalid_reason(body: str) -> str | None:
+    """Why an event cannot be recorded (its envelope or its detail fails validation), or None."""
+    try:
+        event = Envelope.model_validate_json(body)
+    except ValidationError as exc:
+        return f"invalid event: {_problems(exc)}"[:_REASON_MAX]
+    try:
+        event.typed()
+    except ValidationError as exc:
+        return f"invalid event: {event.event_type} {_problems(exc, 'detail.')}"[:_REASON_MAX]
+    return None
+
+
+def dead_letter(record: SQSRecord, reason: str) -> None:
+    """Put an event the ledger cannot record into its DLQ at once, with the reason: bad input is
+    not retried, and a run is never made up from it."""
+    client("sqs").send_message(
+        QueueUrl=os.environ[DLQ_ENV], MessageBody=record.body,
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason}},
+    )  # fmt: skip
+    logger.error("event dead-lettered", extra={"reason": reason, "message_id": record.message_id})
+    metrics.add_metric(name="LedgerInvalidEvents", unit=MetricUnit.Count, value=1)
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    reason = invalid_reason(record.body)
+    if reason:
+        dead_letter(record, reason)
+        return
     event = Envelope.model_validate_json(record.body)
     trace = current_trace(event.trace)
     annotate(tracer, event.run_id, trace)

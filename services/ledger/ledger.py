@@ -13,9 +13,7 @@ import os
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
-from pynamodb.transactions import TransactWrite
 
 from events.models import (
     DocumentExtracted,
@@ -35,6 +33,7 @@ from events.models import (
     RunRequested,
     RunSucceeded,
 )
+from services.common.conditional import update_if
 from services.common.tables import RUN, LedgerItem
 
 SERVICE = "ledger"
@@ -65,8 +64,8 @@ class Ledger:
     # ------------------------------------------------------------------ entry point
     def apply(self, event: Envelope) -> list[Envelope]:
         """Record one event; return the events the ledger itself announces as a result."""
+        detail = event.typed()  # before any write: an event that fails validation makes no run
         self._ensure_run(event.run_id, event.occurred_at)
-        detail = event.typed()
         handler = {
             RunRequested: self._requested,
             RunDiscovered: self._discovered,
@@ -97,51 +96,32 @@ class Ledger:
         if run_id in self._ensured:
             return
         # Create the run item once: a late event of a finished run must not make it active again.
-        try:
-            LedgerItem(run_pk(run_id), "RUN").update(
-                actions=[
-                    LedgerItem.run_id.set(run_id),
-                    LedgerItem.entity.set(RUN),
-                    LedgerItem.active.set(RUN),
-                    LedgerItem.status.set("running"),
-                    LedgerItem.started_at.set(occurred_at),
-                    LedgerItem.counts.set({}),
-                    LedgerItem.durations_ms.set({}),
-                    LedgerItem.errors.set([]),
-                    LedgerItem.docs_settled.set(0),
-                    LedgerItem.docs_expected.set(0),
-                    LedgerItem.years_discovered.set(0),
-                ],
-                condition=LedgerItem.status.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        update_if((LedgerItem(run_pk(run_id), "RUN"), [
+            LedgerItem.run_id.set(run_id),
+            LedgerItem.entity.set(RUN),
+            LedgerItem.active.set(RUN),
+            LedgerItem.status.set("running"),
+            LedgerItem.started_at.set(occurred_at),
+            LedgerItem.counts.set({}),
+            LedgerItem.durations_ms.set({}),
+            LedgerItem.errors.set([]),
+            LedgerItem.docs_settled.set(0),
+            LedgerItem.docs_expected.set(0),
+            LedgerItem.years_discovered.set(0),
+        ], LedgerItem.status.does_not_exist()))
         self._ensured.add(run_id)
 
     def _transition(self, run_id: str, sk: str, item_actions: list, condition, run_actions: list) -> bool:
         """Apply item_actions to one item iff condition holds, and run_actions with it, atomically."""
         run_actions = [*run_actions, LedgerItem.updated_at.set(_now())]
-        try:
-            with TransactWrite(connection=self.connection) as tx:
-                tx.update(LedgerItem(run_pk(run_id), sk), actions=item_actions, condition=condition)
-                tx.update(LedgerItem(run_pk(run_id), "RUN"), actions=run_actions)
-        except TransactWriteError as exc:
-            reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
-            if "ConditionalCheckFailed" in reasons:
-                return False  # a duplicate delivery: already counted
-            raise
-        return True
+        # A failed condition is a duplicate delivery: already counted.
+        return update_if((LedgerItem(run_pk(run_id), sk), item_actions, condition),
+                         (LedgerItem(run_pk(run_id), "RUN"), run_actions, None), connection=self.connection)
 
-    def _record_error(self, run_id: str, text: str) -> None:
-        try:
-            LedgerItem(run_pk(run_id), "RUN").update(
-                actions=[LedgerItem.errors.set(LedgerItem.errors.append([text]))],
-                condition=size(LedgerItem.errors) < MAX_ERRORS,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+    @staticmethod
+    def _record_error(run_id: str, text: str) -> None:
+        update_if((LedgerItem(run_pk(run_id), "RUN"), [LedgerItem.errors.set(LedgerItem.errors.append([text]))],
+                   size(LedgerItem.errors) < MAX_ERRORS))
 
     @staticmethod
     def _count(name: str, value: int = 1):
@@ -229,15 +209,11 @@ class Ledger:
 
     def _gold_requested(self, event: Envelope, d: GoldRequested) -> list[Envelope]:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
-        try:
-            # Only from running: a redelivery after the build finished must not reopen the run.
-            LedgerItem(run_pk(event.run_id), "RUN").update(actions=[
-                LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
-                LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
-            ], condition=LedgerItem.status == "running")
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        # Only from running: a redelivery after the build finished must not reopen the run.
+        update_if((LedgerItem(run_pk(event.run_id), "RUN"), [
+            LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
+            LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
+        ], LedgerItem.status == "running"))
         return []
 
     def _gold_published(self, event: Envelope, d: GoldPublished) -> list[Envelope]:
@@ -262,17 +238,20 @@ class Ledger:
         )
         if not ready:
             return []
-        try:
-            LedgerItem(run_pk(run_id), "RUN").update(
-                # A failed run settled by a replay is active again: build_gold and publish_api follow.
-                actions=[LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now())],
-                condition=LedgerItem.status.is_in("running", "failed") & LedgerItem.settled_at.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return []
-            raise
+        # A failed run settled by a replay is active again (build_gold and publish_api follow),
+        # and its failure is over: the reason goes to the run's errors, as history.
+        if not update_if((LedgerItem(run_pk(run_id), "RUN"), [
+            LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
+            LedgerItem.failure_reason.remove(),
+        ], LedgerItem.status.is_in("running", "failed") & LedgerItem.settled_at.does_not_exist())):
+            return []
+        self._superseded(run)
         return [self._settled_event(run)]
+
+    def _superseded(self, run: LedgerItem) -> None:
+        """Keep a failure a run recovered from in its errors (its failure_reason was removed)."""
+        if run.status == "failed" and run.failure_reason:
+            self._record_error(run.run_id, f"recovered from: {run.failure_reason}")
 
     @staticmethod
     def announced(events: list[Envelope]) -> None:
@@ -301,16 +280,14 @@ class Ledger:
         expected = (expected,) if isinstance(expected, str) else expected
         run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
         finished = datetime.now(UTC)
+        # A run's failure reason is its last one's: one that ends otherwise drops an earlier reason.
         actions = [LedgerItem.status.set(status), LedgerItem.active.remove(),
-                   LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds"))]
-        if reason:
-            actions.append(LedgerItem.failure_reason.set(reason))
-        try:
-            LedgerItem(run_pk(run_id), "RUN").update(actions=actions, condition=LedgerItem.status.is_in(*expected))
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return []
-            raise
+                   LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds")),
+                   LedgerItem.failure_reason.set(reason) if reason else LedgerItem.failure_reason.remove()]
+        if not update_if((LedgerItem(run_pk(run_id), "RUN"), actions, LedgerItem.status.is_in(*expected))):
+            return []
+        if status == "succeeded":
+            self._superseded(run)
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         if status == "succeeded":
             started = datetime.fromisoformat(run.started_at) if run.started_at else finished

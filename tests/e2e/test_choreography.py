@@ -211,6 +211,9 @@ def test_poison_message_lands_in_dlq_and_replay_brings_it_back(make_stack, mirro
     run = stack.wait_for_run(run_id, timeout_s=120, statuses=("succeeded",))
     assert _counts(run) == EXPECTED_FULL_RUN
     assert all(i.depth == 0 for i in stack.dlq_info())
+    # Recovered: the failure is history in the run's errors, no longer its reason.
+    assert run.get("failure_reason") is None
+    assert any(e.startswith("recovered from: messages in dead-letter queues: ") for e in stack.run_item(run_id)["errors"])
 
 
 def test_nightly_rule_starts_a_run_over_current_and_previous_year(make_stack, mirror_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 
 import pytest
@@ -143,3 +144,18 @@ def test_a_settlement_whose_announcement_died_is_announced_on_redelivery(harness
     assert [e.event_type for e in ledger.apply(last)] == ["run.documents_settled"]
     # ...the worker dies before publishing; SQS delivers the event again:
     assert [e.event_type for e in Ledger().apply(last)] == ["run.documents_settled"]
+
+
+def test_an_invalid_ledger_event_lands_in_the_ledger_dlq_with_its_reason_and_makes_no_run(harness):
+    from services.ledger.queries import list_runs
+
+    event = Envelope.build(RunRequested(years=[2025], source_url="x"), run_id="run-bad", source="cli")
+    body = event.model_dump_json().replace('"years":[2025]', '"years":"all"')
+    lambda_ = lambda_event("sqs_envelope", ENVELOPE=json.dumps(body)[1:-1], EVENT_TYPE="run.requested")
+    assert harness.invoke("services.ledger.handler.lambda_handler", lambda_) == {"batchItemFailures": []}
+    assert list_runs(10) == []
+    sqs = harness.runtime.client("sqs")
+    dlq = harness.runtime.provisioned.dead_letter_queues[harness.runtime.provisioned.queues["LedgerQueue"]]
+    [letter] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert letter["Body"] == body
+    assert letter["MessageAttributes"]["reason"]["StringValue"].startswith("invalid event: run.requested detail.years")

@@ -1,0 +1,40 @@
+"""Conditional writes to the watermark and ledger tables: the one place that tells a condition
+that did not hold (a duplicate delivery, a lost race: an answer) from a failure (raised)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+Update = tuple[Model, list[Any], Condition | None]  # the item, its update actions, its condition
+
+
+def update_if(*updates: Update, connection: Connection | None = None) -> bool:
+    """Apply the updates iff every condition holds; False when one did not.
+
+    One update is one UpdateItem; several are one transaction (all or nothing, `connection`
+    required), e.g. a document's new state with the run's counters.
+    """
+    try:
+        if len(updates) == 1:
+            item, actions, condition = updates[0]
+            item.update(actions=actions, condition=condition)
+        else:
+            assert connection is not None, "a transaction needs the connection"
+            with TransactWrite(connection=connection) as tx:
+                for item, actions, condition in updates:
+                    tx.update(item, actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in [r.code for r in (exc.cancellation_reasons or []) if r is not None]:
+            return False
+        raise
+    return True

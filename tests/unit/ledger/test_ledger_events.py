@@ -1,0 +1,118 @@
+"""What the ledger does with an event it cannot record, and with a run that recovers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from events.models import ApiPublished, Envelope, RunRequested
+from services.common.aws import client
+from services.common.tables import LedgerItem
+from services.ledger.ledger import Ledger
+from tests.unit.ledger.test_ledger_index import request, settle
+
+
+@pytest.fixture
+def dlq(ledger_table, monkeypatch) -> str:
+    from services.ledger import handler
+
+    url = client("sqs").create_queue(QueueName="ledger-dlq")["QueueUrl"]
+    monkeypatch.setenv(handler.DLQ_ENV, url)
+    return url
+
+
+def _record(body: str) -> SQSRecord:
+    return SQSRecord({"messageId": "m-1", "body": body, "attributes": {}, "messageAttributes": {}})
+
+
+def _dead_letters(url: str) -> list[dict]:
+    return client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                         MessageAttributeNames=["All"]).get("Messages", [])
+
+
+def _valid(**detail) -> dict:
+    event = Envelope.build(RunRequested(years=[2025], source_url="x"), run_id="20251201T000000Z-bad", source="cli")
+    return {**json.loads(event.model_dump_json()), **detail}
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (json.dumps(_valid(detail={"years": [], "source_url": "x"})), "detail"),  # fails RunRequested: no year
+    (json.dumps(_valid(event_type="run.exploded")), "event_type"),
+    (json.dumps({k: v for k, v in _valid().items() if k != "source"}), "source"),
+    ("not json at all", "invalid event"),
+])
+def test_an_invalid_event_goes_to_the_dlq_with_its_reason_and_makes_no_run(dlq, body, says):
+    from services.ledger.handler import invalid_reason, record_handler
+
+    assert says in invalid_reason(body)
+    record_handler(_record(body))  # consumed: bad input is not retried
+
+    assert list(LedgerItem.scan()) == []  # no run, not even a failed one
+    [letter] = _dead_letters(dlq)
+    assert letter["Body"] == body
+    reason = letter["MessageAttributes"]["reason"]["StringValue"]
+    assert reason.startswith("invalid event: ") and says in reason
+
+
+def test_a_valid_event_is_recorded_and_nothing_is_dead_lettered(dlq):
+    from services.ledger.handler import invalid_reason, record_handler
+
+    body = json.dumps(_valid())
+    assert invalid_reason(body) is None
+    record_handler(_record(body))
+    assert LedgerItem.get("RUN#20251201T000000Z-bad", "RUN").status == "running"
+    assert _dead_letters(dlq) == []
+
+
+def test_ledger_apply_rejects_an_invalid_detail_before_any_write(ledger_table):
+    from pydantic import ValidationError
+
+    event = Envelope.model_validate(_valid(detail={"years": []}))
+    with pytest.raises(ValidationError):
+        Ledger().apply(event)
+    assert list(LedgerItem.scan()) == []
+
+
+def _published(ledger: Ledger, rid: str) -> list[Envelope]:
+    return ledger.apply(Envelope.build(ApiPublished(gold_version="v1", objects=1), run_id=rid, source="publish_api"))
+
+
+def test_a_run_failed_while_settled_that_recovers_drops_its_failure_reason(ledger_table):
+    ledger, rid = Ledger(), "20251201T000000Z-00000001"
+    request(ledger, rid)
+    settle(ledger, rid)
+    # The watchdog fails it while Gold waits in a DLQ; after the replay Gold is published.
+    ledger.finish(rid, "failed", "messages in dead-letter queues: gold-dlq=1", expected=("running", "settled"))
+    [succeeded] = _published(ledger, rid)
+
+    assert succeeded.event_type == "run.succeeded"
+    run = LedgerItem.get(f"RUN#{rid}", "RUN")
+    assert run.status == "succeeded" and run.failure_reason is None
+    assert "recovered from: messages in dead-letter queues: gold-dlq=1" in run.errors
+
+
+def test_a_run_failed_while_running_that_settles_drops_its_failure_reason(ledger_table):
+    ledger, rid = Ledger(), "20251201T000000Z-00000002"
+    request(ledger, rid)
+    ledger.finish(rid, "failed", "messages in dead-letter queues: fetch-dlq=1", expected=("running", "settled"))
+    assert LedgerItem.get(f"RUN#{rid}", "RUN").failure_reason
+
+    [settled] = settle(ledger, rid)  # the replayed fetch: every document terminal
+    assert settled.event_type == "run.documents_settled"
+    run = LedgerItem.get(f"RUN#{rid}", "RUN")
+    assert run.status == "settled" and run.failure_reason is None
+    _published(ledger, rid)
+    run = LedgerItem.get(f"RUN#{rid}", "RUN")
+    assert run.status == "succeeded" and run.failure_reason is None
+    assert run.errors.count("recovered from: messages in dead-letter queues: fetch-dlq=1") == 1
+
+
+def test_a_run_that_fails_again_keeps_the_newer_reason(ledger_table):
+    ledger, rid = Ledger(), "20251201T000000Z-00000003"
+    request(ledger, rid)
+    settle(ledger, rid)
+    ledger.finish(rid, "failed", "stuck", expected=("running", "settled"))
+    ledger.finish(rid, "failed", "quality gate rejected gold v2: row_counts", expected=("failed",))
+    assert LedgerItem.get(f"RUN#{rid}", "RUN").failure_reason == "quality gate rejected gold v2: row_counts"
