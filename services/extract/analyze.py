@@ -1,8 +1,14 @@
-"""One-pass analysis of a disclosure PDF: classify, read the header, parse PTR transactions."""
+"""One-pass analysis of a disclosure PDF: classify, read the header, parse PTR transactions.
+
+Memory stays bounded by the page limit (services/extract/limits.py, checked before any page
+is loaded) and by loading pages one at a time: the page and text objects of pdfium are closed
+as soon as their text or layout is read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -10,6 +16,7 @@ import pypdfium2.raw as pdfium_c
 
 from services.extract.classify import classify_rendering, clean_text, is_ptr, read_header
 from services.extract.errors import InvalidPdf, ParseFailure
+from services.extract.limits import MAX_PAGES
 from services.extract.ptr.layout import PageLayout, build_layout, page_text
 from services.extract.ptr.parser import parse_ptr
 from services.extract.version import PARSER_VERSION
@@ -17,15 +24,11 @@ from services.extract.version import PARSER_VERSION
 _PDFIUM_REASONS = {pdfium_c.FPDF_ERR_PASSWORD: "encrypted", pdfium_c.FPDF_ERR_SECURITY: "encrypted"}
 
 
-@dataclass
-class _Page:
-    page: Any
-    textpage: Any
-    text: str
+def open_pdf(pdf_bytes: bytes, max_pages: int = MAX_PAGES) -> pdfium.PdfDocument:
+    """Open PDF bytes or raise InvalidPdf with a machine-readable reason.
 
-
-def open_pdf(pdf_bytes: bytes) -> pdfium.PdfDocument:
-    """Open PDF bytes or raise InvalidPdf with a machine-readable reason."""
+    The page count is checked here, before any page is loaded (pdfium reads only the page tree).
+    """
     if not pdf_bytes:
         raise InvalidPdf("empty", "the input has zero bytes")
     if b"%PDF-" not in pdf_bytes[:1024]:
@@ -38,37 +41,68 @@ def open_pdf(pdf_bytes: bytes) -> pdfium.PdfDocument:
     except pdfium.PdfiumError as exc:
         reason = _PDFIUM_REASONS.get(getattr(exc, "err_code", None), "malformed")
         raise InvalidPdf(reason, str(exc)) from exc
-    if len(pdf) == 0:
+    pages = len(pdf)
+    if pages == 0:
         pdf.close()
         raise InvalidPdf("malformed", "the document has no pages")
+    if pages > max_pages:
+        pdf.close()
+        raise InvalidPdf("too_many_pages", f"the document has {pages} pages (limit {max_pages})")
     return pdf
 
 
-def _load_pages(pdf: pdfium.PdfDocument) -> list[_Page]:
-    pages = []
+@contextmanager
+def _open_page(pdf: pdfium.PdfDocument, index: int) -> Iterator[tuple[Any, Any]]:
+    """One page and its text page, closed on exit so pdfium frees them before the next page."""
+    try:
+        page = pdf[index]
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError as exc:
+        raise InvalidPdf("malformed", f"page {index + 1} cannot be read: {exc}") from exc
+    try:
+        yield page, textpage
+    finally:
+        textpage.close()
+        page.close()
+
+
+def _page_texts(pdf: pdfium.PdfDocument) -> list[str]:
+    """The clean text of every page, one page loaded at a time."""
+    texts = []
     for i in range(len(pdf)):
-        try:
-            page = pdf[i]
-            textpage = page.get_textpage()
-        except pdfium.PdfiumError as exc:
-            raise InvalidPdf("malformed", f"page {i + 1} cannot be read: {exc}") from exc
-        pages.append(_Page(page, textpage, page_text(textpage)))
-    return pages
+        with _open_page(pdf, i) as (_, textpage):
+            texts.append(clean_text(page_text(textpage)))
+    return texts
 
 
-def _image_dominated(pages: list[_Page]) -> bool:
+def _image_dominated(pdf: pdfium.PdfDocument) -> bool:
     """Some page is mostly covered by one image: a scan, even with an OCR text layer."""
-    for p in pages:
-        width, height = p.page.get_size()
-        for obj in p.page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
-            x0, y0, x1, y1 = obj.get_bounds()
-            if (x1 - x0) * (y1 - y0) >= 0.5 * width * height:
-                return True
+    for i in range(len(pdf)):
+        with _open_page(pdf, i) as (page, _):
+            width, height = page.get_size()
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+                x0, y0, x1, y1 = obj.get_bounds()
+                if (x1 - x0) * (y1 - y0) >= 0.5 * width * height:
+                    return True
     return False
 
 
+def _layout(pdf: pdfium.PdfDocument, index: int) -> PageLayout:
+    """One page laid out. Its text page is released at once; the page itself stays open until
+    the document closes, because the layout reads drawn checkboxes from it only when asked."""
+    try:
+        page = pdf[index]
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError as exc:
+        raise InvalidPdf("malformed", f"page {index + 1} cannot be read: {exc}") from exc
+    try:
+        return build_layout(index + 1, page, textpage, page_text(textpage))
+    finally:
+        textpage.close()
+
+
 def _ptr_result(
-    pages: list[_Page],
+    pdf: pdfium.PdfDocument,
     first: PageLayout | None,
     doc_id: str | None,
     rendering: str,
@@ -79,7 +113,7 @@ def _ptr_result(
         "filer_name": header["filer_name"],
         "status": header["status"],
         "state_district": header["state_district"],
-        "pages": len(pages),
+        "pages": len(pdf),
         "rendering": rendering,
         "transactions": [],
         "signature_date": header["signature_date"],
@@ -90,7 +124,7 @@ def _ptr_result(
         result["warnings"].append("scanned filing: transactions need OCR, which is not available")
         return result
     assert first is not None  # laid out for the header of every e-filed document
-    layouts = [first] + [build_layout(i + 1, p.page, p.textpage, p.text) for i, p in enumerate(pages) if i]
+    layouts = [first] + [_layout(pdf, i) for i in range(1, len(pdf))]
     parsed = parse_ptr(layouts)
     _fail_on_empty(parsed, doc_id)
     result["transactions"] = parsed["transactions"]
@@ -114,21 +148,17 @@ def _fail_on_empty(parsed: dict[str, Any], doc_id: str | None) -> None:
 def analyze_document(pdf_bytes: bytes, doc_id: str | None = None, filing_type: str | None = None) -> dict:
     """Classify, read the header and (for PTRs) parse the transactions, opening the PDF once.
 
-    Raises InvalidPdf for unreadable input and ParseFailure when an e-filed PTR yields no rows.
+    Raises InvalidPdf for unreadable input (`too_many_pages` over the page limit) and
+    ParseFailure when an e-filed PTR yields no rows.
     """
     pdf = open_pdf(pdf_bytes)
     try:
-        pages = _load_pages(pdf)
-        texts = [clean_text(p.text) for p in pages]
-        rendering = classify_rendering(texts, lambda: _image_dominated(pages))
-        first = (
-            build_layout(1, pages[0].page, pages[0].textpage, pages[0].text)
-            if rendering == "efiled"
-            else None
-        )
+        texts = _page_texts(pdf)
+        rendering = classify_rendering(texts, lambda: _image_dominated(pdf))
+        first = _layout(pdf, 0) if rendering == "efiled" else None
         header = read_header(_repaired_text(first), "\n".join(texts)) if first else _empty_header()
         wants_ptr = filing_type == "P" if filing_type else (rendering == "efiled" and is_ptr(texts))
-        ptr = _ptr_result(pages, first, doc_id, rendering, header) if wants_ptr else None
+        ptr = _ptr_result(pdf, first, doc_id, rendering, header) if wants_ptr else None
     finally:
         pdf.close()
     return {

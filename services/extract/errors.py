@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class InvalidPdf(ValueError):
-    """The input cannot be read as a PDF (not a PDF, empty, truncated, encrypted, malformed)."""
+    """The input cannot be read as a PDF (not a PDF, empty, truncated, encrypted, malformed), or
+    not within the limits of services/extract/limits.py (`too_many_pages`)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"invalid PDF ({reason}): {message}")
