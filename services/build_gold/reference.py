@@ -11,10 +11,10 @@ import logging
 
 from services.build_gold.members import load_legislators
 from services.common import http, keys, storage, watermarks
-from services.common.tables import WatermarkItem
+from services.common.tables import REFERENCE, WatermarkItem
 
 NAME = "legislators-current.yaml"
-_PK, _SK = "REFERENCE#legislators", "CURRENT"
+_PK, _SK = REFERENCE.key(name="legislators")
 log = logging.getLogger(__name__)
 
 

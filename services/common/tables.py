@@ -9,6 +9,8 @@ Table names come from the environment (set by the template on AWS, by the runtim
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import (
@@ -19,6 +21,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+from services.common.keys import SOURCE
 
 # The value of the `entity` and `active` attributes of run items, the only items that have them.
 RUN = "RUN"
@@ -113,20 +117,57 @@ class LedgerItem(Model):
     active_runs = ActiveRunsIndex()
 
 
+@dataclass(frozen=True)
+class ItemKind:
+    """One kind of item of a table: its key shape and what it holds. Writers take their keys
+    from here (`key`), so `ITEM_KINDS` names the kinds the code writes (a test scans for them)."""
+
+    table: str
+    name: str
+    pk: str  # str.format templates: "{year}" is filled by key(year=...)
+    sk: str
+    holds: str
+
+    def key(self, **parts: Any) -> tuple[str, str]:
+        return self.pk.format(**parts), self.sk.format(**parts)
+
+    def matches(self, pk: str, sk: str) -> bool:
+        return bool(_template(self.pk).fullmatch(pk) and _template(self.sk).fullmatch(sk))
+
+
+def _template(text: str) -> re.Pattern[str]:
+    parts = re.split(r"\{\w+\}", text)
+    return re.compile("[^#]+".join(re.escape(part) for part in parts))
+
+
+FILING = ItemKind("watermarks", "filing", f"{SOURCE}#{{year}}", "DOC#{doc_id}",
+                  "fingerprint of the index row, claiming run_id, status, sha256, bronze_key, parser_version, reason")
+INDEX = ItemKind("watermarks", "index", f"{SOURCE}#{{year}}", "INDEX",
+                 "etag, sha256 and bronze_key of the last stored {year}FD.zip")
+BREAKER = ItemKind("watermarks", "breaker", f"SOURCE#{SOURCE}", "BREAKER",
+                   "blocked_until and reason after a 403 (a hard stop for every fetcher)")
+REFERENCE = ItemKind("watermarks", "reference", "REFERENCE#{name}", "CURRENT",
+                     "etag, sha256 and bronze_key of the last stored copy of a reference file (legislators)")
+OVERRIDE = ItemKind("watermarks", "quality_override", "GOLD#overrides", "CHECK#{check}",
+                    "an operator's override of a failing quality check: reason (who, when)")
+RUN_ITEM = ItemKind("ledger", "run", "RUN#{run_id}", "RUN",
+                    "status, counts per stage_outcome, durations, first errors; entity=RUN (index runs), "
+                    "active=RUN while running or settled (index active-runs)")
+RUN_YEAR = ItemKind("ledger", "year", "RUN#{run_id}", "YEAR#{year}", "discover result for one year")
+RUN_DOCUMENT = ItemKind("ledger", "document", "RUN#{run_id}", "DOC#{doc_id}",
+                        "fetch and extract status, terminal outcome, reason and message of a failure")
+KINDS = (FILING, INDEX, BREAKER, REFERENCE, OVERRIDE, RUN_ITEM, RUN_YEAR, RUN_DOCUMENT)
+
 ITEM_KINDS: dict[str, dict[str, str]] = {
-    "watermarks": {
-        "filing": "pk=house-fd#{year} sk=DOC#{doc_id}: fingerprint of the index row, status, sha256, parser_version",
-        "index": "pk=house-fd#{year} sk=INDEX: etag and sha256 of the last stored {year}FD.zip",
-        "run_year": "pk=RUN#{run_id} sk=YEAR#{year}: discover finished this year for this run",
-        "breaker": "pk=SOURCE#house-fd sk=BREAKER: blocked_until after a 403 (hard stop)",
-    },
-    "ledger": {
-        "run": "pk=RUN#{run_id} sk=RUN: status, counts per stage_outcome, durations, first errors; "
-               "entity=RUN (index runs), active=RUN while running or settled (index active-runs)",
-        "year": "pk=RUN#{run_id} sk=YEAR#{year}: discover result for one year",
-        "document": "pk=RUN#{run_id} sk=DOC#{doc_id}: fetch and extract status, terminal outcome",
-    },
+    table: {k.name: f"pk={k.pk} sk={k.sk}: {k.holds}" for k in KINDS if k.table == table}
+    for table in ("watermarks", "ledger")
 }
+
+
+def kind_of(table: str, pk: str, sk: str) -> ItemKind | None:
+    """The kind of a stored item (None for a key no kind describes)."""
+    return next((k for k in KINDS if k.table == table and k.matches(pk, sk)), None)
+
 
 MODELS: dict[str, type[Model]] = {"watermarks": WatermarkItem, "ledger": LedgerItem}
 

@@ -8,20 +8,11 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import DoesNotExist
 
 from services.common.conditional import update_if
-from services.common.keys import SOURCE
-from services.common.tables import WatermarkItem
+from services.common.tables import BREAKER, FILING, INDEX, WatermarkItem
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _year_pk(year: int) -> str:
-    return f"{SOURCE}#{year}"
-
-
-def _doc_sk(doc_id: str) -> str:
-    return f"DOC#{doc_id}"
 
 
 def _get(pk: str, sk: str) -> WatermarkItem | None:
@@ -32,14 +23,15 @@ def _get(pk: str, sk: str) -> WatermarkItem | None:
 
 
 def filing_watermarks(year: int) -> dict[str, WatermarkItem]:
-    items = WatermarkItem.query(_year_pk(year), WatermarkItem.sk.startswith("DOC#"), consistent_read=True)
-    return {item.sk.removeprefix("DOC#"): item for item in items}
+    pk, prefix = FILING.key(year=year, doc_id="")
+    items = WatermarkItem.query(pk, WatermarkItem.sk.startswith(prefix), consistent_read=True)
+    return {item.sk.removeprefix(prefix): item for item in items}
 
 
 def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False) -> bool:
     """Claim a new or changed filing for this run. False when another run already claimed this
     exact version; a redelivery to the same run claims again, so nothing is lost on a crash."""
-    item = WatermarkItem(_year_pk(year), _doc_sk(doc_id))
+    item = WatermarkItem(*FILING.key(year=year, doc_id=doc_id))
     condition = None
     if not force:
         condition = (
@@ -56,7 +48,7 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
 
 
 def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:
-    item = WatermarkItem(_year_pk(year), _doc_sk(doc_id))
+    item = WatermarkItem(*FILING.key(year=year, doc_id=doc_id))
     actions = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(now())]
     for name, value in fields.items():
         attr = getattr(WatermarkItem, name)
@@ -65,18 +57,18 @@ def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None)
 
 
 def filing(year: int, doc_id: str) -> WatermarkItem | None:
-    return _get(_year_pk(year), _doc_sk(doc_id))
+    return _get(*FILING.key(year=year, doc_id=doc_id))
 
 
 def index_state(year: int) -> WatermarkItem | None:
-    return _get(_year_pk(year), "INDEX")
+    return _get(*INDEX.key(year=year))
 
 
 def record_index(year: int, etag: str | None, sha256: str, key: str) -> None:
-    WatermarkItem(_year_pk(year), "INDEX", etag=etag, sha256=sha256, bronze_key=key, updated_at=now()).save()
+    WatermarkItem(*INDEX.key(year=year), etag=etag, sha256=sha256, bronze_key=key, updated_at=now()).save()
 
 
-_BREAKER = (f"SOURCE#{SOURCE}", "BREAKER")
+_BREAKER = BREAKER.key()
 
 
 def breaker_open(now: float | None = None) -> bool:

@@ -34,7 +34,7 @@ from events.models import (
     RunSucceeded,
 )
 from services.common.conditional import update_if
-from services.common.tables import RUN, LedgerItem
+from services.common.tables import RUN, RUN_DOCUMENT, RUN_ITEM, RUN_YEAR, LedgerItem
 
 SERVICE = "ledger"
 MAX_ERRORS = 10
@@ -43,7 +43,11 @@ COMPLETES_ON = "api.published"
 
 
 def run_pk(run_id: str) -> str:
-    return f"RUN#{run_id}"
+    return RUN_ITEM.key(run_id=run_id)[0]
+
+
+def run_item(run_id: str) -> LedgerItem:
+    return LedgerItem(*RUN_ITEM.key(run_id=run_id))
 
 
 def _now() -> str:
@@ -96,7 +100,7 @@ class Ledger:
         if run_id in self._ensured:
             return
         # Create the run item once: a late event of a finished run must not make it active again.
-        update_if((LedgerItem(run_pk(run_id), "RUN"), [
+        update_if((run_item(run_id), [
             LedgerItem.run_id.set(run_id),
             LedgerItem.entity.set(RUN),
             LedgerItem.active.set(RUN),
@@ -111,16 +115,16 @@ class Ledger:
         ], LedgerItem.status.does_not_exist()))
         self._ensured.add(run_id)
 
-    def _transition(self, run_id: str, sk: str, item_actions: list, condition, run_actions: list) -> bool:
+    def _transition(self, run_id: str, key: tuple[str, str], item_actions: list, condition, run_actions: list) -> bool:
         """Apply item_actions to one item iff condition holds, and run_actions with it, atomically."""
         run_actions = [*run_actions, LedgerItem.updated_at.set(_now())]
         # A failed condition is a duplicate delivery: already counted.
-        return update_if((LedgerItem(run_pk(run_id), sk), item_actions, condition),
-                         (LedgerItem(run_pk(run_id), "RUN"), run_actions, None), connection=self.connection)
+        return update_if((LedgerItem(*key), item_actions, condition),
+                         (run_item(run_id), run_actions, None), connection=self.connection)
 
     @staticmethod
     def _record_error(run_id: str, text: str) -> None:
-        update_if((LedgerItem(run_pk(run_id), "RUN"), [LedgerItem.errors.set(LedgerItem.errors.append([text]))],
+        update_if((run_item(run_id), [LedgerItem.errors.set(LedgerItem.errors.append([text]))],
                    size(LedgerItem.errors) < MAX_ERRORS))
 
     @staticmethod
@@ -129,7 +133,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ event handlers
     def _requested(self, event: Envelope, detail: RunRequested) -> bool:
-        LedgerItem(run_pk(event.run_id), "RUN").update(
+        run_item(event.run_id).update(
             actions=[
                 LedgerItem.trigger.set(detail.trigger),
                 LedgerItem.years.set(detail.years),
@@ -150,7 +154,7 @@ class Ledger:
             self._count(f"index_{d.index_status}"),
         ]
         changed = self._transition(
-            event.run_id, f"YEAR#{d.year}",
+            event.run_id, RUN_YEAR.key(run_id=event.run_id, year=d.year),
             [LedgerItem.year.set(d.year), LedgerItem.detail.set(d.model_dump()), LedgerItem.run_id.set(event.run_id)],
             LedgerItem.sk.does_not_exist(), run_actions,
         )
@@ -159,7 +163,7 @@ class Ledger:
         return changed
 
     def _filing(self, event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> None:
-        LedgerItem(run_pk(event.run_id), f"DOC#{d.doc_id}").update(
+        LedgerItem(*RUN_DOCUMENT.key(run_id=event.run_id, doc_id=d.doc_id)).update(
             actions=[
                 LedgerItem.run_id.set(event.run_id),
                 LedgerItem.doc_id.set(d.doc_id),
@@ -171,7 +175,8 @@ class Ledger:
 
     def _doc_update(self, event: Envelope, doc_id: str, actions: list, condition, run_actions: list) -> bool:
         base = [LedgerItem.run_id.set(event.run_id), LedgerItem.doc_id.set(doc_id), LedgerItem.updated_at.set(_now())]
-        return self._transition(event.run_id, f"DOC#{doc_id}", base + actions, condition, run_actions)
+        return self._transition(event.run_id, RUN_DOCUMENT.key(run_id=event.run_id, doc_id=doc_id), base + actions,
+                                condition, run_actions)
 
     def _stored(self, event: Envelope, d: DocumentStored) -> bool:
         return self._doc_update(
@@ -210,14 +215,14 @@ class Ledger:
     def _gold_requested(self, event: Envelope, d: GoldRequested) -> list[Envelope]:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
         # Only from running: a redelivery after the build finished must not reopen the run.
-        update_if((LedgerItem(run_pk(event.run_id), "RUN"), [
+        update_if((run_item(event.run_id), [
             LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
             LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
         ], LedgerItem.status == "running"))
         return []
 
     def _gold_published(self, event: Envelope, d: GoldPublished) -> list[Envelope]:
-        LedgerItem(run_pk(event.run_id), "RUN").update(actions=[LedgerItem.gold_version.set(d.version)])
+        run_item(event.run_id).update(actions=[LedgerItem.gold_version.set(d.version)])
         return []
 
     def _gold_rejected(self, event: Envelope, d: GoldRejected) -> list[Envelope]:
@@ -227,7 +232,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ settlement and completion
     def _check_settled(self, run_id: str, reannounce: bool = False) -> list[Envelope]:
-        run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        run = LedgerItem.get(*RUN_ITEM.key(run_id=run_id), consistent_read=True)
         if reannounce and run.status == "settled" and not run.settled_announced_at:
             return [self._settled_event(run)]
         ready = (
@@ -240,7 +245,7 @@ class Ledger:
             return []
         # A failed run settled by a replay is active again (build_gold and publish_api follow),
         # and its failure is over: the reason goes to the run's errors, as history.
-        if not update_if((LedgerItem(run_pk(run_id), "RUN"), [
+        if not update_if((run_item(run_id), [
             LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
             LedgerItem.failure_reason.remove(),
         ], LedgerItem.status.is_in("running", "failed") & LedgerItem.settled_at.does_not_exist())):
@@ -258,7 +263,7 @@ class Ledger:
         """Record that the settlements among these events were published (after publishing)."""
         for event in events:
             if event.event_type == "run.documents_settled":
-                LedgerItem(run_pk(event.run_id), "RUN").update(actions=[LedgerItem.settled_announced_at.set(_now())])
+                run_item(event.run_id).update(actions=[LedgerItem.settled_announced_at.set(_now())])
 
     @staticmethod
     def _settled_event(run: LedgerItem) -> Envelope:
@@ -267,7 +272,7 @@ class Ledger:
         return Envelope.build(settled, run_id=run.run_id, source=SERVICE)
 
     def _finish(self, run_id: str) -> list[Envelope]:
-        run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        run = LedgerItem.get(*RUN_ITEM.key(run_id=run_id), consistent_read=True)
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         failed_indexes = counts.get("index_failed", 0)
         status = "failed" if failed_indexes else "succeeded"
@@ -278,13 +283,13 @@ class Ledger:
     def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...]) -> list[Envelope]:
         """Move the run to its final status once; return run.succeeded / run.failed to announce."""
         expected = (expected,) if isinstance(expected, str) else expected
-        run = LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True)
+        run = LedgerItem.get(*RUN_ITEM.key(run_id=run_id), consistent_read=True)
         finished = datetime.now(UTC)
         # A run's failure reason is its last one's: one that ends otherwise drops an earlier reason.
         actions = [LedgerItem.status.set(status), LedgerItem.active.remove(),
                    LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds")),
                    LedgerItem.failure_reason.set(reason) if reason else LedgerItem.failure_reason.remove()]
-        if not update_if((LedgerItem(run_pk(run_id), "RUN"), actions, LedgerItem.status.is_in(*expected))):
+        if not update_if((run_item(run_id), actions, LedgerItem.status.is_in(*expected))):
             return []
         if status == "succeeded":
             self._superseded(run)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.tables import RUN, LedgerItem
+from services.common.tables import RUN, RUN_DOCUMENT, RUN_ITEM, RUN_YEAR, LedgerItem, kind_of
 from services.ledger.ledger import run_pk
 
 # Freshness looks at this many of the newest succeeded runs: runs are ordered by start, and a
@@ -33,12 +33,12 @@ def list_runs(limit: int = 20) -> list[dict[str, Any]]:
 
 def get_run(run_id: str) -> dict[str, Any] | None:
     items = list(LedgerItem.query(run_pk(run_id), consistent_read=True))
-    run = next((i for i in items if i.sk == "RUN"), None)
+    run = next((i for i in items if kind_of("ledger", i.pk, i.sk) is RUN_ITEM), None)
     if run is None:
         return None
     out = _plain(run)
-    out["years_detail"] = [_plain(i) for i in items if i.sk.startswith("YEAR#")]
-    out["documents"] = [_plain(i) for i in items if i.sk.startswith("DOC#")]
+    out["years_detail"] = [_plain(i) for i in items if kind_of("ledger", i.pk, i.sk) is RUN_YEAR]
+    out["documents"] = [_plain(i) for i in items if kind_of("ledger", i.pk, i.sk) is RUN_DOCUMENT]
     return out
 
 
