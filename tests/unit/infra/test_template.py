@@ -172,7 +172,7 @@ def test_only_the_distribution_reads_the_private_site_bucket(stack):
     policies = [p for p in stack.of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": "SiteBucket"}]
     assert len(policies) == 1
     statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
-    denied = [s for s in statements if s["Effect"] == "Deny"]
+    denied = [s for s in statements if s["Effect"] == "Deny" and s.get("Sid") != "DenyInsecureTransport"]
     statements = [s for s in statements if s["Effect"] == "Allow"]
     # The precomputed answers and api/meta.json stay private: visitors get /v1 from the API.
     assert [(s["Action"], stack.resolve(s["Resource"])) for s in denied] == [("s3:GetObject", "arn:aws:s3:::t-site-123456789012/api/*")]
@@ -208,3 +208,86 @@ def test_versions_pruned_from_gold_and_silver_expire(stack):
         assert rule.get("Prefix") == prefix, bucket  # silver: only the year tables, records keep their history
     # The retention settings the function gets are valid (a bad one would stop retention).
     assert Policy.from_env(stack.function_environment()) == Policy(keep_versions=5, keep_rejected_days=30)
+
+
+# ------------------------------------------------------------------ security (issue 16)
+# Generic on purpose: a bucket, queue or function added later is held to the same rules.
+
+def _statements(stack: Stack, bucket: str) -> list[dict]:
+    return [s for p in stack.of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket}
+            for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _log_bucket(stack: Stack) -> str:
+    [target] = {b["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+                for b in stack.of_type("AWS::S3::Bucket").values() if "LoggingConfiguration" in b["Properties"]}
+    return target
+
+
+def test_every_bucket_refuses_plain_http(stack):
+    buckets = stack.of_type("AWS::S3::Bucket")
+    assert len(buckets) >= 5
+    for logical_id in buckets:
+        arn = stack.resolve({"Fn::GetAtt": [logical_id, "Arn"]})
+        denies = [s for s in _statements(stack, logical_id)
+                  if s["Effect"] == "Deny" and s["Principal"] == "*" and s["Action"] in ("s3:*", ["s3:*"])
+                  and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
+        assert denies, f"{logical_id} has no aws:SecureTransport deny"
+        assert set(stack.resolve(denies[0]["Resource"])) == {arn, f"{arn}/*"}, logical_id
+
+
+def test_every_queue_is_encrypted(stack):
+    queues = stack.of_type("AWS::SQS::Queue")
+    assert len(queues) >= 12
+    for logical_id, queue in queues.items():
+        props = queue["Properties"]
+        assert props.get("SqsManagedSseEnabled") is True or props.get("KmsMasterKeyId"), f"{logical_id} is not encrypted"
+
+
+def test_every_data_bucket_logs_its_access_to_the_log_bucket(stack):
+    logs = _log_bucket(stack)
+    for logical_id, bucket in stack.of_type("AWS::S3::Bucket").items():
+        if logical_id == logs:
+            assert "LoggingConfiguration" not in bucket["Properties"]  # a log bucket logging into itself loops
+            continue
+        config = bucket["Properties"].get("LoggingConfiguration")
+        assert config, f"{logical_id} has no access logging"
+        assert config["DestinationBucketName"] == {"Ref": logs} and config["LogFilePrefix"], logical_id
+    # S3's logging service may write there, for this account's buckets only.
+    [allow] = [s for s in _statements(stack, logs) if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"} and allow["Action"] == "s3:PutObject"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    rules = stack.resources[logs]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert any(rule.get("ExpirationInDays") for rule in rules)
+
+
+# SAM policy templates that grant a whole bucket.
+_WHOLE_BUCKET = {"S3CrudPolicy", "S3ReadPolicy", "S3WritePolicy", "S3FullAccessPolicy"}
+# The one function that owns a whole bucket: publish_api writes the entire website.
+_OWNED = {("PublishApiFunction", "SiteBucket")}
+
+
+def test_every_function_has_s3_rights_on_its_own_prefixes_only(stack):
+    buckets = {stack.physical_name(b): b for b in stack.of_type("AWS::S3::Bucket")}
+    checked = 0
+    for fn_id, fn in stack.of_type("AWS::Serverless::Function").items():
+        for policy in fn["Properties"].get("Policies", []):
+            for template in _WHOLE_BUCKET & set(policy):
+                assert (fn_id, policy[template]["BucketName"]["Ref"]) in _OWNED, f"{fn_id}: {template} grants a whole bucket"
+            for statement in policy.get("Statement", []):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if not any(a.startswith("s3:") for a in actions):
+                    continue
+                assert statement["Effect"] == "Allow" and "s3:*" not in actions, fn_id
+                resources = stack.resolve(statement["Resource"])
+                for arn in resources if isinstance(resources, list) else [resources]:
+                    name, _, path = arn.removeprefix("arn:aws:s3:::").partition("/")
+                    assert name in buckets, f"{fn_id}: {arn} names no bucket of the stack"
+                    checked += 1
+                    if actions == ["s3:ListBucket"]:
+                        assert not path, f"{fn_id}: ListBucket applies to a bucket, not {arn}"
+                        continue
+                    assert "s3:ListBucket" not in actions, fn_id
+                    # An object right names a prefix (or one key), never the whole bucket.
+                    assert path and path != "*" and not path.startswith("*"), f"{fn_id}: {arn} is a whole bucket"
+    assert checked >= 15
