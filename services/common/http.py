@@ -1,18 +1,25 @@
 """HTTP GET with the politeness rules of the Clerk's site.
 
-Backs off on 429 and 5xx, treats 403 as a hard stop (no retry storm), caps the body size.
+Backs off on 429 and 5xx (urllib3's `Retry`, honouring Retry-After), treats 403 as a hard stop
+(no retry storm), caps the body size.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+from urllib3.exceptions import HTTPError
+from urllib3.util import Retry
 
 USER_AGENT = "congress-disclosures/0.1 (+non-commercial research; 5 U.S.C. 13107)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_DELAY_S = 30.0
+_POOL = urllib3.PoolManager(maxsize=8)  # thread-safe; keeps connections to the Clerk open
 
 
 class Forbidden(RuntimeError):
@@ -34,6 +41,28 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Retry(Retry):
+    """urllib3's Retry with this module's schedule: `backoff_factor`, then doubling, from the
+    first retry (urllib3 retries the first at once); a Retry-After (even 0) is obeyed; no wait
+    longer than MAX_DELAY_S; and an injectable sleep."""
+
+    def __init__(self, *args: Any, sleep: Callable[[float], object] = time.sleep, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sleep = sleep
+
+    def new(self, **kw: Any) -> _Retry:
+        retry = super().new(**kw)
+        retry._sleep = self._sleep
+        return retry
+
+    def get_backoff_time(self) -> float:
+        return self.backoff_factor * 2 ** max(len(self.history) - 1, 0)
+
+    def sleep(self, response: Any = None) -> None:
+        retry_after = self.get_retry_after(response) if response is not None else None
+        self._sleep(min(retry_after if retry_after is not None else self.get_backoff_time(), MAX_DELAY_S))
+
+
 def get(
     url: str,
     *,
@@ -42,34 +71,35 @@ def get(
     attempts: int = 4,
     backoff_s: float | None = None,
     timeout_s: float = 30.0,
-    sleep=time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> Response:
     """GET returning 200/304/404 responses; raise Forbidden, TooLarge or TransientHttpError."""
-    request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     if backoff_s is None:
         backoff_s = float(os.environ.get("HTTP_BACKOFF_S", "0.5"))
-    last_error = ""
-    for attempt in range(attempts):
-        request = urllib.request.Request(url, headers=request_headers)
+    retry = _Retry(total=attempts - 1, redirect=5, status_forcelist=RETRY_STATUSES, backoff_factor=backoff_s,
+                   raise_on_status=False, sleep=sleep)
+    try:
+        resp = _POOL.request("GET", url, headers={"User-Agent": USER_AGENT, **(headers or {})}, retries=retry,
+                             timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s), preload_content=False)
+    except HTTPError as exc:  # connection refused, timeouts, too many redirects: retries exhausted
+        raise TransientHttpError(f"GET {url} failed after {attempts} attempts: {type(exc).__name__}: {exc}") from exc
+    try:
+        found = {k.lower(): v for k, v in resp.headers.items()}
+        if resp.status == 403:
+            raise Forbidden(f"403 Forbidden from {url}")
+        if resp.status in RETRY_STATUSES:
+            raise TransientHttpError(f"GET {url} failed after {attempts} attempts: HTTP {resp.status}")
+        if resp.status in (304, 404, 410):
+            return Response(resp.status, b"", found)
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as resp:  # noqa: S310 - http(s) only
-                body = resp.read(max_bytes + 1)
-                if len(body) > max_bytes:
-                    raise TooLarge(f"{url} is larger than {max_bytes} bytes")
-                return Response(resp.status, body, {k.lower(): v for k, v in resp.headers.items()})
-        except urllib.error.HTTPError as exc:
-            if exc.code == 403:
-                raise Forbidden(f"403 Forbidden from {url}") from exc
-            if exc.code in (304, 404, 410):
-                return Response(exc.code, b"", {k.lower(): v for k, v in exc.headers.items()})
-            if exc.code not in RETRY_STATUSES:
-                return Response(exc.code, exc.read(4096), {k.lower(): v for k, v in exc.headers.items()})
-            last_error = f"HTTP {exc.code}"
-            retry_after = exc.headers.get("Retry-After", "")
-            delay = float(retry_after) if retry_after.isdigit() else backoff_s * 2**attempt
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            last_error = f"{type(exc).__name__}: {exc}"
-            delay = backoff_s * 2**attempt
-        if attempt < attempts - 1:
-            sleep(min(delay, 30.0))
-    raise TransientHttpError(f"GET {url} failed after {attempts} attempts: {last_error}")
+            body = resp.read(max_bytes + 1 if resp.status == 200 else 4096)
+        except HTTPError as exc:  # the connection broke while reading
+            raise TransientHttpError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+        if resp.status == 200 and len(body) > max_bytes:
+            raise TooLarge(f"{url} is larger than {max_bytes} bytes")
+        return Response(resp.status, body, found)
+    finally:
+        if resp.isclosed():  # read to its end: the connection goes back to the pool
+            resp.release_conn()
+        else:  # a body left unread (too large, an error page) is not drained: drop the connection
+            resp.close()

@@ -21,10 +21,18 @@ def head(bucket: str, key: str) -> dict[str, Any] | None:
 
 
 def put_if_absent(bucket: str, key: str, body: bytes, metadata: dict[str, str], content_type: str) -> bool:
-    """Write an immutable, content-addressed object once; False when it was already there."""
-    if head(bucket, key) is not None:
-        return False
-    client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata, ContentType=content_type)
+    """Write an immutable, content-addressed object once; False when it was already there.
+
+    One conditional PUT (`If-None-Match: *`), not HEAD then PUT: no window between the two for
+    another writer. A 409 (another conditional write of the key in flight) is raised: retried.
+    """
+    try:
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata, ContentType=content_type,
+                                IfNoneMatch="*")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("PreconditionFailed", "412"):
+            return False
+        raise
     return True
 
 

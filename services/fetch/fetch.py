@@ -71,12 +71,10 @@ def fetch_filing(
     bucket = settings().bronze_bucket
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.pdf_key(filing.year, filing.filing_type, filing.doc_id, sha256)
-    existing = storage.head(bucket, key)
-    if existing is None:
-        storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf")
+    if storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf"):
         # Only new content moves the status back to 'stored': a redelivery must not undo 'extracted'.
         watermarks.set_filing_status(filing.year, filing.doc_id, "stored", sha256=sha256, bronze_key=key)
-    if existing is not None and existing.get("Metadata", {}).get("run-id") != run_id:
+    elif (storage.head(bucket, key) or {}).get("Metadata", {}).get("run-id") != run_id:
         # Same bytes already stored by an earlier run: nothing new to extract.
         return DocumentUnchanged(doc_id=filing.doc_id, year=filing.year, key=key, reason="same content already stored")
     return DocumentStored(

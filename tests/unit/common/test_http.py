@@ -86,3 +86,11 @@ def test_a_body_over_the_cap_is_refused(server):
 def test_an_unreachable_host_is_transient():
     with pytest.raises(http.TransientHttpError):
         http.get("http://127.0.0.1:9/", attempts=2, backoff_s=0, sleep=lambda s: None, timeout_s=1)
+
+
+def test_the_back_off_doubles_from_the_first_retry_and_is_capped(server):
+    url, script = server
+    script.scripts["/f"] = [(503, {}, b""), (502, {}, b""), (429, {"Retry-After": "3600"}, b""), (200, {}, b"ok")]
+    sleeps = []
+    assert http.get(url + "/f", backoff_s=0.25, sleep=sleeps.append).body == b"ok"
+    assert sleeps == [0.25, 0.5, http.MAX_DELAY_S]  # Retry-After obeyed, but never longer than the cap
