@@ -45,6 +45,8 @@ class WatermarkItem(Model):
     parser_version = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     blocked_until = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)  # times the filing was claimed for this fingerprint
+    next_attempt_at = UnicodeAttribute(null=True)  # when a failed filing may be asked for again
     updated_at = UnicodeAttribute(null=True)
 
 
@@ -141,7 +143,8 @@ def _template(text: str) -> re.Pattern[str]:
 
 
 FILING = ItemKind("watermarks", "filing", f"{SOURCE}#{{year}}", "DOC#{doc_id}",
-                  "fingerprint of the index row, claiming run_id, status, sha256, bronze_key, parser_version, reason")
+                  "fingerprint of the index row, claiming run_id, status, sha256, bronze_key, parser_version, reason, "
+                  "attempts and next_attempt_at (the retry schedule of a failed filing)")
 INDEX = ItemKind("watermarks", "index", f"{SOURCE}#{{year}}", "INDEX",
                  "etag, sha256 and bronze_key of the last stored {year}FD.zip")
 BREAKER = ItemKind("watermarks", "breaker", f"SOURCE#{SOURCE}", "BREAKER",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -28,22 +28,62 @@ def filing_watermarks(year: int) -> dict[str, WatermarkItem]:
     return {item.sk.removeprefix(prefix): item for item in items}
 
 
-def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False) -> bool:
-    """Claim a new or changed filing for this run. False when another run already claimed this
-    exact version; a redelivery to the same run claims again, so nothing is lost on a crash."""
+# Statuses of a filing whose source document failed for good (fetch: missing, not a PDF, empty;
+# extract: truncated, malformed, too many pages ...). The Clerk sometimes fixes such a file, so
+# the filing is asked for again on a back-off schedule: 1 day after an attempt, then 2, 4, ...
+FAILED = ("failed", "extract_failed")
+RETRY_FIRST = timedelta(days=1)
+RETRY_CAP = timedelta(days=32)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long after its `attempt`-th attempt (1-based) a failed filing waits for the next."""
+    return min(RETRY_FIRST * 2 ** min(max(attempt - 1, 0), 16), RETRY_CAP)
+
+
+def retry_due(mark: WatermarkItem, at: datetime | None = None) -> bool:
+    """A failed filing whose next attempt is due (one failed before the schedule: a day after)."""
+    at = at or datetime.now(UTC)
+    if mark.status not in FAILED:
+        return False
+    if mark.next_attempt_at is None:
+        return mark.updated_at is None or datetime.fromisoformat(mark.updated_at) <= at - RETRY_FIRST
+    return datetime.fromisoformat(mark.next_attempt_at) <= at
+
+
+def next_attempt(mark: WatermarkItem | None, fingerprint: str, run_id: str) -> int:
+    """The attempt a claim of this filing by this run is: a redelivery repeats the run's own,
+    a retry of the same failed version counts on, anything else starts again at 1."""
+    if mark is None or mark.fingerprint != fingerprint or not mark.attempts:
+        return 1
+    return int(mark.attempts) if mark.run_id == run_id else int(mark.attempts) + 1
+
+
+def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False,
+                 attempt: int = 1) -> bool:
+    """Claim a new or changed filing, or a failed one whose retry is due, for this run. False
+    when another run already claimed this exact version; a redelivery to the same run claims
+    again, so nothing is lost on a crash. The claim schedules the attempt after this one: should
+    it fail, the filing is due again then, and a second run racing for the same retry loses."""
     item = WatermarkItem(*FILING.key(year=year, doc_id=doc_id))
+    at = datetime.now(UTC)
+    stamp = at.isoformat(timespec="seconds")
     condition = None
     if not force:
+        failed = WatermarkItem.status.is_in(*FAILED)
         condition = (
             WatermarkItem.fingerprint.does_not_exist()
             | (WatermarkItem.fingerprint != fingerprint)
             | (WatermarkItem.run_id == run_id)
-            | (WatermarkItem.status == "failed")
+            | (failed & (WatermarkItem.next_attempt_at <= stamp))
+            | (failed & WatermarkItem.next_attempt_at.does_not_exist())
         )
     return update_if((item, [
         WatermarkItem.fingerprint.set(fingerprint),
         WatermarkItem.run_id.set(run_id),
-        WatermarkItem.updated_at.set(now()),
+        WatermarkItem.attempts.set(attempt),
+        WatermarkItem.next_attempt_at.set((at + retry_delay(attempt)).isoformat(timespec="seconds")),
+        WatermarkItem.updated_at.set(stamp),
     ], condition))
 
 

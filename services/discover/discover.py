@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from events.models import DocumentExtractRequested, Envelope, FilingDiscovered, RunDiscovered, RunRequested
 from services.common import http, keys, storage, watermarks
@@ -43,15 +43,9 @@ def _selected(row: IndexRow, request: RunRequested, existing: dict, run_id: str)
     mark = existing.get(row.doc_id)
     if mark is None or mark.fingerprint != row.fingerprint or mark.run_id == run_id:
         return True
-    # A filing whose PDF was missing or refused is asked for again, once a day at most.
-    return mark.status == "failed" and _older_than(mark.updated_at, RETRY_FAILED_AFTER)
-
-
-RETRY_FAILED_AFTER = timedelta(days=1)
-
-
-def _older_than(timestamp: str | None, age: timedelta) -> bool:
-    return timestamp is None or datetime.fromisoformat(timestamp) < datetime.now(UTC) - age
+    # A filing whose document failed (missing, not a PDF, truncated ...) is asked for again on
+    # its back-off schedule: the Clerk sometimes fixes the file.
+    return watermarks.retry_due(mark)
 
 
 def reextract_candidates(request: RunRequested, year: int, skip: set[str]) -> list[DocumentExtractRequested]:
@@ -98,7 +92,10 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
     cfg = settings()
     conditional = not (request.force or request.doc_ids)
     state = watermarks.index_state(year)
-    headers = {"If-None-Match": state.etag} if conditional and state and state.etag else {}
+    existing = watermarks.filing_watermarks(year)
+    # A retry that is due needs the index's rows even when the index did not change.
+    retry_due = any(watermarks.retry_due(mark) for mark in existing.values())
+    headers = {"If-None-Match": state.etag} if conditional and not retry_due and state and state.etag else {}
     url = index_url(request.source_url, year)
     response = http.get(url, headers=headers)
     if response.status == 304:
@@ -123,7 +120,6 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
     storage.put_json(cfg.silver_bucket, keys.filings_key(year), {
         "year": year, "index_key": index_key, "run_id": run_id, "filings": records,
     }, metadata={keys.FILINGS_DIGEST_METADATA: storage.json_digest(records)})
-    existing = watermarks.filing_watermarks(year)
     filings = [
         FilingDiscovered(
             doc_id=row.doc_id, year=row.year, filing_type=row.filing_type,
@@ -133,7 +129,8 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
         )
         for row in parsed.rows
         if _selected(row, request, existing, run_id)
-        and watermarks.claim_filing(row.year, row.doc_id, row.fingerprint, run_id, force=not conditional)
+        and watermarks.claim_filing(row.year, row.doc_id, row.fingerprint, run_id, force=not conditional,
+                                    attempt=watermarks.next_attempt(existing.get(row.doc_id), row.fingerprint, run_id))
     ]
     publish([Envelope.build(f, run_id=run_id, source=SERVICE, trace=trace) for f in filings])
     discovered = RunDiscovered(

@@ -1,0 +1,76 @@
+"""Failed source documents are asked for again on a back-off schedule, claimed by one run at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.common import watermarks
+from services.common.tables import WatermarkItem
+
+
+@pytest.fixture
+def marks(ledger_table):
+    WatermarkItem.create_table(wait=True)
+
+
+def _fail(status: str = "failed") -> WatermarkItem:
+    watermarks.set_filing_status(2025, "1", status, reason="not_pdf")
+    return watermarks.filing(2025, "1")
+
+
+def _make_due(mark: WatermarkItem) -> None:
+    mark.update(actions=[WatermarkItem.next_attempt_at.set((datetime.now(UTC) - timedelta(seconds=1)).isoformat())])
+
+
+def test_the_delay_doubles_from_a_day_up_to_a_cap():
+    assert [watermarks.retry_delay(n).days for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 32, 32]
+    assert watermarks.retry_delay(10_000) == watermarks.RETRY_CAP
+
+
+def test_a_failed_filing_is_claimed_again_only_when_due_and_only_once(marks):
+    assert watermarks.claim_filing(2025, "1", "fp", "run-1")
+    mark = _fail()
+    assert (mark.attempts, watermarks.retry_due(mark)) == (1, False)
+    # Not due yet: a second run neither selects nor claims it.
+    assert watermarks.next_attempt(mark, "fp", "run-2") == 2
+    assert not watermarks.claim_filing(2025, "1", "fp", "run-2", attempt=2)
+    # A day on, it is due: one run claims the retry, a racing one loses.
+    assert watermarks.retry_due(mark, datetime.now(UTC) + timedelta(days=1, seconds=1))
+    _make_due(mark)
+    assert watermarks.retry_due(watermarks.filing(2025, "1"))
+    assert watermarks.claim_filing(2025, "1", "fp", "run-2", attempt=2)
+    assert not watermarks.claim_filing(2025, "1", "fp", "run-3", attempt=3)
+    # The claim scheduled the attempt after it: two days, whatever the outcome.
+    mark = watermarks.filing(2025, "1")
+    scheduled = datetime.fromisoformat(mark.next_attempt_at) - datetime.fromisoformat(mark.updated_at)
+    assert (mark.attempts, scheduled) == (2, timedelta(days=2))
+    # A redelivery to run-2 claims again as the same attempt.
+    assert watermarks.next_attempt(mark, "fp", "run-2") == 2
+    assert watermarks.claim_filing(2025, "1", "fp", "run-2", attempt=2)
+
+
+def test_extract_failures_are_retried_too_and_a_changed_filing_starts_again(marks):
+    assert watermarks.claim_filing(2025, "1", "fp", "run-1")
+    mark = _fail("extract_failed")
+    _make_due(mark)
+    assert watermarks.retry_due(watermarks.filing(2025, "1"))
+    assert watermarks.next_attempt(watermarks.filing(2025, "1"), "fp2", "run-2") == 1
+
+
+def test_a_document_that_succeeded_is_never_due(marks):
+    assert watermarks.claim_filing(2025, "1", "fp", "run-1")
+    watermarks.set_filing_status(2025, "1", "extracted")
+    mark = watermarks.filing(2025, "1")
+    assert not watermarks.retry_due(mark, datetime.now(UTC) + timedelta(days=365))
+    _make_due(mark)
+    assert not watermarks.claim_filing(2025, "1", "fp", "run-2", attempt=2)
+
+
+def test_a_failure_recorded_before_the_schedule_is_due_a_day_later(marks):
+    WatermarkItem(*watermarks.FILING.key(year=2025, doc_id="1"), fingerprint="fp", run_id="run-0", status="failed",
+                  updated_at=(datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")).save()
+    mark = watermarks.filing(2025, "1")
+    assert watermarks.retry_due(mark) and watermarks.next_attempt(mark, "fp", "run-1") == 1
+    assert watermarks.claim_filing(2025, "1", "fp", "run-1")
