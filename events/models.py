@@ -88,14 +88,35 @@ class DocumentExtracted(_Detail):
 
 
 class DocumentNeedsOcr(DocumentExtracted):
-    pass
+    """A scanned document: no text layer to parse. Only PTRs (type P) go on to the OCR stage;
+    for other types, and for events without a filing type (older extract), this is terminal."""
+
+    filing_type: str | None = Field(None, description="Routes the event: q-ocr subscribes to type P only")
+
+
+class DocumentOcrExtracted(_Detail):
+    """The OCR stage read a scanned PTR's rows into its silver record (terminal)."""
+
+    doc_id: str
+    year: int
+    layout: str = Field(description="The paper form read: checkbox, old_form or spreadsheet")
+    pages: int
+    transactions: int
+    needs_review: int = Field(description="Rows with at least one reason for a person to check them")
+    silver_key: str
+    ocr_version: str
+    engine: str
+    warnings: list[str] = Field(default_factory=list)
+    ocr_ms: int
+    cpu_seconds: float = 0.0
 
 
 class DocumentFailed(_Detail):
     doc_id: str
     year: int
-    stage: Literal["discover", "fetch", "extract"]
-    reason: str = Field(description="Machine code, e.g. source_missing, not_pdf, too_large, encrypted")
+    stage: Literal["discover", "fetch", "extract", "ocr"]
+    reason: str = Field(description="Machine code, e.g. source_missing, not_pdf, too_large, encrypted; from OCR: "
+                        "handwritten, not_ptr, unreadable, no_rows, too_many_pages, page_too_large")
     message: str
 
 
@@ -150,6 +171,7 @@ DETAIL_TYPES: dict[str, type[_Detail]] = {
     "document.unchanged": DocumentUnchanged,
     "document.extracted": DocumentExtracted,
     "document.needs_ocr": DocumentNeedsOcr,
+    "document.ocr_extracted": DocumentOcrExtracted,
     "document.failed": DocumentFailed,
     "run.documents_settled": RunDocumentsSettled,
     "gold.requested": GoldRequested,
@@ -169,6 +191,7 @@ EventType = Literal[
     "document.unchanged",
     "document.extracted",
     "document.needs_ocr",
+    "document.ocr_extracted",
     "document.failed",
     "run.documents_settled",
     "gold.requested",

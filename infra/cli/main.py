@@ -74,7 +74,8 @@ def _watch(runtime_wait, run_id: str, timeout: float, show: bool) -> dict[str, A
             expected = run.get("docs_expected") or None
             detail = (f"{run.get('status')} · stored {counts.get('fetch_stored', 0)} · extracted "
                       f"{counts.get('extract_extracted', 0)} · scanned {counts.get('extract_needs_ocr', 0)} · "
-                      f"failed {counts.get('fetch_failed', 0) + counts.get('extract_failed', 0)}")
+                      f"OCR'd {counts.get('ocr_extracted', 0)} · failed "
+                      f"{counts.get('fetch_failed', 0) + counts.get('extract_failed', 0) + counts.get('ocr_failed', 0)}")
             progress.update(task, total=expected, completed=run.get("docs_settled", 0), detail=detail)
 
         return runtime_wait(run_id, timeout, update)
@@ -311,10 +312,10 @@ def runs_show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 
     print_cost(found)
     if documents:
-        table = Table("doc_id", "type", "fetch", "extract", "terminal", "reason")
+        table = Table("doc_id", "type", "fetch", "extract", "ocr", "terminal", "reason")
         for d in found["documents"]:
             table.add_row(d.get("doc_id", ""), d.get("filing_type", ""), d.get("fetch", ""), d.get("extract", ""),
-                          d.get("terminal", ""), d.get("reason", ""))
+                          d.get("ocr", ""), d.get("terminal", ""), d.get("reason", ""))
         out.print(table)
 
 

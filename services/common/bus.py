@@ -1,6 +1,7 @@
 """Publish domain events on the pipeline topic.
 
-The `event_type` message attribute is what the queues' filter policies match on.
+The `event_type` message attribute is what the queues' filter policies match on; `filing_type`,
+when the detail has one, lets a queue take only some filings (q-ocr: scanned PTRs).
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from services.common.config import settings
 _SNS_BATCH = 10
 
 
-def _entry(event: Envelope) -> dict:
-    return {
-        "Id": event.event_id,
-        "Message": event.model_dump_json(),
-        "MessageAttributes": {
-            "event_type": {"DataType": "String", "StringValue": event.event_type},
-            "run_id": {"DataType": "String", "StringValue": event.run_id},
-        },
+def attributes(event: Envelope) -> dict[str, dict[str, str]]:
+    out = {
+        "event_type": {"DataType": "String", "StringValue": event.event_type},
+        "run_id": {"DataType": "String", "StringValue": event.run_id},
     }
+    if isinstance(event.detail.get("filing_type"), str):
+        out["filing_type"] = {"DataType": "String", "StringValue": event.detail["filing_type"]}
+    return out
+
+
+def _entry(event: Envelope) -> dict:
+    return {"Id": event.event_id, "Message": event.model_dump_json(), "MessageAttributes": attributes(event)}
 
 
 def publish(events: Iterable[Envelope]) -> int:

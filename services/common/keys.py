@@ -73,6 +73,11 @@ def document_text_key(year: int, doc_id: str) -> str:
     return document_prefix(year, doc_id) + "text.json"
 
 
+def document_ocr_key(year: int, doc_id: str) -> str:
+    """Silver per-document OCR result of a scanned PTR: what the reader returned, for which bytes."""
+    return document_prefix(year, doc_id) + "ocr.json"
+
+
 def documents_year_prefix(year: int) -> str:
     return f"{SOURCE}/documents/year={year}/"
 

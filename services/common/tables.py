@@ -43,6 +43,10 @@ class WatermarkItem(Model):
     sha256 = UnicodeAttribute(null=True)
     bronze_key = UnicodeAttribute(null=True)
     parser_version = UnicodeAttribute(null=True)
+    # The OCR stage's own mark on a scanned filing, beside extract's: which bytes, by which reader.
+    ocr_status = UnicodeAttribute(null=True)
+    ocr_sha256 = UnicodeAttribute(null=True)
+    ocr_version = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     blocked_until = NumberAttribute(null=True)
     attempts = NumberAttribute(null=True)  # times the filing was claimed for this fingerprint
@@ -110,6 +114,7 @@ class LedgerItem(Model):
     filing_type = UnicodeAttribute(null=True)
     fetch = UnicodeAttribute(null=True)
     extract = UnicodeAttribute(null=True)
+    ocr = UnicodeAttribute(null=True)
     terminal = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     message = UnicodeAttribute(null=True)
@@ -144,7 +149,8 @@ def _template(text: str) -> re.Pattern[str]:
 
 FILING = ItemKind("watermarks", "filing", f"{SOURCE}#{{year}}", "DOC#{doc_id}",
                   "fingerprint of the index row, claiming run_id, status, sha256, bronze_key, parser_version, reason, "
-                  "attempts and next_attempt_at (the retry schedule of a failed filing)")
+                  "attempts and next_attempt_at (the retry schedule of a failed filing); ocr_status, ocr_sha256, "
+                  "ocr_version once the OCR stage read a scanned PTR")
 INDEX = ItemKind("watermarks", "index", f"{SOURCE}#{{year}}", "INDEX",
                  "etag, sha256 and bronze_key of the last stored {year}FD.zip")
 BREAKER = ItemKind("watermarks", "breaker", f"SOURCE#{SOURCE}", "BREAKER",
@@ -158,7 +164,7 @@ RUN_ITEM = ItemKind("ledger", "run", "RUN#{run_id}", "RUN",
                     "active=RUN while running or settled (index active-runs)")
 RUN_YEAR = ItemKind("ledger", "year", "RUN#{run_id}", "YEAR#{year}", "discover result for one year")
 RUN_DOCUMENT = ItemKind("ledger", "document", "RUN#{run_id}", "DOC#{doc_id}",
-                        "fetch and extract status, terminal outcome, reason and message of a failure")
+                        "fetch, extract and ocr status, terminal outcome, reason and message of a failure")
 KINDS = (FILING, INDEX, BREAKER, REFERENCE, OVERRIDE, RUN_ITEM, RUN_YEAR, RUN_DOCUMENT)
 
 ITEM_KINDS: dict[str, dict[str, str]] = {

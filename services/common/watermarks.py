@@ -96,6 +96,14 @@ def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None)
     item.update(actions=actions)
 
 
+def set_ocr_status(year: int, doc_id: str, status: str, *, sha256: str, ocr_version: str) -> None:
+    """The OCR stage's mark: these bytes were read by this OCR version (extract's status is left alone)."""
+    WatermarkItem(*FILING.key(year=year, doc_id=doc_id)).update(actions=[
+        WatermarkItem.ocr_status.set(status), WatermarkItem.ocr_sha256.set(sha256),
+        WatermarkItem.ocr_version.set(ocr_version), WatermarkItem.updated_at.set(now()),
+    ])
+
+
 def filing(year: int, doc_id: str) -> WatermarkItem | None:
     return _get(*FILING.key(year=year, doc_id=doc_id))
 

@@ -121,7 +121,7 @@ def _ptr_result(
         "parser_version": PARSER_VERSION,
     }
     if rendering == "scanned":
-        result["warnings"].append("scanned filing: transactions need OCR, which is not available")
+        result["warnings"].append("scanned filing: no text layer; its transactions are read by the OCR stage")
         return result
     assert first is not None  # laid out for the header of every e-filed document
     layouts = [first] + [_layout(pdf, i) for i in range(1, len(pdf))]

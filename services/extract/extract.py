@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime
@@ -11,13 +10,12 @@ from typing import Any
 from events.models import DocumentExtracted, DocumentFailed, DocumentNeedsOcr
 from services.common import keys, storage, watermarks
 from services.common.config import settings
+from services.common.pdf import PDFIUM_LOCK
 from services.extract.analyze import analyze_document
 from services.extract.errors import InvalidPdf, ParseFailure
 from services.extract.version import PARSER_VERSION
 
 SERVICE = "extract"
-# PDFium is not thread-safe; Lambda runs one invocation per process, the local runtime does not.
-_PDFIUM = threading.Lock()
 Outcome = DocumentExtracted | DocumentNeedsOcr | DocumentFailed
 
 
@@ -39,7 +37,7 @@ def _record(pdf: keys.PdfKey, key: str, meta: dict[str, str]) -> dict[str, Any]:
 
 
 def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
-    if record["extraction_status"] == "failed":
+    if record["extraction_status"] == "failed" and not record.get("ocr"):
         return DocumentFailed(
             doc_id=record["doc_id"],
             year=record["year"],
@@ -47,13 +45,21 @@ def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
             reason=record["failure_reason"],
             message=record.get("failure_message") or record["failure_reason"],
         )
-    model = DocumentNeedsOcr if record["extraction_status"] == "needs_ocr" else DocumentExtracted
+    fields: dict[str, Any] = {}
+    # A scanned record the OCR stage has since filled in was still needs_ocr at this stage: the OCR
+    # stage re-announces its own stored outcome, it does not read the document again.
+    if record["extraction_status"] == "needs_ocr" or record.get("ocr"):
+        model: type[DocumentExtracted] = DocumentNeedsOcr
+        fields["filing_type"] = record.get("filing_type")
+    else:
+        model = DocumentExtracted
     return model(
+        **fields,
         doc_id=record["doc_id"],
         year=record["year"],
         rendering=record["rendering"],
         pages=record["pages"],
-        transactions=len((record.get("ptr") or {}).get("transactions", [])),
+        transactions=0 if model is DocumentNeedsOcr else len((record.get("ptr") or {}).get("transactions", [])),
         silver_key=keys.document_key(record["year"], record["doc_id"]),
         parser_version=record["parser_version"],
         warnings=record.get("warnings", []),
@@ -76,7 +82,7 @@ def already_done(pdf: keys.PdfKey) -> dict[str, Any] | None:
 def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     """Run the parser; bad input becomes a failed record rather than an exception."""
     try:
-        with _PDFIUM:
+        with PDFIUM_LOCK:
             result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
     except (InvalidPdf, ParseFailure) as exc:
         return {

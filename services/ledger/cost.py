@@ -37,9 +37,9 @@ FREE_TIER = {"lambda_requests": 1_000_000, "lambda_gb_s": 400_000, "sqs_requests
              "cw_metrics": 10, "cw_alarms": 10, "cw_dashboards": 3, "xray_traces": 100_000, "logs_gb": 5}
 
 # --- what the ledger does not measure (assumptions, documented in docs/observability.md) ------
-MEMORY_GB = {"discover": 0.5, "fetch": 0.5, "extract": 1.0, "build_gold": 2.0, "publish_api": 1.0, "ledger": 0.5,
-             "watchdog": 0.5, "api": 1.0}
-BATCH = {"fetch": 10, "extract": 5, "ledger": 10}
+MEMORY_GB = {"discover": 0.5, "fetch": 0.5, "extract": 1.0, "ocr": 3.0, "build_gold": 2.0, "publish_api": 1.0,
+             "ledger": 0.5, "watchdog": 0.5, "api": 1.0}
+BATCH = {"fetch": 10, "extract": 5, "ocr": 1, "ledger": 10}
 ASSUMED_S = {"discover_per_year": 8.0, "build_gold": 60.0, "publish_api": 30.0, "ledger_per_event": 0.05,
              "watchdog": 1.0}
 PDF_BYTES = 150_000          # average bronze PDF
@@ -47,8 +47,8 @@ SILVER_BYTES = 25_000        # document.json + text.json per extracted document
 GOLD_OBJECTS = 30            # objects a Gold version writes
 API_OBJECTS = 2_000          # answers a version writes under its own prefix: a full year has ~250 members, ~1,700 tickers
 LOG_BYTES_PER_INVOCATION = 2_000
-CUSTOM_METRICS = 21          # docs/observability.md lists them
-ALARMS = 24                  # every alarm of the template (a test keeps this in step)
+CUSTOM_METRICS = 24          # docs/observability.md lists them
+ALARMS = 28                  # every alarm of the template (a test keeps this in step)
 DASHBOARDS = 2
 RUNS_PER_MONTH = 30          # the nightly rule
 WATCHDOG_PER_MONTH = 30 * 24 * 12
@@ -96,15 +96,18 @@ def run_usage(run: dict[str, Any]) -> dict[str, float]:
     dispatched = _n(counts, "filings_dispatched")
     fetched = _n(counts, "fetch_stored", "fetch_unchanged", "fetch_failed")
     extracted = _n(counts, "extract_extracted", "extract_needs_ocr", "extract_failed")
+    # Scanned PTRs read by the OCR stage (its watermark makes a re-read of the same bytes free).
+    ocr = _n(counts, "ocr_extracted", "ocr_failed")
     stored = _n(counts, "fetch_stored")
     gold = 1 if (run.get("gold_version") or run.get("status") == "succeeded") else 0
     # run.requested, run.discovered per year, a filing and a fetch outcome per document, an extract
     # outcome, then settled, gold, api and the final status.
-    events = 1 + years + dispatched + fetched + extracted + 4
+    events = 1 + years + dispatched + fetched + extracted + ocr + 4
     invocations = {
         "discover": 1,
         "fetch": math.ceil(dispatched / BATCH["fetch"]),
         "extract": math.ceil(extracted / BATCH["extract"]),
+        "ocr": math.ceil(ocr / BATCH["ocr"]),
         "build_gold": gold,
         "publish_api": gold,
         "ledger": math.ceil(events / BATCH["ledger"]),
@@ -113,6 +116,7 @@ def run_usage(run: dict[str, Any]) -> dict[str, float]:
         "discover": ASSUMED_S["discover_per_year"] * years,
         "fetch": float(durations.get("fetch", 0)) / 1000,
         "extract": float(durations.get("extract", 0)) / 1000,
+        "ocr": float(durations.get("ocr", 0)) / 1000,
         "build_gold": ASSUMED_S["build_gold"] * gold,
         "publish_api": ASSUMED_S["publish_api"] * gold,
         "ledger": ASSUMED_S["ledger_per_event"] * events,
@@ -125,11 +129,11 @@ def run_usage(run: dict[str, Any]) -> dict[str, float]:
         "lambda_gb_s": round(gb_s, 3),
         "sqs_requests": 3 * messages,  # send, receive, delete
         "sns_publishes": events,
-        "s3_puts": stored + 2 * extracted + years + gold * (GOLD_OBJECTS + API_OBJECTS),
-        "s3_gets": extracted + 2 * extracted * gold + years,
+        "s3_puts": stored + 2 * extracted + 2 * ocr + years + gold * (GOLD_OBJECTS + API_OBJECTS),
+        "s3_gets": extracted + 2 * ocr + 2 * extracted * gold + years,
         # Ledger transactions count twice, plus the run item's copy in the runs index (projects
         # every attribute, so each counter update writes it; active-runs is keys-only); watermarks.
-        "ddb_writes": 5 * events + 3 * dispatched,
+        "ddb_writes": 5 * events + 3 * dispatched + ocr,
         "ddb_reads": events + _n(counts, "index_rows"),
         "storage_gb_added": round((stored * PDF_BYTES + extracted * SILVER_BYTES) / 1e9, 6),
         "log_gb": round(sum(invocations.values()) * LOG_BYTES_PER_INVOCATION / 1e9, 6),

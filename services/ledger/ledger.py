@@ -20,6 +20,7 @@ from events.models import (
     DocumentExtractRequested,
     DocumentFailed,
     DocumentNeedsOcr,
+    DocumentOcrExtracted,
     DocumentStored,
     DocumentUnchanged,
     Envelope,
@@ -78,7 +79,8 @@ class Ledger:
             DocumentStored: self._stored,
             DocumentUnchanged: self._unchanged,
             DocumentExtracted: self._extracted,
-            DocumentNeedsOcr: self._extracted,
+            DocumentNeedsOcr: self._needs_ocr,
+            DocumentOcrExtracted: self._ocr_extracted,
             DocumentFailed: self._failed,
             GoldRequested: self._gold_requested,
             GoldPublished: self._gold_published,
@@ -201,8 +203,27 @@ class Ledger:
              self._count("pages", d.pages), LedgerItem.durations_ms["extract"].add(d.extract_ms)],
         )
 
+    def _needs_ocr(self, event: Envelope, d: DocumentNeedsOcr) -> bool:
+        """A scanned PTR waits for the OCR stage: counted here, settled by its OCR outcome. Any
+        other scanned filing (and an event from before the OCR stage, without a type) ends here."""
+        if d.filing_type != "P":
+            return self._extracted(event, d)
+        return self._doc_update(
+            event, d.doc_id, [LedgerItem.extract.set("needs_ocr")], LedgerItem.extract.does_not_exist(),
+            [self._count("extract_needs_ocr"), self._count("pages", d.pages),
+             LedgerItem.durations_ms["extract"].add(d.extract_ms)],
+        )
+
+    def _ocr_extracted(self, event: Envelope, d: DocumentOcrExtracted) -> bool:
+        return self._terminal(
+            event, d.doc_id, "ocr_extracted", [LedgerItem.ocr.set("extracted")],
+            [self._count("ocr_extracted"), self._count("transactions", d.transactions),
+             self._count("ocr_transactions", d.transactions), self._count("ocr_needs_review", d.needs_review),
+             self._count("ocr_pages", d.pages), LedgerItem.durations_ms["ocr"].add(d.ocr_ms)],
+        )
+
     def _failed(self, event: Envelope, d: DocumentFailed) -> bool:
-        stage_attr = LedgerItem.fetch if d.stage == "fetch" else LedgerItem.extract
+        stage_attr = {"fetch": LedgerItem.fetch, "ocr": LedgerItem.ocr}.get(d.stage, LedgerItem.extract)
         changed = self._terminal(
             event, d.doc_id, "failed",
             [stage_attr.set("failed"), LedgerItem.reason.set(d.reason), LedgerItem.message.set(d.message[:1000])],
