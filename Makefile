@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MERMAID := tests/browser/mermaid
 
-.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps bench clean
+.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps ocr-image bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ mermaid-deps:
 	@if ! command -v npm >/dev/null 2>&1; then echo "npm missing and cannot install it (not root): the docs diagram test will skip"; \
 	elif [ $(MERMAID)/node_modules/.package-lock.json -nt $(MERMAID)/package-lock.json ]; then echo "mermaid present"; \
 	else npm ci --prefix $(MERMAID) --no-audit --no-fund --loglevel=error; fi
+
+## The OCR function's container image (infra/ocr/Dockerfile, Debian's Tesseract), for arm64, pushed
+## to ECR as OCR_IMAGE (e.g. ACCOUNT.dkr.ecr.REGION.amazonaws.com/congress-disclosures-ocr:TAG); then
+## store the pushed digest's URI in SSM for `disclosures deploy` (docs/deployment.md). Needs Docker.
+ocr-image:
+	@test -n "$(OCR_IMAGE)" || { echo "set OCR_IMAGE=<ECR repository URI>:<tag>" >&2; exit 2; }
+	docker buildx build --platform linux/arm64 --provenance=false -f infra/ocr/Dockerfile -t $(OCR_IMAGE) --push .
 
 lint: $(STAMP)
 	$(BIN)/ruff check services infra events tests

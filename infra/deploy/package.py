@@ -6,6 +6,11 @@ packages plus the runtime dependencies of pyproject.toml, installed for the Lamb
 timestamps and modes), so unchanged code gives the same bytes, the same content-addressed S3
 key and therefore no new function version on the next deploy.
 
+The OCR function is the exception: it runs a container image (infra/ocr/Dockerfile, Debian's
+Tesseract), built and pushed by `make ocr-image`; the template receives its URI as the
+`OcrImageUri` parameter (from SSM, infra/stages/*.json). What only that image needs stays out
+of the zip (`IMAGE_ONLY`).
+
 The template is emitted as JSON with `CodeUri` pointing at the uploaded zip; the SAM
 transform (`AWS::Serverless-2016-10-31`) runs in CloudFormation itself.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -22,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.local.template import TEMPLATE_PATH, load
+from infra.local.template import TEMPLATE_PATH, function_handler, load
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_PACKAGES = ("services", "events")
@@ -32,6 +38,9 @@ _EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", "tests"}
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+# Runtime dependencies only the OCR image uses: the Tesseract bindings need libtesseract, which
+# the zip functions do not have (and its PyPI wheel bundles a Tesseract of its own).
+IMAGE_ONLY = frozenset({"tesserocr"})
 
 
 @dataclass
@@ -51,6 +60,16 @@ def runtime_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> l
     return list(tomllib.loads(pyproject.read_text())["project"]["dependencies"])
 
 
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
+
+
+def zip_requirements(requirements: list[str] | None = None) -> list[str]:
+    """The runtime dependencies the zip carries: all but those only the OCR image needs."""
+    return [r for r in (requirements if requirements is not None else runtime_requirements())
+            if _name(r) not in IMAGE_ONLY]
+
+
 def install_dependencies(target: Path, requirements: list[str] | None = None, *,
                          python_version: str = LAMBDA_PYTHON, platform: str = LAMBDA_PLATFORM) -> Path:
     """pip-install the runtime dependencies for the Lambda platform into `target` (needs PyPI)."""
@@ -59,7 +78,7 @@ def install_dependencies(target: Path, requirements: list[str] | None = None, *,
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(target), "--platform", platform, "--implementation", "cp",
         "--python-version", python_version, "--only-binary=:all:", "--upgrade",
-        *(requirements if requirements is not None else runtime_requirements()),
+        *(requirements if requirements is not None else zip_requirements()),
     ]
     subprocess.run(command, check=True)
     return target
@@ -106,7 +125,7 @@ def build_code_zip(out_dir: Path, *, deps_dir: Path | None = None, project_root:
 def handlers(template: dict[str, Any]) -> dict[str, str]:
     """Logical id -> handler of every function of the template."""
     return {
-        logical_id: res["Properties"]["Handler"]
+        logical_id: function_handler(res["Properties"])
         for logical_id, res in template["Resources"].items()
         if res["Type"] == "AWS::Serverless::Function"
     }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.emulator import Emulator
-from infra.local.template import Stack
+from infra.local.template import Stack, function_handler
 
 
 @dataclass
@@ -204,7 +204,7 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                 out.queue_sources.append(
                     QueueSource(
                         function=stack.physical_name(logical_id),
-                        handler=props["Handler"],
+                        handler=function_handler(props),
                         queue_url=_queue_url_for_arn(out, ev["Queue"]) or "",
                         batch_size=int(ev.get("BatchSize", 10)),
                         max_concurrency=int(ev.get("ScalingConfig", {}).get("MaximumConcurrency", 1)),
@@ -217,7 +217,7 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                         name=f"{stack.physical_name(logical_id)}-schedule",
                         expression=ev["Schedule"],
                         state="ENABLED" if ev.get("Enabled", True) else "DISABLED",
-                        handler=props["Handler"],
+                        handler=function_handler(props),
                         service_name=service,
                     )
                 )

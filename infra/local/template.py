@@ -27,6 +27,14 @@ _NAME_PROPERTY = {
 }
 
 
+def function_handler(properties: dict[str, Any]) -> str:
+    """The handler a function runs: `Handler` of a zip function, the image's command otherwise
+    (`ImageConfig.Command`; locally an image function runs from the same code as the rest)."""
+    if "Handler" in properties:
+        return properties["Handler"]
+    return properties["ImageConfig"]["Command"][0]
+
+
 class _Loader(yaml.SafeLoader):
     """A YAML loader that turns CloudFormation short tags into their long form."""
 

@@ -98,13 +98,14 @@ def _expect_empty_change_set(stubber):
 
 def test_first_deploy_creates_the_stack_from_a_change_set(aws, tmp_path, fixed_change_set_name):
     clients, stubber = aws
-    clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
+    _prod_parameters(clients)
     _missing(stubber)  # preflight
     _missing(stubber)  # the change set's type
     expected = [{"ParameterKey": "AlertEmail", "ParameterValue": "ops@example.org"},
                 {"ParameterKey": "ClerkBaseUrl", "ParameterValue": "https://disclosures-clerk.house.gov"},
                 {"ParameterKey": "MaxReceiveCount", "ParameterValue": "3"},
                 {"ParameterKey": "NightlyScheduleState", "ParameterValue": "DISABLED"},
+                {"ParameterKey": "OcrImageUri", "ParameterValue": OCR_IMAGE},
                 {"ParameterKey": "Stage", "ParameterValue": "prod"}]
     outputs = {"ApiUrl": "https://api.example", "SiteBucketName": "site-bucket"}
     _expect_deploy(stubber, "CREATE", "CREATE_COMPLETE", expected, outputs)
@@ -200,7 +201,8 @@ def test_missing_ssm_parameter_fails_before_anything_is_built_or_uploaded(aws, t
     with pytest.raises(d.DeployError) as refused:
         d.deploy(load_stage("dev"), clients, tmp_path / "build")
     message = str(refused.value)
-    assert "/congress-disclosures/dev/alert-email (for AlertEmail) does not exist in us-east-1" in message
+    assert ("/congress-disclosures/dev/alert-email (for AlertEmail), /congress-disclosures/dev/ocr-image-uri "
+            "(for OcrImageUri) does not exist in us-east-1") in message
     assert ("aws ssm put-parameter --name /congress-disclosures/dev/alert-email --type SecureString "
             "--value '<AlertEmail>' --region us-east-1") in message
     assert not (tmp_path / "build").exists() and clients("s3").list_buckets()["Buckets"] == []
@@ -230,6 +232,15 @@ def test_credentials_are_checked_and_a_pinned_account_is_enforced(aws):
             d.caller_account(prod, sts, "p")
 
 
+OCR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/congress-disclosures-ocr@sha256:" + "0" * 64
+
+
+def _prod_parameters(clients) -> None:
+    """The SSM parameters prod's stage file names: the alerts address and the OCR image."""
+    clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
+    clients("ssm").put_parameter(Name="/congress-disclosures/prod/ocr-image-uri", Value=OCR_IMAGE, Type="String")
+
+
 def _packaged_template(clients, *, without=()) -> str:
     """A packaged template in the artifacts bucket, as package_and_upload leaves it; its URL.
     `without`: parameters added since that release."""
@@ -250,7 +261,7 @@ def _redeploy_after_a_rollback(clients, stubber):
     lam = clients("lambda")
     publish_release(lam, clients("iam"), ["fn-a", "fn-b"], releases=3)
     rollback.rollback(lam, ["fn-a"])
-    clients("ssm").put_parameter(Name="/congress-disclosures/prod/alert-email", Value="ops@example.org", Type="SecureString")
+    _prod_parameters(clients)
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})  # preflight
     _expect_empty_change_set(stubber)
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})
@@ -326,7 +337,7 @@ def test_an_earlier_template_gets_only_the_parameters_it_declares(cli, fixed_cha
     SSM parameter behind AlertEmail is not even read (here it does not exist)."""
     clients, stubber, invoke = cli
     prod = load_stage("prod")
-    older = _packaged_template(clients, without=("AlertEmail", "MaxReceiveCount"))
+    older = _packaged_template(clients, without=("AlertEmail", "MaxReceiveCount", "OcrImageUri"))
     d.record_release(prod, clients("ssm"), older, "a" * 40)
     d.record_release(prod, clients("ssm"), "https://current", "b" * 40)
     stubber.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK})  # preflight
@@ -340,7 +351,7 @@ def test_an_earlier_template_gets_only_the_parameters_it_declares(cli, fixed_cha
     result = CliRunner().invoke(app, ["rollback", "--stage", "prod", "--template"])
     assert result.exit_code == 0, result.output
     assert fixed_change_set_name == [older]
-    assert "not passed (the template does not declare them): AlertEmail, MaxReceiveCount" in result.output
+    assert "not passed (the template does not declare them): AlertEmail, MaxReceiveCount, OcrImageUri" in result.output
     assert f"commit {'a' * 40}" in result.stdout
 
 

@@ -68,3 +68,23 @@ def test_install_dependencies_targets_the_lambda_platform(tmp_path, monkeypatch)
     assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
     assert command[command.index("--python-version") + 1] == "3.12"
     assert "--only-binary=:all:" in command and command[-1] == "pydantic>=2"
+
+
+def test_the_ocr_function_runs_an_image_of_the_same_code():
+    template = load()
+    ocr = template["Resources"]["OcrFunction"]["Properties"]
+    assert ocr["PackageType"] == "Image" and ocr["ImageUri"] == {"Ref": "OcrImageUri"}
+    # SAM refuses Runtime and Handler on an image: neither may come from Globals.
+    assert "Runtime" not in template["Globals"]["Function"] and "Handler" not in ocr
+    assert ocr["Environment"]["Variables"]["OMP_THREAD_LIMIT"] == "1"
+    assert package.handlers(template)["OcrFunction"] == "services.ocr.handler.lambda_handler"
+    assert package.missing_handlers(template, {"services/ocr/handler.py"}) == [
+        f"{lid}: {h}" for lid, h in package.handlers(template).items() if lid != "OcrFunction"]
+    zips = [r["Properties"] for r in template["Resources"].values()
+            if r["Type"] == "AWS::Serverless::Function" and r["Properties"].get("PackageType") != "Image"]
+    assert all(p["Runtime"] == "python3.12" for p in zips)
+
+
+def test_the_zip_leaves_out_what_only_the_ocr_image_needs():
+    requirements = ["pyarrow>=15", "tesserocr>=2.6", "TesserOCR==2.7 ; python_version>'3'", "pillow>=10"]
+    assert package.zip_requirements(requirements) == ["pyarrow>=15", "pillow>=10"]

@@ -75,7 +75,7 @@ def test_function_names_from_the_stack_and_from_the_template():
         ]}, {"StackName": "s"})
         assert rb.stack_function_names(cfn, "s") == ["s-fetch"]
     names = rb.template_function_names(Stack(load(), name="s"))
-    assert "s-discover" in names and "s-api" in names and len(names) == 8
+    assert "s-discover" in names and "s-api" in names and "s-ocr" in names and len(names) == 9
 
 
 def test_deployments_in_progress_are_stopped_with_their_auto_rollback():
