@@ -18,6 +18,7 @@ import pyarrow as pa
 from services.build_gold import schemas
 
 EXTRACTION_STATUSES = frozenset({"extracted", "needs_ocr", "failed"})
+SOURCES = frozenset({"efiled", "ocr"})
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,11 @@ def _transaction_row(raw: Any, doc_id: str, year: int, index: int) -> dict[str, 
     confidence = _float(raw.get("confidence"), f"{field}.confidence")
     if confidence is not None and not 0.0 <= confidence <= 1.0:
         raise RecordError(f"{field}.confidence: {confidence} is outside 0..1")
+    # Rows from before the OCR stage carry neither: they were read from the e-filed text layer.
+    source = raw.get("source") or "efiled"
+    if source not in SOURCES:
+        raise RecordError(f"{field}.source: unknown value {source!r}")
+    needs_review = [_str(r, f"{field}.needs_review[]") for r in _list(raw.get("needs_review"), f"{field}.needs_review")]
     return {
         "doc_id": doc_id,
         "year": year,
@@ -192,6 +198,8 @@ def _transaction_row(raw: Any, doc_id: str, year: int, index: int) -> dict[str, 
         "location": _str(raw.get("location"), f"{field}.location"),
         "comments": _str(raw.get("comments"), f"{field}.comments"),
         "confidence": confidence,
+        "source": source,
+        "needs_review": [r for r in needs_review if r],
     }
 
 

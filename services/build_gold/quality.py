@@ -75,6 +75,7 @@ class CheckResult:
 class QualityReport:
     checks: list[CheckResult]
     unused_overrides: dict[str, str] = field(default_factory=dict)
+    rows_by_source: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -101,6 +102,7 @@ class QualityReport:
             "flagged_checks": self.flagged_checks,
             "checks": [asdict(c) for c in self.checks],
             "unused_overrides": self.unused_overrides,
+            "rows_by_source": self.rows_by_source,
         }
 
 
@@ -276,6 +278,26 @@ def check_row_flags(
     return _result(name, bad, "transactions", facts.num_rows)
 
 
+def rows_by_source(tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
+    """Published rows per source (e-filed text layer vs OCR of a scan): how many, how many a person
+    should check, their mean confidence. Reported beside the checks, never a check itself."""
+    facts = tables["fact_transactions"]
+    if "source" not in facts.column_names:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for source in sorted(set(facts["source"].to_pylist())):
+        rows = facts.filter(pc.equal(facts["source"], source))
+        review = pc.list_value_length(rows["needs_review"])
+        confidence = pc.mean(rows["confidence"]).as_py()
+        out[source] = {
+            "rows": rows.num_rows,
+            "filings": len(set(rows["filing_key"].to_pylist())),
+            "needs_review": int(pc.sum(pc.greater(review, 0)).as_py() or 0),
+            "mean_confidence": None if confidence is None else round(confidence, 4),
+        }
+    return out
+
+
 # --- running them -----------------------------------------------------------------------------
 
 
@@ -352,4 +374,6 @@ def run_checks(
     config: QualityConfig = DEFAULT_CONFIG,
 ) -> QualityReport:
     facts = BuildFacts(tables, today, silver_failures or [], documents_read, previous_counts, config)
-    return apply_overrides([_run(name, *spec, facts) for name, spec in CHECKS.items()], overrides)
+    report = apply_overrides([_run(name, *spec, facts) for name, spec in CHECKS.items()], overrides)
+    report.rows_by_source = rows_by_source(tables)
+    return report

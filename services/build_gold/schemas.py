@@ -77,6 +77,8 @@ TRANSACTIONS = _schema(
     ("location", pa.string()),
     ("comments", pa.string()),
     ("confidence", pa.float64()),
+    ("source", pa.string(), False),  # "efiled" or "ocr" (older silver rows: "efiled")
+    ("needs_review", pa.list_(pa.string()), False),  # why a person should check the row ([] for none)
 )
 
 SILVER_TABLES: dict[str, pa.Schema] = {
@@ -143,6 +145,8 @@ FACT_TRANSACTIONS = _schema(
     ("subholding_of", pa.string()),
     ("comments", pa.string()),
     ("confidence", pa.float64()),
+    ("source", pa.string(), False),
+    ("needs_review", pa.list_(pa.string()), False),
     ("source_url", pa.string()),
     # Names of the quality flags the row raises (quality.ROW_FLAGS): a filer's own inconsistency.
     ("quality_flags", pa.list_(pa.string()), False),
@@ -215,6 +219,7 @@ AGG_DOCUMENT_QUALITY = _schema(
     ("missing", pa.int32(), False),
     ("coverage", pa.float64(), False),
     ("transactions", pa.int32(), False),
+    ("needs_review_transactions", pa.int32(), False),
     ("mean_confidence", pa.float64()),
 )
 

@@ -330,6 +330,8 @@ def _fact_transaction(key: str, row: dict[str, Any], filing: dict[str, Any]) -> 
         "subholding_of": row["subholding_of"],
         "comments": row["comments"],
         "confidence": row["confidence"],
+        "source": row["source"],
+        "needs_review": row["needs_review"],
         "source_url": filing["source_url"],
         "quality_flags": [],  # set by quality.flag_rows once the build knows its date
     }
@@ -432,11 +434,15 @@ def build_member_stats(
 
 
 def build_document_quality(filings: list[dict[str, Any]], facts: list[dict[str, Any]]) -> pa.Table:
-    """Extraction coverage by filing type and rendering."""
+    """Extraction coverage by filing type and rendering. A scanned group's `extracted` filings were
+    read by the OCR stage, its `failed` ones are still unreadable (fact_filings names the reason:
+    handwritten, not_ptr, ...), its `needs_ocr` ones are not PTRs, which are not OCR'd."""
     confidence: dict[str, list[float]] = defaultdict(list)
+    review: Counter[str] = Counter()
     for fact in facts:
         if fact["confidence"] is not None:
             confidence[fact["filing_key"]].append(fact["confidence"])
+        review[fact["filing_key"]] += bool(fact["needs_review"])
     groups: dict[tuple[str | None, str | None], list[dict[str, Any]]] = defaultdict(list)
     for filing in filings:
         groups[(filing["filing_type"], filing["rendering"])].append(filing)
@@ -456,6 +462,7 @@ def build_document_quality(filings: list[dict[str, Any]], facts: list[dict[str, 
                 "missing": status["missing"],
                 "coverage": status["extracted"] / len(group),
                 "transactions": sum(f["transaction_count"] for f in group),
+                "needs_review_transactions": sum(review[f["filing_key"]] for f in group),
                 "mean_confidence": statistics.fmean(scores) if scores else None,
             }
         )
