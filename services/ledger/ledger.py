@@ -135,15 +135,13 @@ class Ledger:
 
     # ------------------------------------------------------------------ event handlers
     def _requested(self, event: Envelope, detail: RunRequested) -> bool:
-        run_item(event.run_id).update(
-            actions=[
-                LedgerItem.trigger.set(detail.trigger),
-                LedgerItem.years.set(detail.years),
-                LedgerItem.years_expected.set(len(detail.years)),
-                LedgerItem.updated_at.set(_now()),
-            ]
-        )
-        return True
+        # Once: a duplicate request must not touch the run (its updated_at is how idle it is).
+        return update_if((run_item(event.run_id), [
+            LedgerItem.trigger.set(detail.trigger),
+            LedgerItem.years.set(detail.years),
+            LedgerItem.years_expected.set(len(detail.years)),
+            LedgerItem.updated_at.set(_now()),
+        ], LedgerItem.trigger.does_not_exist()))
 
     def _discovered(self, event: Envelope, d: RunDiscovered) -> bool:
         run_actions = [

@@ -112,6 +112,7 @@ def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
         GoldPublished,
         GoldRequested,
         RunDocumentsSettled,
+        RunRequested,
         new_run_id,
     )
     from services.common import bus
@@ -149,12 +150,17 @@ def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
                              run_id=run_id, source="ledger")
     published = Envelope.build(GoldPublished(version=runs[gold_request.run_id]["gold_version"], years=[2025],
                                              row_counts={}), run_id=gold_request.run_id, source="build_gold")
+    # The run requests again: discover asks the index (304) and sends the re-extraction again.
+    requests = [Envelope.build(RunRequested(years=[2025], source_url=stack.source_url, **options), run_id=rid,
+                               source="cli")
+                for rid, options in ((run_id, {}), (reprocess_id, {"trigger": "reprocess", "doc_ids": ["20026590"]}))]
     # A download would now fail and end in the fetch DLQ: none may happen.
     stack.mirror.faults[pdf_path] = 503
     for _ in range(2):
         sends = [("ExtractQueue", json.dumps(s3_event)), ("ExtractQueue", reextract), ("FetchQueue", envelope),
                  ("LedgerQueue", envelope), ("GoldQueue", settled), ("GoldQueue", gold_request),
-                 ("PublishQueue", published)]
+                 ("PublishQueue", published), *(("RunsQueue", r) for r in requests),
+                 *(("LedgerQueue", r) for r in requests)]
         for queue, body in sends:
             body = body if isinstance(body, str) else body.model_dump_json()
             sqs.send_message(QueueUrl=queues[queue], MessageBody=body)

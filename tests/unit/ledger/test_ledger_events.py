@@ -116,3 +116,11 @@ def test_a_run_that_fails_again_keeps_the_newer_reason(ledger_table):
     ledger.finish(rid, "failed", "stuck", expected=("running", "settled"))
     ledger.finish(rid, "failed", "quality gate rejected gold v2: row_counts", expected=("failed",))
     assert LedgerItem.get(f"RUN#{rid}", "RUN").failure_reason == "quality gate rejected gold v2: row_counts"
+
+
+def test_a_duplicate_run_request_leaves_the_run_untouched(ledger_table):
+    ledger, rid = Ledger(), "20251201T000000Z-00000004"
+    request(ledger, rid)
+    before = LedgerItem.get(f"RUN#{rid}", "RUN").serialize()
+    request(ledger, rid)
+    assert LedgerItem.get(f"RUN#{rid}", "RUN").serialize() == before  # updated_at included
