@@ -88,7 +88,7 @@ def demo(
     years: YearsOpt = None,
     once: Annotated[bool, typer.Option(help="Exit when the run ends: 0 if it succeeded")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary on the last line")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the run")] = 1800.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the run")] = 3600.0,  # the real year on a busy machine
     port: Annotated[int, typer.Option(help="Port of the local API and website (0: any free port)")] = 0,
 ) -> None:
     """Bring the whole stack up on the local emulator, run what the nightly rule runs, report."""

@@ -25,7 +25,8 @@ from infra.local.template import TEMPLATE_PATH, Stack, load
 from infra.ops import dlq
 from services.common.config import shared_fixtures
 
-SHARED_MIRROR = shared_fixtures() / "house-clerk" / "mirror"
+SHARED_YEAR = shared_fixtures() / "house-clerk" / "mirror-2025"  # the real 2025 year: the main job
+SHARED_MIRROR = shared_fixtures() / "house-clerk" / "mirror"  # a 34-row slice of it: fast tests name it
 SHARED_REFERENCE = shared_fixtures() / "reference"
 REAL_CLERK = "https://disclosures-clerk.house.gov"
 LEGISLATORS_FILE = "legislators-current.yaml"
@@ -46,8 +47,9 @@ LOCAL_ENV = {
 
 
 def default_source() -> str:
-    """The shared mirror when it is beside the project (offline), else the real Clerk."""
-    return str(SHARED_MIRROR) if SHARED_MIRROR.is_dir() else REAL_CLERK
+    """The real 2025 year when the shared fixtures are beside the project (offline), else the
+    small mirror, else the real Clerk."""
+    return next((str(folder) for folder in (SHARED_YEAR, SHARED_MIRROR) if folder.is_dir()), REAL_CLERK)
 
 
 def default_reference() -> str | None:
