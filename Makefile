@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MERMAID := tests/browser/mermaid
 
-.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps ocr-image bench clean
+.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps ocr-image bench faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_ptr_parse.py
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_api.py
+
+## The fault suite on a local stack of its own (minutes; not part of `make test`): one table, exit 1
+## when something was lost or counted twice.
+faults: $(STAMP)
+	$(BIN)/disclosures faults
 
 clean:
 	rm -rf $(VENV) $(MERMAID)/node_modules .pytest_cache .coverage coverage.xml htmlcov .disclosures

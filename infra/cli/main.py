@@ -379,13 +379,14 @@ def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (na
 
 
 def _register_commands() -> None:
-    from infra.cli import deploy_cmd, gold_cmd, ops_cmd, parse_cmd, schemas_cmd
+    from infra.cli import deploy_cmd, faults_cmd, gold_cmd, ops_cmd, parse_cmd, schemas_cmd
 
     parse_cmd.register(app)
     schemas_cmd.register(app)
     gold_cmd.register(app, _attached, _request)
     deploy_cmd.register(app)
     ops_cmd.register(app, _attached)
+    faults_cmd.register(app)
 
 
 _register_commands()
