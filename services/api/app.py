@@ -189,6 +189,10 @@ def get_trades(
     ] = "transaction",
     min_amount: Annotated[float | None, Query(ge=0, le=1e12, description="Range reaches at least this many dollars")] = None,
     max_amount: Annotated[float | None, Query(ge=0, le=1e12, description="Range starts at or below this many dollars")] = None,
+    source: Annotated[
+        Literal["efiled", "ocr"] | None, Query(description="efiled (the PDF's text layer) or ocr (read from a paper scan)")
+    ] = None,
+    needs_review: Annotated[bool | None, Query(description="true: only rows flagged for a person to check; false: none")] = None,
     sort: Annotated[Sort, Query(description="Sort key; a leading - sorts descending")] = "-transaction_date",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -200,7 +204,8 @@ def get_trades(
     page = data.query_trades(
         store.data(), member=member, ticker=ticker, owner=owner, side=type, year=year, asset_type=asset_type,
         asset=asset, date_from=first, date_to=last, date_field=f"{date_field}_date",
-        min_amount=min_amount, max_amount=max_amount, sort=sort, limit=limit, offset=offset,
+        min_amount=min_amount, max_amount=max_amount, source=source, needs_review=needs_review, sort=sort,
+        limit=limit, offset=offset,
     )  # fmt: skip
     return page
 

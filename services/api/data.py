@@ -52,6 +52,12 @@ TRADE_COLUMNS = [
     "disclosure_lag_days", "is_late", "amount_low", "amount_high", "cap_gains_over_200",
     "filing_status", "description", "comments", "source_url",
 ]  # fmt: skip
+# Columns a Gold version published before the OCR stage lacks, with what they meant then: every
+# row was read from the e-filed text layer and nothing was flagged for review.
+OCR_COLUMNS: dict[str, pa.Array] = {
+    "page": pa.scalar(None, pa.int32()), "confidence": pa.scalar(None, pa.float64()),
+    "source": pa.scalar("efiled", pa.string()), "needs_review": pa.scalar([], pa.list_(pa.string())),
+}
 
 # sort parameter -> (column, order); a trailing transaction_key keeps pages stable.
 SORTS: dict[str, tuple[str, str]] = {
@@ -228,6 +234,8 @@ class GoldData:
         )
         member_keys = facts["member_key"].to_pylist()
         columns = {name: facts[name] for name in TRADE_COLUMNS}
+        for name, default in OCR_COLUMNS.items():
+            columns[name] = facts[name] if name in facts.column_names else pa.repeat(default, facts.num_rows)
         get = self.members.get
         columns["member_name"] = pa.array([(get(k) or {}).get("name") for k in member_keys], pa.string())
         columns["bioguide_id"] = pa.array([(get(k) or {}).get("bioguide_id") for k in member_keys], pa.string())
@@ -399,12 +407,19 @@ def query_trades(
     max_amount: float | None = None,
     asset_type: str | None = None,
     asset: str | None = None,
+    source: str | None = None,
+    needs_review: bool | None = None,
     sort: str = "-transaction_date",
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
     t = d.trades
     masks = []
+    if source:
+        masks.append(pc.equal(t["source"], source))
+    if needs_review is not None:
+        flagged = pc.greater(pc.list_value_length(t["needs_review"]), 0)
+        masks.append(flagged if needs_review else pc.invert(flagged))
     if asset:
         masks.append(pc.match_substring(t["asset_name"], asset.strip(), ignore_case=True))
     if member:

@@ -60,6 +60,10 @@ class Trade(_Model):
     description: str | None = None
     comments: str | None = None
     source_url: str | None = None
+    page: int | None = Field(None, description="Page of the PDF the row is printed on")
+    source: Literal["efiled", "ocr"] = Field("efiled", description="efiled: the PDF's text layer; ocr: read from a scan")
+    confidence: float | None = Field(None, description="Share of the row's checks that passed (0-1)")
+    needs_review: list[str] = Field(default_factory=list, description="Why a person should check the row on its page")
 
 
 class TradePage(_Model):

@@ -203,8 +203,19 @@ const TRADE_COLUMNS = [
   ["Asset", (t) => esc(t.asset_name || "—") + (t.asset_type ? ` <span class="tag">${esc(t.asset_type)}</span>` : "")],
   ["Type", (t) => side(t.side, t.transaction_type)],
   ["Amount", (t) => range(t.amount_low, t.amount_high), "num"],
-  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>`],
+  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>` + ocrMark(t)],
 ];
+
+// A row read from a paper scan: marked, linked to its page of the PDF, with the reasons to check it.
+function ocrMark(t) {
+  if (t.source !== "ocr") return "";
+  const review = (t.needs_review || []).length;
+  const title = review ? `read by OCR; check on the page: ${t.needs_review.join(", ")}` : "read by OCR from a paper scan";
+  const href = t.source_url ? t.source_url + (t.page ? `#page=${t.page}` : "") : "";
+  const label = `OCR${t.page ? ` p.${t.page}` : ""}${review ? " ⚠" : ""}`;
+  const mark = `<span class="tag ocr${review ? " review" : ""}" title="${esc(title)}">${esc(label)}</span>`;
+  return " " + (href ? `<a class="ocr-page" href="${esc(href)}" rel="noopener">${mark}</a>` : mark);
+}
 
 function tradesTable(trades, omit = []) {
   if (!trades.length) return emptyState("No trades match.");
@@ -277,7 +288,7 @@ function membersTable(members) {
   return `<table class="members"><thead><tr><th>Member</th><th>Party</th><th>District</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th><th class="num">Tickers</th><th>Last trade</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-const FILTERS = ["member", "ticker", "owner", "type", "from", "to", "min_amount", "max_amount", "sort"];
+const FILTERS = ["member", "ticker", "owner", "type", "from", "to", "min_amount", "max_amount", "source", "needs_review", "sort"];
 const PAGE_SIZE = 50;
 
 async function tradesPage(params) {
@@ -296,6 +307,8 @@ async function tradesPage(params) {
       <label>Traded to<input type="date" name="to" value="${esc(query.to || "")}"></label>
       <label>Amount at least<select name="min_amount">${options(AMOUNTS, query.min_amount)}</select></label>
       <label>Amount at most<select name="max_amount">${options(AMOUNTS, query.max_amount)}</select></label>
+      <label>Read from<select name="source">${options([["", "Any filing"], ["efiled", "E-filed"], ["ocr", "Paper scan (OCR)"]], query.source)}</select></label>
+      <label>Review<select name="needs_review">${options([["", "Any"], ["true", "To check"], ["false", "No flag"]], query.needs_review)}</select></label>
       <label>Sort<select name="sort">${options([["-transaction_date", "Newest trade"], ["transaction_date", "Oldest trade"], ["-disclosure_date", "Newest disclosure"], ["-amount", "Largest amount"], ["amount", "Smallest amount"], ["ticker", "Ticker A-Z"], ["member", "Member A-Z"]], query.sort)}</select></label>
       <div class="toolbar"><button type="submit" id="apply">Apply</button><a href="#/trades">Reset</a></div>
     </form>
@@ -341,7 +354,7 @@ function pageLink(query, offset, label) {
 
 const CSV_COLUMNS = ["transaction_date", "disclosure_date", "member_name", "bioguide_id", "party", "state_district", "owner", "ticker",
   "asset_name", "asset_type", "transaction_type", "side", "amount_low", "amount_high", "is_late", "disclosure_lag_days",
-  "filing_key", "doc_id", "description", "comments", "source_url"];
+  "filing_key", "doc_id", "description", "comments", "source_url", "page", "source", "confidence", "needs_review"];
 
 function csvCell(v) {
   if (v === null || v === undefined) return "";
