@@ -53,7 +53,7 @@ def read_pdf(reader: Reader, pdf_bytes: bytes, doc_id: str | None) -> OcrResult:
     return OcrResult(layout="unreadable", pages=0, failure_reason=reason, failure_message=message, engine="none")
 
 
-def _unique_rows(result: OcrResult) -> list[dict[str, Any]]:
+def silver_rows(result: OcrResult) -> list[dict[str, Any]]:
     """The result's rows as silver dicts; row numbers must be unique in a document (compaction
     refuses repeats), so a reader that repeated one gets its rows numbered in order, with a note."""
     rows = [row.model_dump(mode="json") for row in result.transactions]
@@ -76,7 +76,7 @@ def merge(record: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     """The silver record with the OCR result in it. Depends only on the record's extract part and
     the stored result, so merging again gives the same record."""
     result = OcrResult.model_validate(stored["result"])
-    rows = _unique_rows(result)
+    rows = silver_rows(result)
     ok = succeeded(result)
     header = dict(record.get("header") or {})
     for name, value in (("filer_name", result.filer_name), ("state_district", result.state_district),
