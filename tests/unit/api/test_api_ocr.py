@@ -62,3 +62,19 @@ def test_trades_filter_on_source_and_review(stack):
 def test_a_bad_source_is_a_400_naming_it(stack):
     status, body = call({"source": "fax"})
     assert status == 400 and body["parameter"] == "source"
+
+
+def test_a_gold_from_before_the_ocr_stage_reads_as_efiled_rows(stack):
+    from services.api import data
+    from services.api.app import store
+
+    live = store.data()
+    facts = live.tables["fact_transactions"]
+    older = facts.drop_columns(["page", "confidence", "source", "needs_review"])
+    gold = data.GoldData(version="older", built_at=None, years=[2025], row_counts={},
+                         tables={**live.tables, "fact_transactions": older})
+    assert data.query_trades(gold, source="efiled", limit=500)["total"] == facts.num_rows
+    assert data.query_trades(gold, source="ocr")["total"] == 0
+    assert data.query_trades(gold, needs_review=True)["total"] == 0
+    row = data.query_trades(gold, limit=1)["items"][0]
+    assert (row["source"], row["needs_review"], row["page"]) == ("efiled", [], None)
