@@ -6,18 +6,29 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MERMAID := tests/browser/mermaid
 
-.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps ocr-image bench faults clean
+.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps ocr-deps ocr-image bench faults clean
 
-$(STAMP): pyproject.toml
+# ocr-deps is order-only: it must run first (tesserocr builds against it) but never forces a reinstall.
+$(STAMP): pyproject.toml | ocr-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# tesserocr from source, against Debian's Tesseract 5 and its tessdata (the PyPI wheel bundles its own).
+	$(BIN)/pip install --quiet --no-binary tesserocr -e '.[dev]'
 	touch $(STAMP)
 
 ## The main job: the whole pipeline on the local AWS emulator. Its default source is the Clerk
 ## mirror in ../shared/fixtures when present, else the real Clerk site.
 demo: $(STAMP)
 	$(BIN)/disclosures demo --once
+
+## Tesseract 5 and its English model from Debian, and the headers the tesserocr package builds
+## against (root on CI; a clear failure elsewhere, since the OCR reader cannot work without them).
+OCR_PKGS := tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev pkg-config
+ocr-deps:
+	@if command -v tesseract >/dev/null 2>&1 && pkg-config --exists tesseract lept 2>/dev/null; then echo "tesseract present"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PKGS) >/dev/null; \
+	else echo "tesseract missing and cannot install it (not root): apt-get install $(OCR_PKGS)" >&2; exit 1; fi
 
 ## Debian's Chromium for the browser tests (root on CI; skipped with a notice elsewhere).
 browser-deps:
@@ -66,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_ptr_parse.py
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_api.py
+	$(BIN)/python tests/benchmarks/bench_ocr.py
 
 ## The fault suite on a local stack of its own (minutes; not part of `make test`): one table, exit 1
 ## when something was lost or counted twice.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from services.extract.analyze import analyze_document
 from services.extract.errors import InvalidPdf, ParseFailure
 from services.extract.evaluate import DEFAULT_GOLDEN_DIR, DEFAULT_PDF_DIR, Evaluation, evaluate
 from services.ocr.stage import OCR_VERSION, Reader, failure_reason, read_pdf, silver_rows, succeeded
+
+if TYPE_CHECKING:
+    from services.ocr.evaluate import ScannedEvaluation
 
 
 def ocr_reader() -> Reader:
@@ -169,17 +172,72 @@ def _print_evaluation(result: Evaluation, console: Console) -> None:
         console.print(line, style="red", markup=False)
 
 
+def _print_scanned_evaluation(result: ScannedEvaluation, console: Console) -> None:
+    from services.ocr.evaluate import MIN_FIELD_ACCURACY
+
+    summary = Table(title="OCR reader vs hand-labelled scanned PTRs")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for name, value in (
+        ("typed documents", str(result.documents)),
+        ("golden rows (typed)", str(result.golden_rows)),
+        ("predicted rows", str(result.predicted_rows)),
+        ("row recall", f"{result.recall:.4f}"),
+        ("row precision", f"{result.precision:.4f}"),
+        ("asset name CER", f"{result.asset_cer:.4f}"),
+        ("wrong names not flagged", str(result.unflagged_wrong_names)),
+        ("handwritten flagged", f"{result.handwritten_flagged}/{result.handwritten_documents}"),
+        ("handwritten rows invented", str(result.handwritten_rows_invented)),
+        ("pages", str(result.pages)),
+        ("OCR CPU-s per page", f"{result.cpu_seconds / max(1, result.pages):.2f}"),
+    ):
+        summary.add_row(name, value)
+    for name, acc in {**result.doc_accuracy(), **result.field_accuracy()}.items():
+        summary.add_row(name, f"{acc:.4f}", style=None if acc >= MIN_FIELD_ACCURACY else "red")
+    console.print(summary)
+    for line in result.errors + result.mismatches:
+        console.print(line, style="red", markup=False)
+
+
 def evaluate_cmd(
-    golden_dir: Annotated[Path, typer.Argument(help="folder of golden PTR JSON files")] = DEFAULT_GOLDEN_DIR,
+    golden_dir: Annotated[
+        Path | None, typer.Argument(help="folder of golden PTR JSON files (default: golden/ptr, or ptr-scanned)")
+    ] = None,
     pdf_dir: Annotated[
-        Path, typer.Option("--pdf-dir", help="folder searched for <DocID>.pdf")
-    ] = DEFAULT_PDF_DIR,
+        Path | None, typer.Option("--pdf-dir", help="folder searched for <DocID>.pdf")
+    ] = None,
+    scanned: Annotated[
+        bool, typer.Option("--scanned", help="score the OCR reader on the hand-labelled paper PTRs")
+    ] = False,
 ) -> None:
-    """Score the parser against golden files: row recall, row precision, per-field accuracy."""
+    """Score the parser (or, with --scanned, the OCR reader) against golden files: row recall,
+    row precision, per-field accuracy; for OCR also the asset-name character error rate."""
+    if scanned:
+        # Imported here: loading the OCR engine is not needed by the rest of the CLI.
+        from services.ocr.evaluate import (
+            DEFAULT_SCANNED_GOLDEN_DIR,
+            DEFAULT_SCANNED_PDF_DIR,
+            evaluate_scanned,
+        )
+
+        golden_dir = golden_dir or DEFAULT_SCANNED_GOLDEN_DIR
+        if not golden_dir.is_dir():
+            typer.echo(f"error: golden folder not found: {golden_dir}", err=True)
+            raise typer.Exit(2)
+        with out.status("reading scanned PTRs with OCR...") as status:
+            scored = evaluate_scanned(
+                golden_dir, pdf_dir or DEFAULT_SCANNED_PDF_DIR,
+                progress=lambda doc: status.update(f"reading {doc} with OCR..."),
+            )
+        _print_scanned_evaluation(scored, out)
+        if not scored.passes():
+            raise typer.Exit(1)
+        return
+    golden_dir = golden_dir or DEFAULT_GOLDEN_DIR
     if not golden_dir.is_dir():
         typer.echo(f"error: golden folder not found: {golden_dir}", err=True)
         raise typer.Exit(2)
-    result = evaluate(golden_dir, pdf_dir)
+    result = evaluate(golden_dir, pdf_dir or DEFAULT_PDF_DIR)
     _print_evaluation(result, out)
     if result.recall < 1.0 or result.precision < 1.0 or result.errors:
         raise typer.Exit(1)

@@ -1,0 +1,115 @@
+"""Cell parsing, mark detection and orientation, on values and on crops of real scans."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+
+from services.ocr.fields import parse_ocr_date, parse_owner, says_see_attached, split_ticker
+from services.ocr.grid import find_grid, label_columns
+from services.ocr.marks import mark_group
+from services.ocr.pages import deskew, ink, render_pages, rotation_candidates, without_rules
+from services.ocr.reader import _year_fixed
+from tests.unit.ocr.conftest import scanned_pdf
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10/21/25", date(2025, 10, 21)),
+        ("| 10/21/25", date(2025, 10, 21)),
+        ("05-12-2025", date(2025, 5, 12)),
+        ("§/7/2025", date(2025, 5, 7)),
+        ("102125", date(2025, 10, 21)),
+        ("13/45/25", None),
+        ("(MM/DD/YY)", None),
+        ("", None),
+    ],
+)
+def test_parse_ocr_date(text: str, expected: date | None) -> None:
+    assert parse_ocr_date(text) == expected
+
+
+def test_year_misread_is_fixed_and_said() -> None:
+    failed: list[str] = []
+    review: list[str] = []
+    assert _year_fixed(date(2075, 5, 21), 2025, "transaction_date", failed, review) == date(2025, 5, 21)
+    assert failed == ["transaction_date_year_read"] and "2075" in review[0]
+    # A trade of late last year reported this year is no misreading.
+    assert _year_fixed(date(2024, 12, 30), 2025, "transaction_date", [], []) == date(2024, 12, 30)
+    # Two digits away is not corrected.
+    assert _year_fixed(date(2099, 1, 1), 2025, "transaction_date", [], []) == date(2099, 1, 1)
+
+
+def test_owner_codes() -> None:
+    assert parse_owner("JT") == ("JT", True)
+    assert parse_owner("5P") == ("SP", True)
+    assert parse_owner("") == (None, True)
+    assert parse_owner("xq") == (None, False)
+
+
+def test_ticker_split_only_after_a_mixed_case_name() -> None:
+    assert split_ticker("American Centy ETF Tr Avantis Intl AVDV") == ("American Centy ETF Tr Avantis Intl", "AVDV")
+    assert split_ticker("UNITEDHEALTH GROUP INC") == ("UNITEDHEALTH GROUP INC", None)
+    assert split_ticker("Apple Inc (AAPL)") == ("Apple Inc", "AAPL")
+    assert says_see_attached("Please see the attached")
+
+
+@pytest.fixture(scope="module")
+def fleischmann_page() -> tuple:
+    """Page 1 of 8221237: upright, a large X per row in Purchase or Sale and in amount column A."""
+    pdf = pdfium.PdfDocument(scanned_pdf("8221237").read_bytes())
+    _, image = next(render_pages(pdf))
+    upright = deskew(image)
+    mask = ink(upright)
+    grid = find_grid(mask)
+    assert grid is not None and label_columns(grid)
+    clean = without_rules(upright, mask, rows=[y for b in grid.rows for y in b], cols=[x for c in grid.cols for x in c],
+                          span=(grid.header[0], grid.rows[-1][1]))
+    return image, grid, ink(clean)
+
+
+def test_grid_geometry_of_a_real_form(fleischmann_page: tuple) -> None:
+    _, grid, _ = fleischmann_page
+    assert len(grid.amounts) == 10  # A-J on this form version
+    assert grid.tx_date == grid.amounts[0] - 2
+    assert len(grid.tx) == 3
+
+
+def test_marks_from_cell_pixels(fleischmann_page: tuple) -> None:
+    _, grid, text_ink = fleischmann_page
+    tx_cols = sorted(grid.tx)
+    rows = range(len(grid.rows))
+    tx = mark_group(text_ink, [[grid.cell(r, c) for c in tx_cols] for r in rows])
+    amounts = mark_group(text_ink, [[grid.cell(r, c) for c in grid.amounts] for r in rows])
+    # The last five bands are the five typed rows: P, S, P, P, S; all in column A.
+    kinds = [[grid.tx[tx_cols[i]] for i in tx.marked(r)] for r in rows][-5:]
+    assert kinds == [["P"], ["S"], ["P"], ["P"], ["S"]]
+    assert [amounts.marked(r) for r in rows][-5:] == [[0]] * 5
+    assert not amounts.printed_boxes()
+
+
+def test_empty_printed_squares_are_not_marks() -> None:
+    boxes = np.zeros((60, 60), dtype=bool)
+    # A printed square in each of two cells; an X drawn in the second of another row.
+    cells = [[(0, 0, 30, 30), (30, 0, 60, 30)], [(0, 30, 30, 60), (30, 30, 60, 60)]]
+    for x0, y0, x1, y1 in (c for row in cells for c in row):
+        boxes[y0 + 6 : y1 - 6, x0 + 6] = boxes[y0 + 6 : y1 - 6, x1 - 7] = True
+        boxes[y0 + 6, x0 + 6 : x1 - 6] = boxes[y1 - 7, x0 + 6 : x1 - 6] = True
+    for k in range(8, 22):
+        boxes[30 + k, 30 + k] = boxes[30 + k, 30 + 29 - k] = True
+    group = mark_group(boxes, cells)
+    assert group.marked(0) == []
+    assert group.marked(1) == [1]
+
+
+def test_rotation_candidates_from_print_direction() -> None:
+    pdf = pdfium.PdfDocument(scanned_pdf("8220844").read_bytes())
+    _, image = next(render_pages(pdf))
+    assert sorted(rotation_candidates(image)) == [90, 270]
+    pdf = pdfium.PdfDocument(scanned_pdf("8221237").read_bytes())
+    _, image = next(render_pages(pdf))
+    assert rotation_candidates(image)[0] in (0, 180)
