@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.config import shared_fixtures
-from services.extract.evaluate import find_pdf, match_rows
+from services.extract.evaluate import Evaluation, find_pdf, match_rows
 from services.ocr.model import OcrResult
 from services.ocr.reader import read_scanned_ptr
 
@@ -47,13 +47,11 @@ def _name(value: Any) -> str:
 
 
 @dataclass
-class ScannedEvaluation:
-    documents: int = 0
-    golden_rows: int = 0
-    predicted_rows: int = 0
-    matched_rows: int = 0
+class ScannedEvaluation(Evaluation):
+    """Recall, precision and per-field accuracy as for e-filed PTRs, over typed filings only."""
+
     field_correct: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
-    doc_correct: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DOC_FIELDS, 0))
+    doc_fields_correct: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DOC_FIELDS, 0))
     asset_chars: int = 0
     asset_errors: int = 0
     unflagged_wrong_names: int = 0
@@ -62,27 +60,10 @@ class ScannedEvaluation:
     handwritten_rows_invented: int = 0
     cpu_seconds: float = 0.0
     pages: int = 0
-    mismatches: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def recall(self) -> float:
-        return self.matched_rows / self.golden_rows if self.golden_rows else 1.0
-
-    @property
-    def precision(self) -> float:
-        return self.matched_rows / self.predicted_rows if self.predicted_rows else float(not self.golden_rows)
 
     @property
     def asset_cer(self) -> float:
         return self.asset_errors / self.asset_chars if self.asset_chars else 0.0
-
-    def field_accuracy(self) -> dict[str, float]:
-        """Share of golden (typed) rows whose field is right; a missed row is wrong on every field."""
-        return {f: (n / self.golden_rows if self.golden_rows else 1.0) for f, n in self.field_correct.items()}
-
-    def doc_accuracy(self) -> dict[str, float]:
-        return {f: (n / self.documents if self.documents else 1.0) for f, n in self.doc_correct.items()}
 
     def passes(self) -> bool:
         accuracy = self.field_accuracy()
@@ -131,7 +112,7 @@ def score_scanned(golden: dict[str, Any], result: OcrResult, ev: ScannedEvaluati
     for f in DOC_FIELDS:
         expected, got = golden.get(f), getattr(result, f)
         if _name(expected).lower() == _name(got).lower():
-            ev.doc_correct[f] += 1
+            ev.doc_fields_correct[f] += 1
         else:
             ev.mismatches.append(f"{doc} {f}: expected {expected!r}, got {got!r}")
     gold_rows = golden.get("transactions", [])
