@@ -379,11 +379,12 @@ def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (na
 
 
 def _register_commands() -> None:
-    from infra.cli import deploy_cmd, faults_cmd, gold_cmd, ops_cmd, parse_cmd, schemas_cmd
+    from infra.cli import deploy_cmd, faults_cmd, gold_cmd, members_cmd, ops_cmd, parse_cmd, schemas_cmd
 
     parse_cmd.register(app)
     schemas_cmd.register(app)
     gold_cmd.register(app, _attached, _request)
+    members_cmd.register(app, _attached)
     deploy_cmd.register(app)
     ops_cmd.register(app, _attached)
     faults_cmd.register(app)

@@ -30,6 +30,7 @@ SHARED_MIRROR = shared_fixtures() / "house-clerk" / "mirror"  # a 34-row slice o
 SHARED_REFERENCE = shared_fixtures() / "reference"
 REAL_CLERK = "https://disclosures-clerk.house.gov"
 LEGISLATORS_FILE = "legislators-current.yaml"
+LEGISLATORS_HISTORY_FILE = "legislators-house-2012-2026.yaml"  # former members too
 FINAL_STATUSES = ("succeeded", "failed")
 
 # Local stand-ins for production timings: retries and watchdog checks in seconds, not minutes.
@@ -110,6 +111,8 @@ class LocalRuntime:
         if opts.reference:
             self.reference = MirrorServer(Path(opts.reference)).start()
             parameters["LegislatorsUrl"] = f"{self.reference.url}/{LEGISLATORS_FILE}"
+            history = Path(opts.reference) / LEGISLATORS_HISTORY_FILE
+            parameters["LegislatorsHistoryUrl"] = f"{self.reference.url}/{LEGISLATORS_HISTORY_FILE}" if history.is_file() else ""
         stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint, parameters=parameters)
         self.provisioned = provision(stack, self.emulator, visibility_timeout=opts.visibility_timeout)
         self._configure_process()

@@ -215,6 +215,16 @@ def get_latest_trades() -> models.LatestTrades:
     return store.answer(data.latest_trades_key(), data.latest_trades)
 
 
+@app.get("/v1/trades/<transaction_key>", summary="One trade and its chain: original, amended by, deleted by", tags=["trades"], cache_control=CACHE_SHORT)
+def get_trade(
+    transaction_key: Annotated[str, Path(max_length=40, pattern="^[0-9a-f]{1,40}$", description="Transaction key")],
+) -> models.TradeDetail:
+    found = data.trade_detail(store.data(), transaction_key)
+    if found is None:
+        raise UnknownResource(f"no trade '{transaction_key}'")
+    return found
+
+
 @app.get("/v1/members", summary="Members (filers), with their trading stats", tags=["members"], cache_control=CACHE_SHORT)
 def get_members(
     q: Annotated[str | None, Query(max_length=100, description="Part of a name, a member key or bioguide ID")] = None,
@@ -224,8 +234,14 @@ def get_members(
     sort: Annotated[Literal["-trades", "trades", "name", "-name"], Query(description="Sort key")] = "-trades",
     limit: Limit = 50,
     offset: Offset = 0,
+    kind: Annotated[
+        Literal["member", "unresolved", "candidate", "officer"] | None,
+        Query(description="Only filers of this kind; by default members and unresolved members' filers, never candidates or officers"),
+    ] = None,
 ) -> models.MemberPage:
-    return data.list_members(store.data(), q=q, state=state, party=party, traded=traded, sort=sort, limit=limit, offset=offset)
+    return data.list_members(
+        store.data(), q=q, state=state, party=party, traded=traded, sort=sort, limit=limit, offset=offset, kind=kind
+    )
 
 
 @app.get("/v1/members/<member_key>", summary="One member: stats, trades, filings", tags=["members"], cache_control=CACHE_SHORT)

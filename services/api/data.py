@@ -51,6 +51,8 @@ TRADE_COLUMNS = [
     "transaction_type", "side", "transaction_date", "notification_date", "disclosure_date",
     "disclosure_lag_days", "is_late", "amount_low", "amount_high", "cap_gains_over_200",
     "filing_status", "description", "comments", "source_url",
+    "transaction_id", "trade_status", "counted", "supersedes", "superseded_by", "correction_match",
+    "correction_score", "duplicate_of", "also_filed_in", "filer_kind",
 ]  # fmt: skip
 # Columns a Gold version published before the OCR stage lacks, with what they meant then: every
 # row was read from the e-filed text layer and nothing was flagged for review.
@@ -197,7 +199,9 @@ class GoldData:
     years: list[int]
     row_counts: dict[str, int]
     tables: dict[str, pa.Table]
-    trades: pa.Table = field(init=False)
+    trades: pa.Table = field(init=False)  # the counted trades: every total and list
+    history: pa.Table = field(init=False)  # every row, superseded, deleted and duplicate ones too
+    history_by_key: dict[str, dict[str, Any]] = field(init=False)
     members: dict[str, dict[str, Any]] = field(init=False)
     stats: dict[str, dict[str, Any]] = field(init=False)
     assets: dict[str, str | None] = field(init=False)  # ticker -> most common asset name
@@ -221,7 +225,10 @@ class GoldData:
             if ticker and name:
                 asset_names[ticker][name] += 1
         self.assets = {t: c.most_common(1)[0][0] for t, c in asset_names.items()}
-        self.trades = self._enriched_trades()
+        self.history = self._enriched_trades()
+        # Amended, deleted and duplicate rows count nowhere; they stay visible in history.
+        self.trades = self.history.filter(pc.fill_null(self.history["counted"], True))
+        self.history_by_key = {r["transaction_key"]: r for r in self.history.to_pylist()}
         self.filings = [self._filing(f) for f in self.tables["fact_filings"].to_pylist()]
         self.filings.sort(key=lambda f: (f["filing_date"] or date.min, f["filing_key"]), reverse=True)
         self.filings_by_key = {f["filing_key"]: f for f in self.filings}
@@ -239,7 +246,10 @@ class GoldData:
         get = self.members.get
         columns["member_name"] = pa.array([(get(k) or {}).get("name") for k in member_keys], pa.string())
         columns["bioguide_id"] = pa.array([(get(k) or {}).get("bioguide_id") for k in member_keys], pa.string())
-        columns["party"] = pa.array([(get(k) or {}).get("party") for k in member_keys], pa.string())
+        # The party in force on the trade date (Gold), else the member's.
+        columns["party"] = pc.coalesce(
+            facts["party"], pa.array([(get(k) or {}).get("party") for k in member_keys], pa.string())
+        )
         columns["state_district"] = pa.array([(get(k) or {}).get("state_district") for k in member_keys], pa.string())
         columns["asset_name"] = pa.array([asset_name_by_key.get(k) for k in facts["asset_key"].to_pylist()], pa.string())
         return pa.table(columns)
@@ -310,6 +320,7 @@ class GoldData:
             "match_method": m["match_method"],
             "match_score": m["match_score"],
             "filer_name": m["filer_name"],
+            "filer_kind": m["filer_kind"],
             "party": m["party"],
             "state": m["state"],
             "district": m["district"],
@@ -473,13 +484,18 @@ def trending(d: GoldData, window: int) -> dict[str, Any]:
     }
 
 
+MEMBER_KINDS = ("member", "unresolved")  # a member's filing that matched no one is still a member's
+
+
 def list_members(
     d: GoldData, *, q: str | None = None, state: str | None = None, party: str | None = None,
-    traded: bool = False, sort: str = "-trades", limit: int = 50, offset: int = 0,
+    traded: bool = False, sort: str = "-trades", limit: int = 50, offset: int = 0, kind: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     keys_ = d.resolve_members(q) if q else set(d.members)
     rows = [d.member(k) for k in keys_]
-    rows = [r for r in rows if r is not None]
+    # Candidates and officers are filers, never listed as members unless asked for.
+    kinds = (kind,) if kind else MEMBER_KINDS
+    rows = [r for r in rows if r is not None and (r["filer_kind"] or "unresolved") in kinds]
     if state:
         rows = [r for r in rows if (r["state"] or (r["state_district"] or "")[:2]).upper() == state.upper()]
     if party:
@@ -591,11 +607,43 @@ def filing_detail(d: GoldData, filing_id: str) -> dict[str, Any] | None:
         filing = max(matches, key=lambda f: f["year"]) if matches else None
     if filing is None:
         return None
-    trades = sorted(d.rows_of("filing_key", filing["filing_key"]), key=lambda r: r["transaction_key"])
+    # Every row of the filing, the superseded and deleted ones too, each with its status.
+    trades = sorted(
+        (r for r in d.history_by_key.values() if r["filing_key"] == filing["filing_key"]),
+        key=lambda r: r["transaction_key"],
+    )
     facts = d.tables["fact_transactions"]
     rows = dict(zip(facts["transaction_key"].to_pylist(), facts["row"].to_pylist(), strict=True))
     trades.sort(key=lambda r: rows.get(r["transaction_key"], 0))
     return {"filing": filing, "trades": trades}
+
+
+def trade_detail(d: GoldData, key: str) -> dict[str, Any] | None:
+    """One trade, counted or not, with its chain of corrections and its copies in other filings."""
+    rows = d.history_by_key
+    trade = rows.get(key)
+    if trade is None:
+        return None
+    first, seen = trade, {key}
+    while first["supersedes"] in rows and first["supersedes"] not in seen:
+        first = rows[first["supersedes"]]
+        seen.add(first["transaction_key"])
+    chain = [first]
+    while chain[-1]["superseded_by"] in rows and rows[chain[-1]["superseded_by"]] not in chain:
+        chain.append(rows[chain[-1]["superseded_by"]])
+    links = [
+        r | {"role": "original" if i == 0 else "deletion" if r["trade_status"] == "deletion" else "amendment"}
+        for i, r in enumerate(chain)
+    ]
+    return {
+        "trade": trade,
+        "chain": links,
+        "original": chain[0],
+        "amended_by": [link for link in links if link["role"] == "amendment"],
+        "deleted_by": next((link for link in links if link["role"] == "deletion"), None),
+        "duplicate_of": rows.get(trade["duplicate_of"]) if trade["duplicate_of"] else None,
+        "copies": sorted((r for r in rows.values() if r["duplicate_of"] == key), key=lambda r: r["filing_key"]),
+    }
 
 
 def summary(d: GoldData) -> dict[str, Any]:

@@ -20,6 +20,7 @@ USE_RESTRICTION = (
 )
 
 Side = Literal["buy", "sell", "exchange"]
+TradeStatus = Literal["active", "amended", "deleted", "deletion", "duplicate"]
 
 
 class _Model(BaseModel):
@@ -64,6 +65,36 @@ class Trade(_Model):
     source: Literal["efiled", "ocr"] = Field("efiled", description="efiled: the PDF's text layer; ocr: read from a scan")
     confidence: float | None = Field(None, description="Share of the row's checks that passed (0-1)")
     needs_review: list[str] = Field(default_factory=list, description="Why a person should check the row on its page")
+    transaction_id: str | None = Field(None, description="The Clerk's transaction ID, where the row prints one")
+    trade_status: TradeStatus = Field(
+        "active",
+        description="active (counted); amended or deleted (replaced by a later correction); "
+        "deletion (a Deleted row); duplicate (the same trade in another filing)",
+    )
+    counted: bool = Field(True, description="Counts in totals, trends and statistics (active only)")
+    supersedes: str | None = Field(None, description="Transaction key of the row this correction replaces")
+    superseded_by: str | None = Field(None, description="Transaction key of the correction that replaced this row")
+    correction_match: str | None = Field(
+        None, description="How a correction found its original: transaction_id, fields, ambiguous, not_found"
+    )
+    correction_score: float | None = None
+    duplicate_of: str | None = Field(None, description="Transaction key of the copy that counts")
+    also_filed_in: list[str] = Field(default_factory=list, description="Other filings reporting this same trade")
+    filer_kind: str | None = Field(None, description="member, candidate, officer or unresolved")
+
+
+class ChainLink(Trade):
+    role: Literal["original", "amendment", "deletion"]
+
+
+class TradeDetail(_Model):
+    trade: Trade
+    chain: list[ChainLink] = Field(description="The trade's corrections in filing order: original, amended by, deleted by")
+    original: Trade | None = Field(None, description="The first row of the chain")
+    amended_by: list[Trade] = Field(default_factory=list, description="Amendments of the trade, in filing order")
+    deleted_by: Trade | None = Field(None, description="The Deleted row that removed the trade")
+    duplicate_of: Trade | None = Field(None, description="The copy that counts, when this row is a duplicate")
+    copies: list[Trade] = Field(default_factory=list, description="Rows of other filings reporting this same trade")
 
 
 class TradePage(_Model):
@@ -98,7 +129,8 @@ class Member(_Model):
     match_method: str | None = None
     match_score: float | None = None
     filer_name: str | None = None
-    party: str | None = None
+    filer_kind: str | None = Field(None, description="member, candidate, officer or unresolved (a member's filing that matched no one)")
+    party: str | None = Field(None, description="Null when unknown (never 'independent')")
     state: str | None = None
     district: int | None = None
     state_district: str | None = None

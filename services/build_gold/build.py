@@ -60,9 +60,9 @@ class _Silver:
 
 
 @lru_cache(maxsize=2)
-def _resolver(legislators: bytes) -> MemberResolver:
-    # Parsing the reference takes ~0.4 s; a warm Lambda reuses it while the bytes are unchanged.
-    return MemberResolver(load_legislators(legislators))
+def _resolver(legislators: bytes, former: bytes | None) -> MemberResolver:
+    # Parsing the reference takes seconds; a warm Lambda reuses it while the bytes are unchanged.
+    return MemberResolver(load_legislators(legislators, *([former] if former else [])))
 
 
 # --- silver -----------------------------------------------------------------------------------
@@ -225,6 +225,7 @@ def build(
     years: list[int],
     run_id: str,
     legislators: bytes | None = None,
+    former_legislators: bytes | None = None,
     reference_bucket: str | None = None,
     reference_key: str | None = None,
     overrides: dict[str, str] | None = None,
@@ -233,7 +234,8 @@ def build(
 ) -> BuildResult:
     """Build a new Gold version from silver; publish it if its checks pass.
 
-    The legislators reference is given as bytes, or read from reference_bucket/reference_key.
+    The legislators reference is given as bytes, or read from reference_bucket/reference_key;
+    `former_legislators` (bytes) adds the members who left the House.
     Raises `store.PointerConflict` when another build moved the pointer meanwhile (retry).
     """
     now = now or datetime.now(UTC)
@@ -243,7 +245,7 @@ def build(
         legislators = store.get_bytes(s3, reference_bucket, reference_key)
         if legislators is None:
             raise FileNotFoundError(f"s3://{reference_bucket}/{reference_key}")
-    resolver = _resolver(legislators)
+    resolver = _resolver(legislators, former_legislators)
 
     previous = store.read_pointer(s3, gold_bucket)
     silver = _read_silver(s3, silver_bucket, years, previous)
@@ -285,6 +287,7 @@ def build(
         "row_counts": row_counts,
         "quality": report.to_dict(),
         "legislators_sha256": hashlib.sha256(legislators).hexdigest(),
+        "former_legislators_sha256": hashlib.sha256(former_legislators).hexdigest() if former_legislators else None,
         "filings_digests": {str(year): digest for year, digest in sorted(silver.filings_digests.items())},
         "silver_bucket": silver_bucket,
         "silver_tables": silver_keys,

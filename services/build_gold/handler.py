@@ -18,6 +18,7 @@ from services.common.observability import annotate, current_trace, sqs_batch_han
 
 SERVICE = "build_gold"
 DEFAULT_LEGISLATORS_URL = "https://unitedstates.github.io/congress-legislators/legislators-current.yaml"
+DEFAULT_HISTORY_URL = "https://unitedstates.github.io/congress-legislators/legislators-historical.yaml"
 logger, tracer, metrics = tools(SERVICE)
 
 
@@ -56,9 +57,12 @@ def build_for(envelope: Envelope) -> Envelope:
                                   unchanged=True)
         return Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=trace)
     legislators, _ = reference.load(os.environ.get("LEGISLATORS_URL", DEFAULT_LEGISLATORS_URL), cfg.bronze_bucket)
+    # Former members: an empty URL (a local runtime without the file) resolves current members only.
+    history_url = os.environ.get("LEGISLATORS_HISTORY_URL", DEFAULT_HISTORY_URL)
+    history = reference.load(history_url, cfg.bronze_bucket, reference.HISTORY)[0] if history_url else None
     result = build(
         client("s3"), silver_bucket=cfg.silver_bucket, gold_bucket=cfg.gold_bucket, years=years,
-        run_id=envelope.run_id, legislators=legislators, overrides=overrides.active(),
+        run_id=envelope.run_id, legislators=legislators, former_legislators=history, overrides=overrides.active(),
     )
     if result.published:
         event = GoldPublished(version=result.version, years=result.years, row_counts=result.row_counts)

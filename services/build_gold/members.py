@@ -1,9 +1,18 @@
-"""Resolve filers to bioguide IDs with congress-legislators (`legislators-current.yaml`).
+"""Resolve filers to bioguide IDs with congress-legislators: current and former House members.
 
-Matching is a ladder of rules, strictest first. A rule matches when exactly one legislator
-satisfies it; when two or more do, the filer stays unresolved as ambiguous (never a guess),
-and only when none does is the next, looser rule tried. Only House terms count: a filer of
-the Clerk's index is matched on the state and district of a House seat.
+The reference is `legislators-current.yaml` plus a file of former members (on AWS the project's
+`legislators-historical.yaml`; offline the fixtures' `legislators-house-2012-2026.yaml`), merged
+by bioguide ID, the first file given winning. Records without a real bioguide ID (the history
+holds a `TODO` placeholder) are left out: they would make a real member ambiguous.
+
+Who filed is decided first: a candidate's filing (types C and D, or a header saying
+"Candidate") and an officer's or employee's are resolved as such (`kind`), never matched to a
+member. Every other filing is a member's, matched on a ladder of rules, strictest first. A rule
+matches when exactly one legislator satisfies it; when two or more do, those serving in the
+House on the filing date (or within a year before it: former members still file) are kept, and
+one left resolves at the rule's score less 0.05 (method suffixed `+date`); otherwise the filer
+stays unresolved as ambiguous (never a guess). Only when no one satisfies a rule is the next,
+looser rule tried. Only House terms count.
 
 | method                            | score | rule                                                      |
 |-----------------------------------|-------|-----------------------------------------------------------|
@@ -14,7 +23,8 @@ the Clerk's index is matched on the state and district of a House seat.
 
 The index names (First/Last/StateDst) are tried first; the header's filer name ("Hon. Nancy
 Pelosi") and state/district are the fallback, at 0.95 of the rule's score, method prefixed
-`header:`. Candidates and former members are not in the current file, so they end unresolved.
+`header:`. The term in force on a date gives party (its `party_affiliations` when the member
+switched) and district; at-large seats are district 0.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import yaml
 
@@ -32,6 +42,14 @@ _STATE_DISTRICT = re.compile(r"^([A-Z]{2})(\d{1,2})$")
 _TITLES = frozenset({"hon", "honorable", "mr", "mrs", "ms", "miss", "dr", "rep", "representative"})
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "md", "phd", "esq", "dds", "cpa"})
 _HEADER_FACTOR = 0.95
+_DATE_PENALTY = 0.05
+_BIOGUIDE = re.compile(r"^[A-Z]\d{6}$")
+# A former member files for trades made while serving (Waltz, weeks after resigning).
+SERVING_GRACE = timedelta(days=366)
+SERVED_SINCE = date(2007, 1, 1)
+CANDIDATE_FILING_TYPES = frozenset({"C", "D"})  # candidate report, campaign notice
+
+MEMBER, CANDIDATE, OFFICER, UNRESOLVED = "member", "candidate", "officer", "unresolved"
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,18 @@ class HouseTerm:
     start: date
     end: date
     party: str | None
+    party_affiliations: tuple[tuple[date, date, str], ...] = ()
+
+    def covers(self, on: date, grace: timedelta = timedelta(0)) -> bool:
+        return self.start <= on <= self.end + grace
+
+    def party_on(self, on: date | None) -> str | None:
+        """The party on a date: a member who switched mid-term lists each span."""
+        if on is not None:
+            for start, end, party in self.party_affiliations:
+                if start <= on <= end:
+                    return party
+        return self.party
 
 
 @dataclass(frozen=True)
@@ -64,6 +94,14 @@ class Legislator:
 
         return max(self.house_terms, key=rank)
 
+    def term_on(self, on: date | None) -> HouseTerm | None:
+        """The House term in force on a date (the latest one starting that day), if any."""
+        serving = [t for t in self.house_terms if on is not None and t.covers(on)]
+        return max(serving, key=lambda t: t.start) if serving else None
+
+    def serving_near(self, on: date | None) -> bool:
+        return on is not None and any(t.covers(on, SERVING_GRACE) for t in self.house_terms)
+
 
 @dataclass(frozen=True)
 class Filer:
@@ -75,6 +113,8 @@ class Filer:
     header_name: str | None = None
     header_state_district: str | None = None
     filing_date: date | None = None
+    filing_type: str | None = None
+    header_status: str | None = None  # the header's "Status:" (Member, Former Member, Candidate, ...)
 
 
 @dataclass(frozen=True)
@@ -84,10 +124,18 @@ class MemberMatch:
     score: float | None
     legislator: Legislator | None = None
     term: HouseTerm | None = None
+    kind: str = UNRESOLVED  # member, candidate, officer or unresolved
 
     @property
     def resolved(self) -> bool:
         return self.bioguide_id is not None
+
+    def on(self, day: date | None) -> tuple[str | None, int | None, str | None]:
+        """(state, district, party) in force on a day: the term then, else the filing's term."""
+        term = (self.legislator.term_on(day) if self.legislator else None) or self.term
+        if term is None:
+            return None, None, None
+        return term.state, term.district, term.party_on(day)
 
 
 def normalize_tokens(text: str | None) -> tuple[str, ...]:
@@ -120,6 +168,11 @@ def _house_term(raw: dict) -> HouseTerm | None:
         start=date.fromisoformat(str(raw["start"])),
         end=date.fromisoformat(str(raw["end"])),
         party=raw.get("party"),
+        party_affiliations=tuple(
+            (date.fromisoformat(str(a["start"])), date.fromisoformat(str(a["end"])), a["party"])
+            for a in raw.get("party_affiliations") or []
+            if a.get("party")
+        ),
     )
 
 
@@ -142,10 +195,17 @@ def _legislator(raw: dict) -> Legislator:
     )
 
 
-def load_legislators(data: bytes) -> list[Legislator]:
-    """Parse congress-legislators YAML bytes (stored in S3 like any other source)."""
+def load_legislators(*files: bytes) -> list[Legislator]:
+    """Parse congress-legislators YAML bytes (stored in S3 like any other source), merged by
+    bioguide ID: the first file naming a person wins. Placeholder IDs are left out."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return [_legislator(raw) for raw in yaml.load(data, Loader=loader)]
+    found: dict[str, Legislator] = {}
+    for data in files:
+        for raw in yaml.load(data, Loader=loader) or []:
+            bioguide = str((raw.get("id") or {}).get("bioguide") or "")
+            if _BIOGUIDE.match(bioguide) and bioguide not in found:
+                found[bioguide] = _legislator(raw)
+    return list(found.values())
 
 
 # --- name rules -------------------------------------------------------------------------------
@@ -213,7 +273,8 @@ def _rules(first: str | None, last: str | None, state: str | None, district: int
 
 class MemberResolver:
     def __init__(self, legislators: Iterable[Legislator]) -> None:
-        self._house = [leg for leg in legislators if leg.house_terms]
+        # The Clerk's indexes start in 2008: members who left before 2007 can only mismatch.
+        self._house = [leg for leg in legislators if any(t.end >= SERVED_SINCE for t in leg.house_terms)]
         self._by_last: dict[str, list[Legislator]] = {}
         for leg in self._house:
             for token in set(leg.last_names):
@@ -236,10 +297,15 @@ class MemberResolver:
         for method, score, rule in _rules(first, last, state, district):
             hits = [leg for leg in candidates if rule(leg)]
             if len(hits) > 1:
-                return MemberMatch(None, "unresolved_ambiguous", None)
+                # A same-name pair: the one serving when the filing was made, if only one was.
+                hits = [leg for leg in hits if leg.serving_near(on)]
+                if len(hits) != 1:
+                    return MemberMatch(None, "unresolved_ambiguous", None)
+                method, score = f"{method}+date", round(score - _DATE_PENALTY, 4)
             if hits:
                 leg = hits[0]
-                return MemberMatch(leg.bioguide_id, method, score, leg, leg.term_for(state, district, on))
+                term = leg.term_for(state, district, on)
+                return MemberMatch(leg.bioguide_id, method, score, leg, term, MEMBER)
         return MemberMatch(None, "unresolved_no_match", None)
 
     def _match_header(self, name: str, state_district: str | None, on: date | None) -> MemberMatch:
@@ -264,9 +330,14 @@ class MemberResolver:
             round(best * _HEADER_FACTOR, 4),
             match.legislator,
             match.term,
+            MEMBER,
         )
 
     def resolve(self, filer: Filer) -> MemberMatch:
+        kind = filer_kind(filer)
+        if kind != MEMBER:
+            # Not a member's filing: never matched, even when the name is a member's.
+            return MemberMatch(None, kind, None, kind=kind)
         state_district = filer.state_district or filer.header_state_district
         match = self._match(filer.first, filer.last, state_district, filer.filing_date)
         if match.resolved or match.method == "unresolved_ambiguous" or not filer.header_name:
@@ -277,8 +348,19 @@ class MemberResolver:
         return header if header.resolved or not filer.last else match
 
 
+def filer_kind(filer: Filer) -> str:
+    """Who filed, before any name is matched: a candidate, an officer or employee, or a member."""
+    status = " ".join(normalize_tokens(filer.header_status))
+    if "candidate" in status or (filer.filing_type or "").upper() in CANDIDATE_FILING_TYPES:
+        return CANDIDATE
+    if "officer" in status or "employee" in status:
+        return OFFICER
+    return MEMBER
+
+
 def member_key(filer: Filer, match: MemberMatch) -> str:
-    """bioguide ID when resolved; otherwise a stable hash of the filed name and seat."""
+    """bioguide ID when resolved; otherwise a stable hash of the filed name, seat and kind
+    (a candidate and an unmatched member's filings of the same name stay apart)."""
     if match.bioguide_id:
         return match.bioguide_id
     if filer.last:
@@ -286,5 +368,6 @@ def member_key(filer: Filer, match: MemberMatch) -> str:
     else:
         name = tuple(t for t in normalize_tokens(filer.header_name) if t not in _TITLES | _SUFFIXES)
     seat = (filer.state_district or filer.header_state_district or "").strip().upper()
-    digest = hashlib.sha256(f"{' '.join(name)}|{seat}".encode()).hexdigest()[:16]
+    kind = "" if match.kind in (MEMBER, UNRESOLVED) else f"|{match.kind}"
+    digest = hashlib.sha256(f"{' '.join(name)}|{seat}{kind}".encode()).hexdigest()[:16]
     return f"filer-{digest}"

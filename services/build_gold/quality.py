@@ -251,6 +251,15 @@ ROW_FLAGS: dict[str, tuple[str, RowMask]] = {
         "transaction_date_range",
         lambda facts, today, config: _outside(facts["notification_date"], today, config),
     ),
+    # A correction whose original is not in Gold (an earlier year not loaded) or is not one row.
+    "correction_without_original": (
+        "corrections",
+        lambda facts, today, config: pc.equal(facts["correction_match"], "not_found"),
+    ),
+    "correction_ambiguous": (
+        "corrections",
+        lambda facts, today, config: pc.equal(facts["correction_match"], "ambiguous"),
+    ),
 }
 
 
@@ -298,6 +307,75 @@ def rows_by_source(tables: Mapping[str, pa.Table]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# --- corrections, copies and who filed ---------------------------------------------------------
+
+def check_trade_chain(tables: Mapping[str, pa.Table]) -> CheckResult:
+    """Corrections and copies point at rows that exist, both ways, and only active rows count."""
+    facts = tables["fact_transactions"].select(
+        ["transaction_key", "trade_status", "counted", "supersedes", "superseded_by", "duplicate_of"]
+    ).to_pylist()
+    by_key = {f["transaction_key"]: f for f in facts}
+    bad: dict[str, list[str]] = {"dangling": [], "not mutual": [], "counted but not active": []}
+    for f in facts:
+        for column in ("supersedes", "superseded_by", "duplicate_of"):
+            if f[column] is not None and f[column] not in by_key:
+                bad["dangling"].append(f"{f['transaction_key']}.{column}")
+        if f["supersedes"] in by_key and by_key[f["supersedes"]]["superseded_by"] != f["transaction_key"]:
+            bad["not mutual"].append(f["transaction_key"])
+        if f["counted"] != (f["trade_status"] == "active"):
+            bad["counted but not active"].append(f["transaction_key"])
+    return _result("trade_chain", bad, "transactions", len(facts))
+
+
+def report_corrections(tables: Mapping[str, pa.Table], today: date, config: QualityConfig) -> CheckResult:
+    """Flags corrections that matched no original or more than one (row flags); counts the rows
+    that no longer count: superseded (amended, deleted), deletions, duplicates."""
+    result = check_row_flags("corrections", tables, today, config)
+    facts = tables["fact_transactions"].select(["trade_status", "correction_match"]).to_pylist()
+    statuses = Counter(f["trade_status"] for f in facts)
+    matches = Counter(f["correction_match"] for f in facts if f["correction_match"])
+    result.counts |= {f"status.{k}": v for k, v in sorted(statuses.items())}
+    result.counts |= {f"correction.{k}": v for k, v in sorted(matches.items())}
+    not_counted = sum(v for k, v in statuses.items() if k != "active")
+    result.details = (
+        f"{not_counted} rows not counted (amended {statuses['amended']}, deleted {statuses['deleted']}, "
+        f"deletions {statuses['deletion']}, duplicates {statuses['duplicate']}); "
+        f"corrections matched {matches['transaction_id'] + matches['fields']}, "
+        f"ambiguous {matches['ambiguous']}, without original {matches['not_found']}"
+    )
+    return result
+
+
+def report_members(tables: Mapping[str, pa.Table]) -> CheckResult:
+    """Filers that did not resolve (those of PTRs first), and resolved members with no party or
+    district (shown as unknown, never as a blank)."""
+    members = tables["dim_member"].to_pylist()
+    filings = tables["fact_filings"].select(["member_key", "filing_type"]).to_pylist()
+    ptr_filers = {f["member_key"] for f in filings if f["filing_type"] == "P"}
+    unresolved = [m for m in members if m["filer_kind"] == "unresolved"]
+    unknown = [m for m in members if m["resolved"] and (m["party"] is None or m["district"] is None)]
+    counts = {
+        "filers": len(members),
+        "members": sum(m["filer_kind"] == "member" for m in members),
+        "candidates": sum(m["filer_kind"] == "candidate" for m in members),
+        "officers": sum(m["filer_kind"] == "officer" for m in members),
+        "unresolved": len(unresolved),
+        "unresolved_ptr_filers": sum(m["member_key"] in ptr_filers for m in unresolved),
+        "party_or_district_unknown": len(unknown),
+    }
+    samples = [f"unresolved ({m['match_method']}): {m['filer_name']} {m['state_district'] or ''}".strip()
+               for m in sorted(unresolved, key=lambda m: m["member_key"] not in ptr_filers)]
+    samples = [f"party/district unknown: {m['member_key']}" for m in unknown] + samples
+    details = (
+        f"{counts['unresolved']} filers unresolved ({counts['unresolved_ptr_filers']} of PTRs), "
+        f"{counts['party_or_district_unknown']} members with party or district unknown"
+    )
+    # Found: a PTR filer matched no one, or a member's party or district is unknown. Other
+    # unresolved filers (extension requests of people who never sat) are counted, not flagged.
+    found = counts["unresolved_ptr_filers"] + counts["party_or_district_unknown"] > 0
+    return CheckResult("member_resolution", not found, details, counts, samples[:_SAMPLES])
+
+
 # --- running them -----------------------------------------------------------------------------
 
 
@@ -331,6 +409,9 @@ CHECKS: dict[str, tuple[Severity, Callable[[BuildFacts], CheckResult]]] = {
         "flag",
         lambda b: check_row_flags("transaction_date_range", b.tables, b.today, b.config),
     ),
+    "trade_chain": ("block", lambda b: check_trade_chain(b.tables)),
+    "corrections": ("flag", lambda b: report_corrections(b.tables, b.today, b.config)),
+    "member_resolution": ("flag", lambda b: report_members(b.tables)),
 }
 CHECK_NAMES = tuple(CHECKS)
 

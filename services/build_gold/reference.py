@@ -1,7 +1,10 @@
-"""The congress-legislators reference, loaded like any other source.
+"""The congress-legislators reference files, loaded like any other source.
 
-Fetched with a conditional GET, stored content-addressed in bronze, remembered in the
-watermark table; when the source is unreachable the last stored copy is used.
+Two files: the current members (`CURRENT`) and the former ones (`HISTORY`: on AWS
+congress-legislators' `legislators-historical.yaml`, locally the fixtures' House file), so a
+member who left (Greene, Waltz, Phillips) still resolves. Each is fetched with a conditional
+GET, stored content-addressed in bronze, remembered in the watermark table under its own sort
+key; when its source is unreachable the last stored copy is used.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from services.common import http, keys, storage, watermarks
 from services.common.tables import REFERENCE, WatermarkItem
 
 NAME = "legislators-current.yaml"
-_PK, _SK = REFERENCE.key(name="legislators")
+HISTORY_NAME = "legislators-historical.yaml"
+CURRENT, HISTORY = "CURRENT", "HISTORY"
+_NAMES = {CURRENT: NAME, HISTORY: HISTORY_NAME}
 log = logging.getLogger(__name__)
 
 
-def _last_stored() -> WatermarkItem | None:
+def _last_stored(which: str) -> WatermarkItem | None:
     try:
-        return WatermarkItem.get(_PK, _SK, consistent_read=True)
+        return WatermarkItem.get(*REFERENCE.key(name="legislators", which=which), consistent_read=True)
     except WatermarkItem.DoesNotExist:
         return None
 
@@ -33,9 +38,9 @@ def _usable(body: bytes) -> bool:
         return False
 
 
-def load(url: str, bronze_bucket: str) -> tuple[bytes, str]:
-    """The legislators YAML and its bronze key."""
-    last = _last_stored()
+def load(url: str, bronze_bucket: str, which: str = CURRENT) -> tuple[bytes, str]:
+    """The legislators YAML (`CURRENT` or `HISTORY`) and its bronze key."""
+    last = _last_stored(which)
     headers = {"If-None-Match": last.etag} if last and last.etag else {}
     try:
         response = http.get(url, headers=headers, max_bytes=32 * 1024 * 1024)
@@ -53,8 +58,9 @@ def load(url: str, bronze_bucket: str) -> tuple[bytes, str]:
     if response.status != 200:
         raise RuntimeError(f"{url} answered {response.status} with no usable file, and no copy is stored")
     sha256 = hashlib.sha256(response.body).hexdigest()
-    key = keys.reference_key(NAME, sha256)
+    key = keys.reference_key(_NAMES[which], sha256)
     storage.put_if_absent(bronze_bucket, key, response.body, {"source-url": url}, "application/yaml")
-    WatermarkItem(_PK, _SK, etag=response.headers.get("etag"), sha256=sha256, bronze_key=key,
+    pk, sk = REFERENCE.key(name="legislators", which=which)
+    WatermarkItem(pk, sk, etag=response.headers.get("etag"), sha256=sha256, bronze_key=key,
                   updated_at=watermarks.now()).save()
     return response.body, key

@@ -95,6 +95,7 @@ DIM_MEMBER = _schema(
     ("resolved", pa.bool_(), False),
     ("match_method", pa.string(), False),
     ("match_score", pa.float64()),
+    ("filer_kind", pa.string(), False),
     ("filer_name", pa.string()),
     ("first_name", pa.string()),
     ("last_name", pa.string()),
@@ -150,6 +151,24 @@ FACT_TRANSACTIONS = _schema(
     ("source_url", pa.string()),
     # Names of the quality flags the row raises (quality.ROW_FLAGS): a filer's own inconsistency.
     ("quality_flags", pa.list_(pa.string()), False),
+    # Who filed, in force on the trade date (docs/gold.md "Member resolution").
+    ("bioguide_id", pa.string()),
+    ("party", pa.string()),
+    ("state", pa.string()),
+    ("district", pa.int32()),
+    ("filer_kind", pa.string()),
+    ("member_match_method", pa.string()),
+    ("member_match_score", pa.float64()),
+    # Corrections and copies (services/build_gold/corrections.py): only counted rows aggregate.
+    ("trade_status", pa.string(), False),
+    ("counted", pa.bool_(), False),
+    ("supersedes", pa.string()),
+    ("superseded_by", pa.string()),
+    ("correction_match", pa.string()),
+    ("correction_score", pa.float64()),
+    ("correction_candidates", pa.list_(pa.string())),
+    ("duplicate_of", pa.string()),
+    ("also_filed_in", pa.list_(pa.string())),
 )
 
 FACT_FILINGS = _schema(
@@ -159,6 +178,7 @@ FACT_FILINGS = _schema(
     ("member_key", pa.string(), False),
     ("match_method", pa.string(), False),
     ("match_score", pa.float64()),
+    ("filer_kind", pa.string(), False),
     ("filing_type", pa.string()),
     ("filing_date", pa.date32()),
     ("signature_date", pa.date32()),

@@ -10,6 +10,9 @@ Keys (all deterministic, so a rebuild from the same silver changes none):
   re-parse that renumbers or splits rows and one that fixes a description, comment, cap-gains
   box or confidence; a fix of one of the identity fields makes it a different fact, new key.
 
+Corrections and the same trade filed twice are reconciled across every year (see
+`corrections`): every row stays, only `counted` rows enter the aggregates.
+
 Disclosure lag = disclosure date - transaction date, where the disclosure date is the index
 FilingDate, else the document's filing date, else the header's signature date, else the
 notification date (`lag_basis` says which). Late when the lag is over 45 days (STOCK Act).
@@ -29,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from services.build_gold import schemas
+from services.build_gold.corrections import TradeRow, reconcile
 from services.build_gold.members import Filer, MemberMatch, MemberResolver, member_key
 
 LATE_AFTER_DAYS = 45
@@ -163,6 +167,8 @@ def _filer(index: dict[str, Any] | None, document: dict[str, Any] | None, filing
         header_name=document.get("filer_name"),
         header_state_district=document.get("header_state_district"),
         filing_date=filing_date,
+        filing_type=index.get("filing_type") or document.get("filing_type"),
+        header_status=document.get("filer_status"),
     )
 
 
@@ -185,6 +191,7 @@ def _resolve_filings(silver: SilverTables, resolver: MemberResolver) -> list[_Re
             "member_key": key,
             "match_method": match.method,
             "match_score": match.score,
+            "filer_kind": match.kind,
             "filing_type": (entry or {}).get("filing_type") or doc.get("filing_type"),
             "filing_date": filing_date,
             "signature_date": doc.get("signature_date"),
@@ -220,6 +227,7 @@ def _member_row(key: str, filings: list[_ResolvedFiling]) -> dict[str, Any]:
         "resolved": match.resolved,
         "match_method": match.method,
         "match_score": match.score,
+        "filer_kind": match.kind,
         "filer_name": filed_name,
         "first_name": leg.first if leg else filer.first,
         "last_name": leg.last if leg else filer.last,
@@ -295,8 +303,11 @@ def transaction_keys(filing_key: str, rows: Iterable[dict[str, Any]]) -> list[st
     return keys
 
 
-def _fact_transaction(key: str, row: dict[str, Any], filing: dict[str, Any]) -> dict[str, Any]:
+def _fact_transaction(
+    key: str, row: dict[str, Any], filing: dict[str, Any], match: MemberMatch | None
+) -> dict[str, Any]:
     disclosed, basis = disclosure(filing, row["notification_date"])
+    state, district, party = match.on(row["transaction_date"]) if match else (None, None, None)
     lag = lag_days(disclosed, row["transaction_date"])
     low, high = row["amount_low"], row["amount_high"]
     return {
@@ -334,20 +345,68 @@ def _fact_transaction(key: str, row: dict[str, Any], filing: dict[str, Any]) -> 
         "needs_review": row["needs_review"],
         "source_url": filing["source_url"],
         "quality_flags": [],  # set by quality.flag_rows once the build knows its date
+        # Who filed, as in force on the trade date (the filing's term when none covers it).
+        "bioguide_id": match.bioguide_id if match else None,
+        "party": party,
+        "state": state,
+        "district": district,
+        "filer_kind": match.kind if match else None,
+        "member_match_method": filing["match_method"],
+        "member_match_score": filing["match_score"],
     }
 
 
+def _trade_row(fact: dict[str, Any], row: dict[str, Any], filing: dict[str, Any]) -> TradeRow:
+    return TradeRow(
+        key=fact["transaction_key"],
+        filing_key=fact["filing_key"],
+        member_key=fact["member_key"],
+        filing_order=_sort_key(filing["filing_date"], filing["doc_id"]),
+        row=row["row"],
+        filing_status=row["filing_status"],
+        transaction_id=row["transaction_id"],
+        owner=row["owner"],
+        ticker=row["ticker"],
+        asset_name=row["asset_name"],
+        transaction_type=row["transaction_type"],
+        transaction_date=row["transaction_date"],
+        amount_low=row["amount_low"],
+        amount_high=row["amount_high"],
+        subholding_of=row["subholding_of"],
+        source=row["source"] or "efiled",
+    )
+
+
 def build_fact_transactions(
-    transactions: list[dict[str, Any]], filings: dict[str, dict[str, Any]]
+    transactions: list[dict[str, Any]],
+    filings: dict[str, dict[str, Any]],
+    matches: dict[str, MemberMatch] | None = None,
 ) -> pa.Table:
     by_filing: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in transactions:
         by_filing[f"{row['year']}-{row['doc_id']}"].append(row)
-    facts = []
+    facts, trade_rows = [], []
     for filing_key in sorted(by_filing):
         rows = sorted(by_filing[filing_key], key=lambda r: r["row"])
+        filing = filings[filing_key]
         for key, row in zip(transaction_keys(filing_key, rows), rows, strict=True):
-            facts.append(_fact_transaction(key, row, filings[filing_key]))
+            fact = _fact_transaction(key, row, filing, (matches or {}).get(filing_key))
+            facts.append(fact)
+            trade_rows.append(_trade_row(fact, row, filing))
+    outcomes = reconcile(trade_rows)
+    for fact in facts:
+        outcome = outcomes[fact["transaction_key"]]
+        fact |= {
+            "trade_status": outcome.trade_status,
+            "counted": outcome.counted,
+            "supersedes": outcome.supersedes,
+            "superseded_by": outcome.superseded_by,
+            "correction_match": outcome.correction_match,
+            "correction_score": outcome.correction_score,
+            "correction_candidates": outcome.correction_candidates,
+            "duplicate_of": outcome.duplicate_of,
+            "also_filed_in": outcome.also_filed_in,
+        }
     return _table(facts, schemas.FACT_TRANSACTIONS)
 
 
@@ -477,10 +536,14 @@ def build_gold_tables(silver: SilverTables, resolver: MemberResolver) -> dict[st
     resolved = _resolve_filings(silver, resolver)
     filing_rows = [f.row for f in resolved]
     by_key = {f["filing_key"]: f for f in filing_rows}
+    matches = {f.row["filing_key"]: f.match for f in resolved}
     transactions = silver.transactions.to_pylist()
     dim_member = build_dim_member(resolved)
-    fact_transactions = build_fact_transactions(transactions, by_key)
-    facts = fact_transactions.to_pylist()
+    fact_transactions = build_fact_transactions(transactions, by_key, matches)
+    every_row = fact_transactions.to_pylist()
+    # Superseded, deleted and duplicate rows stay in the facts and leave every trading aggregate;
+    # extraction quality is about what was read, so it keeps them.
+    facts = [f for f in every_row if f["counted"]]
     return {
         "dim_member": dim_member,
         "dim_asset": build_dim_asset(transactions),
@@ -488,5 +551,5 @@ def build_gold_tables(silver: SilverTables, resolver: MemberResolver) -> dict[st
         "fact_filings": _table(filing_rows, schemas.FACT_FILINGS),
         "agg_trending_tickers": build_trending_tickers(facts),
         "agg_member_stats": build_member_stats(facts, filing_rows, dim_member),
-        "agg_document_quality": build_document_quality(filing_rows, facts),
+        "agg_document_quality": build_document_quality(filing_rows, every_row),
     }

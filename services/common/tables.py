@@ -155,8 +155,9 @@ INDEX = ItemKind("watermarks", "index", f"{SOURCE}#{{year}}", "INDEX",
                  "etag, sha256 and bronze_key of the last stored {year}FD.zip")
 BREAKER = ItemKind("watermarks", "breaker", f"SOURCE#{SOURCE}", "BREAKER",
                    "blocked_until and reason after a 403 (a hard stop for every fetcher)")
-REFERENCE = ItemKind("watermarks", "reference", "REFERENCE#{name}", "CURRENT",
-                     "etag, sha256 and bronze_key of the last stored copy of a reference file (legislators)")
+REFERENCE = ItemKind("watermarks", "reference", "REFERENCE#{name}", "{which}",
+                     "etag, sha256 and bronze_key of the last stored copy of a reference file "
+                     "(legislators: CURRENT members, HISTORY of former ones)")
 OVERRIDE = ItemKind("watermarks", "quality_override", "GOLD#overrides", "CHECK#{check}",
                     "an operator's override of a failing quality check: reason (who, when)")
 RUN_ITEM = ItemKind("ledger", "run", "RUN#{run_id}", "RUN",

@@ -50,12 +50,12 @@ def mirror_silver() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return {"year": 2025, "filings": filings}, records_mod.mirror_records(golden, filings)
 
 
-def load_silver(s3: Any, bucket: str) -> None:
+def load_silver(s3: Any, bucket: str, extra_records: tuple[dict[str, Any], ...] = ()) -> None:
     from services.common import keys
 
     snapshot, records = mirror_silver()
     s3.put_object(Bucket=bucket, Key=keys.filings_key(2025), Body=json.dumps(snapshot).encode())
-    for record in records:
+    for record in [*records, *extra_records]:
         s3.put_object(Bucket=bucket, Key=keys.document_key(2025, record["doc_id"]), Body=json.dumps(record).encode())
 
 
@@ -69,8 +69,11 @@ def build_gold(s3: Any, *, silver: str = "silver", gold: str = "gold", now: date
 
 
 @contextmanager
-def gold_stack(publish: bool = True, ledger: bool = True) -> Iterator[dict[str, Any]]:
-    """moto in-process with a built Gold (and, when asked, the published API objects)."""
+def gold_stack(
+    publish: bool = True, ledger: bool = True, extra_records: tuple[dict[str, Any], ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """moto in-process with a built Gold (and, when asked, the published API objects); extra
+    silver document records join the mirror's."""
     require_fixtures()
     import boto3
     from moto import mock_aws
@@ -103,7 +106,7 @@ def gold_stack(publish: bool = True, ledger: bool = True) -> Iterator[dict[str, 
         s3 = boto3.client("s3", region_name="us-east-1")
         for bucket in BUCKETS.values():
             s3.create_bucket(Bucket=bucket)
-        load_silver(s3, "silver")
+        load_silver(s3, "silver", extra_records)
         result = build_gold(s3)
         assert result.published, result.report.failed_checks
         sqs = boto3.client("sqs", region_name="us-east-1")

@@ -61,12 +61,37 @@ def resolver(legislators_bytes: bytes) -> MemberResolver:
 
 
 @pytest.fixture(scope="session")
-def gold_from(resolver: MemberResolver) -> Callable[..., dict]:
-    """Gold tables from a filings snapshot and document records, without S3."""
+def gold_from(house_resolver: MemberResolver) -> Callable[..., dict]:
+    """Gold tables from a filings snapshot and document records, without S3, resolving filers as
+    build_gold does: against current and former members."""
 
     def make(snapshot: dict[str, Any], records: list[dict[str, Any]], year: int = 2025) -> dict:
         tables, failures = compact_year(snapshot, keys.filings_key(year), silver_objects(records, year), year)
         assert failures == []
-        return build_gold_tables(SilverTables(**tables.as_dict()), resolver)
+        return build_gold_tables(SilverTables(**tables.as_dict()), house_resolver)
 
     return make
+
+
+HOUSE_HISTORY = FIXTURES / "reference" / "legislators-house-2012-2026.yaml"
+INDEX_2025 = FIXTURES / "house-clerk" / "index" / "2025FD.xml"
+MIRROR_2025 = FIXTURES / "house-clerk" / "mirror-2025"
+
+
+@pytest.fixture(scope="session")
+def house_resolver(legislators_bytes: bytes) -> MemberResolver:
+    """Current and former House members (the history file), as build_gold resolves them."""
+    return MemberResolver(load_legislators(legislators_bytes, _require(HOUSE_HISTORY).read_bytes()))
+
+
+@pytest.fixture(scope="session")
+def index_2025() -> list[dict[str, Any]]:
+    """The full real 2025 index, read by discover's own parser."""
+    from services.discover.index import parse_xml
+
+    return [row.as_record() for row in parse_xml(_require(INDEX_2025).read_bytes(), 2025).rows]
+
+
+@pytest.fixture(scope="session")
+def mirror_2025() -> Path:
+    return _require(MIRROR_2025)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from services.build_gold.compact import SilverObject
@@ -109,4 +110,21 @@ def mirror_records(golden: dict[str, dict[str, Any]], filings: list[dict[str, An
             doc_id, filing_type=filing["filing_type"], filing_date=dates[doc_id],
             status="needs_ocr" if scanned else "extracted", rendering="scanned" if scanned else "efiled",
         ))  # fmt: skip
+    return records
+
+
+def real_records(mirror_2025: Path, doc_ids: list[str], index: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Silver records of real mirror-2025 filings, parsed by the real extractor (PTRs and others)."""
+    from services.extract.extract import analyze
+
+    by_id = {r["doc_id"]: r for r in index}
+    records = []
+    for doc_id in doc_ids:
+        entry = by_id[doc_id]
+        folder = "ptr-pdfs" if entry["filing_type"] == "P" else "financial-pdfs"
+        body = (mirror_2025 / "public_disc" / folder / "2025" / f"{doc_id}.pdf").read_bytes()
+        record, _ = analyze(body, keys.PdfKey(2025, entry["filing_type"], doc_id, "0" * 64))
+        record.pop("failure_message", None)
+        base = document_record(doc_id, filing_type=entry["filing_type"], filing_date=entry["filing_date"])
+        records.append(base | record)
     return records

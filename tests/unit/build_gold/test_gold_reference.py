@@ -1,0 +1,45 @@
+"""The legislators reference files reach build_gold from their URLs, stored in bronze, on AWS and locally."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+import yaml
+
+from infra.local.mirror import MirrorServer
+from services.build_gold import reference
+from services.build_gold.members import load_legislators
+from services.common import tables
+
+
+def _person(bioguide: str, last: str) -> dict:
+    term = {"type": "rep", "start": "2023-01-03", "end": "2025-01-03", "state": "MN", "district": 3, "party": "Democrat"}
+    return {"id": {"bioguide": bioguide}, "name": {"first": "Dean", "last": last}, "terms": [term]}
+
+
+@pytest.fixture
+def served(ledger_table, monkeypatch, tmp_path):
+    monkeypatch.setenv("HTTP_BACKOFF_S", "0.01")
+    (tmp_path / "current.yaml").write_text(yaml.safe_dump([_person("A000001", "Current")]))
+    (tmp_path / "history.yaml").write_text(yaml.safe_dump([_person("P000616", "Phillips")]))
+    tables.WatermarkItem.create_table(wait=True)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="bronze")
+    server = MirrorServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_current_and_former_members_are_stored_apart_and_survive_an_outage(served):
+    current, current_key = reference.load(f"{served.url}/current.yaml", "bronze")
+    history, history_key = reference.load(f"{served.url}/history.yaml", "bronze", reference.HISTORY)
+    assert [leg.bioguide_id for leg in load_legislators(current, history)] == ["A000001", "P000616"]
+    assert history_key.startswith("reference/legislators-historical.yaml/sha256=")
+    assert current_key.startswith("reference/legislators-current.yaml/sha256=")
+    assert {i.sk for i in tables.WatermarkItem.query("REFERENCE#legislators")} == {"CURRENT", "HISTORY"}
+    # Unchanged (304), then unreachable: the stored copy of each file stands, the other untouched.
+    assert reference.load(f"{served.url}/history.yaml", "bronze", reference.HISTORY) == (history, history_key)
+    served.faults["/history.yaml"] = 503
+    assert reference.load(f"{served.url}/history.yaml", "bronze", reference.HISTORY) == (history, history_key)
+    assert reference.load(f"{served.url}/current.yaml", "bronze") == (current, current_key)
+    body = boto3.client("s3", region_name="us-east-1").get_object(Bucket="bronze", Key=history_key)["Body"].read()
+    assert body == history
