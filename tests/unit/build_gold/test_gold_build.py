@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import boto3
 import pyarrow.parquet as pq
 import pytest
+from conftest import HOUSE_HISTORY
 from gold_records import document_record, row
 from moto import mock_aws
 
@@ -44,6 +45,8 @@ def _load_mirror(s3, mirror_silver) -> list[dict]:
 
 
 def _build(s3, legislators: bytes, years=(2025,), **kwargs):
+    # Former members too, as on AWS (parsed once: build caches the resolver by the files' bytes).
+    kwargs.setdefault("former_legislators", HOUSE_HISTORY.read_bytes() if HOUSE_HISTORY.is_file() else None)
     return build(
         s3,
         silver_bucket=SILVER,

@@ -9,7 +9,7 @@ from gold_records import document_record, real_records, row, silver_objects
 
 from services.build_gold.compact import compact_year
 from services.build_gold.corrections import TradeRow, field_score, reconcile
-from services.build_gold.quality import check_trade_chain, report_corrections
+from services.build_gold.quality import DEFAULT_CONFIG, check_trade_chain, report_corrections
 from services.build_gold.transform import SilverTables, build_gold_tables
 from services.common import keys
 
@@ -127,6 +127,7 @@ def test_real_amended_row_supersedes_its_original(real_gold):
     original, amended = _facts(real_gold, "20030312")[4], _facts(real_gold, "20030336")[1]
     assert (original["ticker"], original["transaction_date"]) == ("NFLX", date(2025, 5, 17))
     assert (amended["filing_status"], amended["transaction_date"]) == ("Amended", date(2025, 4, 17))
+    assert amended["transaction_id"] == "2000137143" and original["transaction_id"] is None
     assert (original["trade_status"], original["superseded_by"], original["counted"]) == (
         "amended", amended["transaction_key"], False,
     )
@@ -153,8 +154,10 @@ def test_real_deleted_rows_leave_every_count(real_gold):
     stats = {s["member_key"]: s for s in real_gold["agg_member_stats"].to_pylist()}[deleted[1]["member_key"]]
     assert stats["trades"] == sum(f["counted"] for f in morrison) == len(morrison) - 4
     assert (deleted[1]["bioguide_id"], deleted[1]["party"], deleted[1]["district"]) == ("M001234", "Democrat", 3)
-    report = report_corrections(real_gold)
-    assert report.passed and report.counts["status.deleted"] == 2 and report.counts["status.deletion"] == 4
+    report = report_corrections(real_gold, date(2025, 12, 1), DEFAULT_CONFIG)
+    assert report.counts["status.deleted"] == 2 and report.counts["status.deletion"] == 4
+    # Flagged (published, never blocking): Manning's two deletions and Lee's BABA amendment.
+    assert not report.passed and report.counts["correction_without_original"] == 3
     assert check_trade_chain(real_gold).passed
 
 
