@@ -61,6 +61,11 @@ OCR_COLUMNS: dict[str, pa.Array] = {
     "source": pa.scalar("efiled", pa.string()), "needs_review": pa.scalar([], pa.list_(pa.string())),
 }
 
+CORRECTION_DEFAULTS: dict[str, pa.Scalar] = {
+    "trade_status": pa.scalar("active"), "counted": pa.scalar(True),
+    "also_filed_in": pa.scalar([], pa.list_(pa.string())),
+}
+
 # sort parameter -> (column, order); a trailing transaction_key keeps pages stable.
 SORTS: dict[str, tuple[str, str]] = {
     "transaction_date": ("transaction_date", "ascending"),
@@ -227,7 +232,7 @@ class GoldData:
         self.assets = {t: c.most_common(1)[0][0] for t, c in asset_names.items()}
         self.history = self._enriched_trades()
         # Amended, deleted and duplicate rows count nowhere; they stay visible in history.
-        self.trades = self.history.filter(pc.fill_null(self.history["counted"], True))
+        self.trades = self.history.filter(self.history["counted"])
         self.history_by_key = {r["transaction_key"]: r for r in self.history.to_pylist()}
         self.filings = [self._filing(f) for f in self.tables["fact_filings"].to_pylist()]
         self.filings.sort(key=lambda f: (f["filing_date"] or date.min, f["filing_key"]), reverse=True)
@@ -243,6 +248,9 @@ class GoldData:
         columns = {name: facts[name] for name in TRADE_COLUMNS}
         for name, default in OCR_COLUMNS.items():
             columns[name] = facts[name] if name in facts.column_names else pa.repeat(default, facts.num_rows)
+        # A Gold version built before corrections were reconciled reads them as nulls: every row counted.
+        for name, default in CORRECTION_DEFAULTS.items():
+            columns[name] = pc.fill_null(columns[name], default)
         get = self.members.get
         columns["member_name"] = pa.array([(get(k) or {}).get("name") for k in member_keys], pa.string())
         columns["bioguide_id"] = pa.array([(get(k) or {}).get("bioguide_id") for k in member_keys], pa.string())
