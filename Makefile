@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MERMAID := tests/browser/mermaid
+AXE := tests/browser/axe
 
-.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps ocr-deps ocr-image bench faults clean
+.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps axe-deps ocr-deps ocr-image bench faults clean
 
 # ocr-deps is order-only: it must run first (tesserocr builds against it) but never forces a reinstall.
 $(STAMP): pyproject.toml | ocr-deps
@@ -53,6 +54,12 @@ ocr-image:
 	@test -n "$(OCR_IMAGE)" || { echo "set OCR_IMAGE=<ECR repository URI>:<tag>" >&2; exit 2; }
 	docker buildx build --platform linux/arm64 --provenance=false -f infra/ocr/Dockerfile -t $(OCR_IMAGE) --push .
 
+## The pinned axe-core the browser tests inject to check the website's accessibility (same npm as Mermaid).
+axe-deps: mermaid-deps
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm missing: the accessibility check will skip"; \
+	elif [ $(AXE)/node_modules/.package-lock.json -nt $(AXE)/package-lock.json ]; then echo "axe-core present"; \
+	else npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check services infra events tests
 
@@ -63,13 +70,13 @@ schemas: $(STAMP)
 	$(BIN)/disclosures schemas
 
 ## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
-test: $(STAMP) browser-deps mermaid-deps lint cfn-lint schemas
+test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
 	$(BIN)/python -m pytest tests -q --cov --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/events -q
 
-e2e: $(STAMP) browser-deps mermaid-deps
+e2e: $(STAMP) browser-deps mermaid-deps axe-deps
 	$(BIN)/python -m pytest tests/e2e tests/browser -q
 
 ## Benchmarks print figures; they are never part of the test suite.

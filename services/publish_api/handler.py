@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -21,7 +23,11 @@ def record_handler(record: SQSRecord) -> None:
     annotate(tracer, envelope.run_id, envelope.trace)
     assert isinstance(envelope.typed(), GoldPublished), f"unexpected event {envelope.event_type}"
     cfg = settings()
-    result = publish(client("s3"), gold_bucket=cfg.gold_bucket, site_bucket=cfg.site_bucket, run_id=envelope.run_id)
+    topic = os.environ.get("TRADE_ALERTS_TOPIC_ARN") or None
+    result = publish(
+        client("s3"), gold_bucket=cfg.gold_bucket, site_bucket=cfg.site_bucket, run_id=envelope.run_id,
+        sns=client("sns") if topic else None, alerts_topic_arn=topic,
+    )  # fmt: skip
     # Announced every time, also for a version already published: the run waiting on it settles.
     bus.publish_one(
         Envelope.build(
@@ -30,10 +36,11 @@ def record_handler(record: SQSRecord) -> None:
         )  # fmt: skip
     )
     metrics.add_metric(name="ApiObjectsWritten", unit=MetricUnit.Count, value=result.written)
+    metrics.add_metric(name="TradeAlertsSent", unit=MetricUnit.Count, value=result.alerts_sent)
     logger.info(
         "published",
         extra={"gold_version": result.gold_version, "objects": result.objects, "written": result.written,
-               "deleted": result.deleted, "already_published": result.already_published, "run_id": envelope.run_id},
+               "deleted": result.deleted, "already_published": result.already_published, "alerts_sent": result.alerts_sent, "run_id": envelope.run_id},
     )  # fmt: skip
 
 

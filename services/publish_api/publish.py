@@ -6,6 +6,10 @@ with the same functions the API uses, and writes them under the version's own pr
 `api/v1/versions/{gold_version}/...` (`data.answers_prefix`). It also uploads the website's
 static files to the bucket root, so the site bucket is the website on AWS.
 
+With the answers it writes the Atom feeds (`feeds.py`: latest trades, per member, per ticker) as
+static files of the site, and, when a trade-alerts topic is configured, announces the trades new in
+this version on it, once per version (`alerts.py`), just before the flip.
+
 `api/meta.json`, written last, is the flip: it names the live version and its answers prefix,
 and the API reads answers only from the prefix named by the meta it loaded, beside that
 version's data. A prefix is complete before any meta names it and never holds another
@@ -42,6 +46,7 @@ from botocore.exceptions import ClientError
 
 from services.api import data
 from services.common import keys
+from services.publish_api import alerts, feeds
 
 SERVICE = "publish_api"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "website" / "static"
@@ -58,6 +63,7 @@ class PublishResult:
     written: int  # objects actually written (0 when it was already published)
     deleted: int
     already_published: bool
+    alerts_sent: int = 0
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -130,8 +136,11 @@ def publish(
     run_id: str | None = None,
     now: datetime | None = None,
     static_root: Path = STATIC_DIR,
+    sns: Any = None,
+    alerts_topic_arn: str | None = None,
 ) -> PublishResult:
-    """Precompute and publish the answers of the live Gold version (the pointer's)."""
+    """Precompute and publish the answers of the live Gold version (the pointer's); with
+    `alerts_topic_arn` (and an `sns` client), announce its new trades there."""
     # The pointer, not the event, names the version: when builds overtook each other, the
     # older build's event publishes the newer version (a no-op when that one is already published).
     manifest = _pointer(s3, gold_bucket)
@@ -150,14 +159,23 @@ def publish(
         prefix + name: (_json_bytes(value), "application/json", CACHE_API)
         for name, value in data.precomputed_answers(gold).items()
     }
+    objects |= {key: (body, feeds.CONTENT_TYPE, CACHE_API) for key, body in feeds.all_feeds(gold).items()}
     objects |= {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
     existing = _existing_etags(s3, site_bucket, "")
     written = _put_all(s3, site_bucket, objects, existing)
 
     if _pointer(s3, gold_bucket)["version"] != version:  # overtaken while writing: flip to the newer one
         return publish(
-            s3, gold_bucket=gold_bucket, site_bucket=site_bucket, run_id=run_id, now=now, static_root=static_root
-        )
+            s3, gold_bucket=gold_bucket, site_bucket=site_bucket, run_id=run_id, now=now, static_root=static_root,
+            sns=sns, alerts_topic_arn=alerts_topic_arn,
+        )  # fmt: skip
+
+    sent = 0
+    if alerts_topic_arn and sns is not None:
+        sent = alerts.announce(
+            s3, sns, topic_arn=alerts_topic_arn, gold=gold, gold_bucket=gold_bucket, site_bucket=site_bucket,
+            previous_version=meta.get("gold_version"),
+        ).announced  # fmt: skip
 
     # Republishing the live version (new static files) keeps the version it replaced.
     same = meta.get("gold_version") == version
@@ -180,7 +198,7 @@ def publish(
     })  # fmt: skip
 
     deleted = _collect(s3, site_bucket, existing, keep={v for v in (version, previous) if v})
-    return PublishResult(version, len(objects), written + 1, deleted, False)
+    return PublishResult(version, len(objects), written + 1, deleted, False, sent)
 
 
 def _pointer(s3: Any, gold_bucket: str) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def browser(site) -> Iterator[Any]:
 @pytest.fixture
 def page(browser, site, tmp_path) -> Iterator[Any]:
     """A fresh page; fails the test on a page error or a request leaving localhost."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))

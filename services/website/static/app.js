@@ -6,7 +6,6 @@
 const API_BASE = (document.querySelector('meta[name="api-base"]')?.content || "").replace(/\/$/, "");
 const app = document.getElementById("app");
 const statusBar = document.getElementById("status");
-const EXPORT_LIMIT = 50000;
 
 // ---------------------------------------------------------------- helpers
 
@@ -58,6 +57,18 @@ const date = (d) => (d ? esc(d) : "—");
 const OWNERS = { SP: "Spouse", JT: "Joint", DC: "Child" };
 const owner = (o) => (o ? OWNERS[o] || o : "Self");
 const side = (s, t) => (s ? `<span class="side ${esc(s)}" title="${esc(t || "")}">${esc(s)}</span>` : esc(t || "—"));
+const pages = (offset, count, total) => (count ? `${num(offset + 1)}–${num(offset + count)} of ${num(total)}` : "");
+function hashPager(route, params, offset, count, total, size = PAGE_SIZE) {
+  // Previous/next links for a list page whose state lives in the hash (#/members?q=…&offset=50).
+  const link = (to, label, rel) => {
+    const q = new URLSearchParams(params);
+    to ? q.set("offset", to) : q.delete("offset");
+    return `<a href="#/${route}${q.toString() ? "?" + esc(q.toString()) : ""}" rel="${rel}">${label}</a>`;
+  };
+  const prev = offset > 0 ? link(Math.max(0, offset - size), "← Previous", "prev") : "";
+  const next = offset + count < total ? link(offset + size, "Next →", "next") : "";
+  return `<nav class="pager" aria-label="Pages">${prev}<span class="muted">${pages(offset, count, total)}</span>${next}</nav>`;
+}
 const memberLink = (key, name) => `<a href="#/member/${encodeURIComponent(key)}">${esc(name || key)}</a>`;
 const tickerLink = (t) => (t ? `<a href="#/ticker/${encodeURIComponent(t)}">${esc(t)}</a>` : "—");
 
@@ -67,9 +78,31 @@ function card(label, value, sub) {
 }
 function emptyState(text) { return `<div class="empty">${esc(text)}</div>`; }
 function errorBox(err) {
-  if (err.status === 503) return `<div class="error-box" data-state="missing">No data has been published yet. ${esc(err.message)}</div>`;
-  if (err.status === 404) return `<div class="error-box" data-state="not-found">${esc(err.message)}</div>`;
-  return `<div class="error-box">Something went wrong: ${esc(err.message)}</div>`;
+  const message = err.body && err.body.message;
+  if (err.status === 503 && message) return `<div class="error-box" data-state="missing">No data has been published yet. ${esc(message)}</div>`;
+  if (err.status === 404) return `<div class="error-box" data-state="not-found">Not found: ${esc(message || "this page does not exist")}. <a href="#/">Back to the dashboard</a>.</div>`;
+  if (err.status === 400) return `<div class="error-box" data-state="bad-request">Check the filters: ${esc(message || "the request was refused")}.</div>`;
+  if (err.status === 0) return `<div class="error-box" data-state="offline">${esc(err.message)}</div>`;
+  if (err.status >= 502 && err.status <= 504) {
+    return `<div class="error-box" data-state="unavailable">The API did not answer in time (HTTP ${err.status} from the gateway): it may be starting or busy. Try again in a minute.</div>`;
+  }
+  return `<div class="error-box" data-state="error">The API failed (HTTP ${esc(err.status)})${message ? ": " + esc(message) : ""}. Try again later.</div>`;
+}
+function coverageNote(c) {
+  // Trades come only from the PTRs that could be read: say how many could not, beside the numbers.
+  if (!c || !c.ptr_filings) return "";
+  if (!c.unreadable) return `<p class="coverage muted" data-unreadable="0">All ${num(c.ptr_filings)} PTR filings read.</p>`;
+  const why = [[c.needs_ocr, "on paper, waiting for OCR"], [c.failed, "could not be read"], [c.missing, "not fetched"]]
+    .filter(([n]) => n).map(([n, text]) => `${num(n)} ${text}`).join(", ");
+  return `<p class="coverage" data-unreadable="${c.unreadable}"><strong>${num(c.unreadable)} filing${c.unreadable === 1 ? "" : "s"} not yet readable</strong> ` +
+    `of ${num(c.ptr_filings)} PTRs (${why}): their trades are not counted here.</p>`;
+}
+function daysAgo(d) {
+  if (!d) return null;
+  return Math.max(0, Math.round((Date.now() - Date.parse(d + "T00:00:00Z")) / 86400000));
+}
+function feedLink(path, what) {
+  return `<a class="feed" href="${esc(path)}" type="application/atom+xml">Atom feed of ${esc(what)}</a>`;
 }
 
 // ---------------------------------------------------------------- freshness banner
@@ -115,6 +148,7 @@ async function showStatus() {
 }
 function hoursText(hours) {
   if (hours === null || hours === undefined) return "an unknown time";
+  if (hours < 1) return "less than an hour";
   if (hours < 48) return `${Math.round(hours)} hours`;
   return `${Math.round(hours / 24)} days`;
 }
@@ -137,38 +171,69 @@ function fillMonths(byMonth) {
   return out;
 }
 
-function monthlyChart(byMonth, title) {
+// Charts are drawn in user units equal to CSS pixels at the width they will have, so their text
+// stays readable on a phone (a 640-unit chart shrunk to 340 px would print 6 px text).
+function chartWidth(half) {
+  const room = app.clientWidth - (window.innerWidth < 640 ? 24 : 60);
+  return Math.round(Math.max(280, Math.min(640, half && window.innerWidth > 900 ? room / 2 : room)));
+}
+
+// Monthly bars in trades (counts) or dollars (the sum of each trade's range midpoint).
+const MONTHLY = {
+  trades: { buys: (m) => m.buys, sells: (m) => m.sells, all: (m) => m.trades, fmt: (v) => num(v), unit: "trades" },
+  dollars: { buys: (m) => m.buy_mid_sum || 0, sells: (m) => m.sell_mid_sum || 0, all: (m) => m.amount_mid_sum || 0, fmt: compactMoney, unit: "dollars (range midpoints)" },
+};
+const monthlyData = new Map();
+
+function monthlyPanel(byMonth, title, id) {
+  monthlyData.set(id, byMonth);
+  return `<div class="toolbar chart-mode" role="group" aria-label="Chart in" data-for="${esc(id)}">
+      <button type="button" class="on" aria-pressed="true" data-mode="trades">Trades</button><button type="button" aria-pressed="false" data-mode="dollars">Dollars</button></div>
+    <div id="${esc(id)}">${monthlyChart(byMonth, title, "trades")}</div>`;
+}
+
+app.addEventListener("click", (e) => {
+  const button = e.target.closest(".chart-mode button");
+  if (!button) return;
+  const group = button.parentElement, id = group.dataset.for;
+  group.querySelectorAll("button").forEach((b) => { b.classList.toggle("on", b === button); b.setAttribute("aria-pressed", String(b === button)); });
+  const target = document.getElementById(id);
+  target.innerHTML = monthlyChart(monthlyData.get(id), target.querySelector("svg")?.getAttribute("aria-label"), button.dataset.mode);
+});
+
+function monthlyChart(byMonth, title, mode = "trades") {
   if (!byMonth || !byMonth.length) return emptyState("No dated trades to chart.");
   byMonth = fillMonths(byMonth);
-  const W = 640, H = 220, L = 36, B = 28, T = 10, R = 8;
-  const max = Math.max(...byMonth.map((m) => m.buys + m.sells + (m.trades - m.buys - m.sells)), 1);
+  const v = MONTHLY[mode];
+  const W = chartWidth(true), H = 220, L = mode === "dollars" ? 52 : 36, B = 28, T = 10, R = 8;
+  const max = Math.max(...byMonth.map(v.all), 1);
   const step = (W - L - R) / byMonth.length;
   const bw = Math.max(2, Math.min(40, step * 0.7));
-  const y = (v) => T + (H - T - B) * (1 - v / max);
+  const y = (value) => T + (H - T - B) * (1 - value / max);
   let parts = "";
   for (const tick of niceTicks(max)) {
-    parts += `<line class="grid" x1="${L}" x2="${W - R}" y1="${y(tick)}" y2="${y(tick)}"/><text x="${L - 4}" y="${y(tick) + 4}" text-anchor="end">${tick}</text>`;
+    parts += `<line class="grid" x1="${L}" x2="${W - R}" y1="${y(tick)}" y2="${y(tick)}"/><text x="${L - 4}" y="${y(tick) + 4}" text-anchor="end">${v.fmt(tick)}</text>`;
   }
-  const labelEvery = Math.ceil(byMonth.length / 12);
+  const labelEvery = Math.ceil(byMonth.length / Math.max(1, Math.floor((W - L) / 56)));
   byMonth.forEach((m, i) => {
     const x = L + i * step + (step - bw) / 2;
-    const other = m.trades - m.buys - m.sells;
-    const yb = y(m.buys), ys = y(m.buys + m.sells);
-    parts += `<rect class="bar-buy" x="${x}" y="${yb}" width="${bw}" height="${H - B - yb}"><title>${esc(m.month)}: ${m.buys} buys</title></rect>`;
-    parts += `<rect class="bar-sell" x="${x}" y="${ys}" width="${bw}" height="${yb - ys}"><title>${esc(m.month)}: ${m.sells} sells</title></rect>`;
-    if (other > 0) {
-      const yo = y(m.trades);
-      parts += `<rect class="bar" x="${x}" y="${yo}" width="${bw}" height="${ys - yo}"><title>${esc(m.month)}: ${other} other</title></rect>`;
+    const buys = v.buys(m), sells = v.sells(m), other = v.all(m) - buys - sells;
+    const yb = y(buys), ys = y(buys + sells);
+    parts += `<rect class="bar-buy" x="${x}" y="${yb}" width="${bw}" height="${H - B - yb}"><title>${esc(m.month)}: ${v.fmt(buys)} bought</title></rect>`;
+    parts += `<rect class="bar-sell" x="${x}" y="${ys}" width="${bw}" height="${yb - ys}"><title>${esc(m.month)}: ${v.fmt(sells)} sold</title></rect>`;
+    if (other > 0.5) {
+      const yo = y(v.all(m));
+      parts += `<rect class="bar" x="${x}" y="${yo}" width="${bw}" height="${ys - yo}"><title>${esc(m.month)}: ${v.fmt(other)} other</title></rect>`;
     }
     if (i % labelEvery === 0) parts += `<text x="${x + bw / 2}" y="${H - 10}" text-anchor="middle">${esc(m.month)}</text>`;
   });
-  return `<svg class="chart" data-chart="monthly" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title || "Trades by month")}">${parts}</svg>
-    <div class="legend"><span class="lb">buys</span><span class="ls">sells</span></div>`;
+  return `<svg class="chart" data-chart="monthly" data-mode="${mode}" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="${esc(title || "Trades by month")}, in ${v.unit}">${parts}</svg>
+    <div class="legend"><span class="lb">buys</span><span class="ls">sells</span>${mode === "dollars" ? '<span class="muted">each trade counted at its range midpoint</span>' : ""}</div>`;
 }
 
 function hbarChart(items, labelOf, valueOf, hrefOf, title) {
   if (!items || !items.length) return emptyState("Nothing to chart.");
-  const rowH = 22, W = 640, L = 70, R = 60;
+  const rowH = 22, W = chartWidth(true), L = 70, R = 60;
   const H = items.length * rowH + 6;
   const max = Math.max(...items.map(valueOf), 1);
   let parts = "";
@@ -180,7 +245,7 @@ function hbarChart(items, labelOf, valueOf, hrefOf, title) {
     parts += `${text}<rect class="bar" x="${L}" y="${yy + 2}" width="${Math.max(w, 1)}" height="${rowH - 6}"><title>${label}: ${valueOf(item)}</title></rect>`;
     parts += `<text x="${L + w + 4}" y="${yy + 14}">${num(valueOf(item))}</text>`;
   });
-  return `<svg class="chart" data-chart="bars" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title || "")}">${parts}</svg>`;
+  return `<svg class="chart" data-chart="bars" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="${esc(title || "")}">${parts}</svg>`;
 }
 
 function niceTicks(max) {
@@ -194,17 +259,23 @@ function niceTicks(max) {
 
 // ---------------------------------------------------------------- tables
 
+// "opt" columns give way on a narrow screen, so ticker, type and amount stay in view.
 const TRADE_COLUMNS = [
   ["Traded", (t) => date(t.transaction_date), "date"],
-  ["Disclosed", (t) => date(t.disclosure_date) + (t.is_late ? ` <span class="late" title="disclosed ${t.disclosure_lag_days} days after the trade">late</span>` : ""), "date"],
-  ["Member", (t) => memberLink(t.member_key, t.member_name)],
-  ["Owner", (t) => esc(owner(t.owner))],
-  ["Ticker", (t) => tickerLink(t.ticker)],
-  ["Asset", (t) => esc(t.asset_name || "—") + (t.asset_type ? ` <span class="tag">${esc(t.asset_type)}</span>` : "")],
-  ["Type", (t) => side(t.side, t.transaction_type)],
-  ["Amount", (t) => range(t.amount_low, t.amount_high), "num"],
-  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>` + ocrMark(t)],
+  ["Disclosed", (t) => date(t.disclosure_date) + (t.is_late ? ` <span class="late" title="disclosed ${t.disclosure_lag_days} days after the trade">late</span>` : ""), "date opt"],
+  ["Member", (t) => memberLink(t.member_key, t.member_name), "member"],
+  ["Owner", (t) => esc(owner(t.owner)), "opt"],
+  ["Ticker", (t) => tickerLink(t.ticker), "ticker"],
+  ["Asset", (t) => esc(t.asset_name || "—") + (t.asset_type ? ` <span class="tag">${esc(t.asset_type)}</span>` : ""), "opt"],
+  ["Type", (t) => side(t.side, t.transaction_type), "type"],
+  ["Amount", (t) => `<span class="long">${range(t.amount_low, t.amount_high)}</span><span class="short">${shortRange(t.amount_low, t.amount_high)}</span>`, "num amount"],
+  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>` + ocrMark(t), "opt"],
 ];
+function shortRange(lo, hi) {
+  if (lo === null && hi === null) return "—";
+  if (hi === null || hi === undefined) return "> " + compactMoney(lo);
+  return lo === hi ? compactMoney(lo) : compactMoney(lo) + "–" + compactMoney(hi).slice(1);
+}
 
 // A row read from a paper scan: marked, linked to its page of the PDF, with the reasons to check it.
 function ocrMark(t) {
@@ -232,7 +303,7 @@ function filingsTable(filings) {
     <td>${esc(f.filing_type || "—")}</td><td>${date(f.filing_date)}</td>
     <td>${esc(f.extraction_status)}</td><td class="num">${num(f.transaction_count)}</td>
     <td><a href="${esc(f.pdf_url)}" rel="noopener">PDF</a></td></tr>`).join("");
-  return `<table><thead><tr><th>DocID</th><th>Type</th><th>Filed</th><th>Extraction</th><th class="num">Trades</th><th>Source</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table class="filings"><thead><tr><th>DocID</th><th>Type</th><th>Filed</th><th>Extraction</th><th class="num">Trades</th><th>Source</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 // ---------------------------------------------------------------- pages
@@ -241,6 +312,8 @@ async function dashboard() {
   const [summary, latest, trend] = await Promise.all([api("/v1/summary"), api("/v1/trades/latest"), api("/v1/trending", { window: 30, limit: 15 })]);
   const t = summary.totals;
   const h = await health();
+  const latestDisclosure = h.last_disclosure_date || t.last_disclosure_date;
+  const age = daysAgo(latestDisclosure);
   setPage(`
     <h1>Trades by members of the US House</h1>
     <p class="subtitle">From the periodic transaction reports members file with the Clerk of the House. Years: ${summary.years.map(esc).join(", ") || "—"}.</p>
@@ -250,16 +323,18 @@ async function dashboard() {
       ${card("Tickers", num(t.tickers))}
       ${card("Volume (range)", compactMoney(t.amount_low_sum) + " – " + compactMoney(t.amount_high_sum), "sum of the reported ranges")}
       ${card("Late disclosures", num(t.late_trades), "over 45 days after the trade")}
-      ${card("Data freshness", h.freshness_hours === null || h.freshness_hours === undefined ? "—" : hoursText(h.freshness_hours), `latest disclosure ${date(t.last_disclosure_date)}`)}
+      ${card("Latest disclosure", `<span id="latest-disclosure">${date(latestDisclosure)}</span>`,
+             (age === null ? "" : `${num(age)} days ago`) + (h.freshness_hours === null || h.freshness_hours === undefined ? "" : ` · data built ${hoursText(h.freshness_hours)} ago`))}
     </div>
+    ${coverageNote(summary.coverage_totals)}
     <div class="grid2">
       <section class="panel"><h2>Trending tickers <span class="windows" id="windows">
         <button data-w="7">7 d</button><button data-w="30" class="on">30 d</button><button data-w="90">90 d</button></span></h2>
         <p class="muted" id="trend-window"></p><div id="trending"></div></section>
-      <section class="panel"><h2>Trades by month</h2>${monthlyChart(summary.by_month)}</section>
+      <section class="panel"><h2>Trades by month</h2>${monthlyPanel(summary.by_month, "Trades by month", "monthly-all")}</section>
     </div>
     <section class="panel"><h2>Latest disclosed trades</h2>${tradesTable(latest.items.slice(0, 20))}
-      <p><a href="#/trades">All trades, with filters and CSV export →</a></p></section>
+      <p><a href="#/trades">All trades, with filters and CSV export →</a> · ${feedLink("feeds/latest.xml", "the latest trades")}</p></section>
     <section class="panel"><h2>Most active members</h2>${membersTable(summary.top_members)}</section>`);
   renderTrending(trend);
   document.getElementById("windows").addEventListener("click", async (e) => {
@@ -288,7 +363,7 @@ function membersTable(members) {
   return `<table class="members"><thead><tr><th>Member</th><th>Party</th><th>District</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th><th class="num">Tickers</th><th>Last trade</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-const FILTERS = ["member", "ticker", "owner", "type", "from", "to", "min_amount", "max_amount", "source", "needs_review", "sort"];
+const FILTERS = ["member", "ticker", "asset", "owner", "type", "from", "to", "min_amount", "max_amount", "source", "needs_review", "sort"];
 const PAGE_SIZE = 50;
 
 async function tradesPage(params) {
@@ -301,6 +376,7 @@ async function tradesPage(params) {
       <label>Member<input name="member" list="member-list" placeholder="name or bioguide ID" value="${esc(query.member || "")}"></label>
       <datalist id="member-list"></datalist>
       <label>Ticker<input name="ticker" placeholder="e.g. NVDA" value="${esc(query.ticker || "")}"></label>
+      <label>Asset<input name="asset" placeholder="part of the name" value="${esc(query.asset || "")}"></label>
       <label>Owner<select name="owner">${options([["", "Anyone"], ["self", "Self"], ["SP", "Spouse"], ["JT", "Joint"], ["DC", "Child"]], query.owner)}</select></label>
       <label>Type<select name="type">${options([["", "Any"], ["buy", "Buy"], ["sell", "Sell"], ["exchange", "Exchange"]], query.type)}</select></label>
       <label>Traded from<input type="date" name="from" value="${esc(query.from || "")}"></label>
@@ -335,10 +411,7 @@ async function tradesPage(params) {
   }
   document.getElementById("count").textContent = `${num(page.total)} trade${page.total === 1 ? "" : "s"}`;
   document.getElementById("count").dataset.total = page.total;
-  const prev = offset > 0 ? pageLink(query, Math.max(0, offset - PAGE_SIZE), "← Previous") : "";
-  const next = page.next_offset !== null ? pageLink(query, page.next_offset, "Next →") : "";
-  const shown = page.items.length ? `${offset + 1}–${offset + page.items.length} of ${num(page.total)}` : "";
-  document.getElementById("results").innerHTML = tradesTable(page.items) + `<div class="pager">${prev}<span class="muted">${shown}</span>${next}</div>`;
+  document.getElementById("results").innerHTML = tradesTable(page.items) + hashPager("trades", query, offset, page.items.length, page.total);
 }
 
 const AMOUNTS = [["", "Any"], ["1001", "$1,001"], ["15001", "$15,001"], ["50001", "$50,001"], ["100001", "$100,001"],
@@ -347,14 +420,14 @@ const AMOUNTS = [["", "Any"], ["1001", "$1,001"], ["15001", "$15,001"], ["50001"
 function options(pairs, selected) {
   return pairs.map(([v, label]) => `<option value="${esc(v)}"${String(selected ?? "") === v ? " selected" : ""}>${esc(label)}</option>`).join("");
 }
-function pageLink(query, offset, label) {
-  const q = new URLSearchParams(clean({ ...query, offset: offset || "" }));
-  return `<a href="#/trades?${esc(q.toString())}">${label}</a>`;
-}
-
+// The CSV export: header on row one (pandas.read_csv and spreadsheets read it as is), a UTF-8 BOM
+// (Excel then reads the names' accents right), the filer's own trades as "self", and the
+// use-restriction notice in a column of its own on every row, so it stays with any rows copied
+// out of the file and never breaks parsing. Every matching row is fetched, page after page.
 const CSV_COLUMNS = ["transaction_date", "disclosure_date", "member_name", "bioguide_id", "party", "state_district", "owner", "ticker",
   "asset_name", "asset_type", "transaction_type", "side", "amount_low", "amount_high", "is_late", "disclosure_lag_days",
-  "filing_key", "doc_id", "description", "comments", "source_url", "page", "source", "confidence", "needs_review"];
+  "filing_key", "doc_id", "description", "comments", "source_url", "page", "source", "confidence", "needs_review", "notice"];
+const CSV_NOTICE = "Clerk of the U.S. House financial disclosure data; 5 U.S.C. 13107: not for commercial use (except news media), credit ratings or soliciting money";
 
 function csvCell(v) {
   if (v === null || v === undefined) return "";
@@ -362,54 +435,86 @@ function csvCell(v) {
   if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s; // no formulas in a spreadsheet
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+function csvRow(t) {
+  const row = { ...t, owner: t.owner || "self", notice: CSV_NOTICE };
+  return CSV_COLUMNS.map((c) => csvCell(row[c])).join(",") + "\r\n";
+}
 
 async function exportCsv(query) {
   const status = document.getElementById("export-status");
   const button = document.getElementById("export");
   button.disabled = true;
-  const rows = [];
+  const parts = ["\ufeff" + CSV_COLUMNS.join(",") + "\r\n"];
+  let rows = 0, total = null;
   try {
     let offset = 0;
-    while (offset !== null && rows.length < EXPORT_LIMIT) {
-      status.textContent = `Fetching… ${num(rows.length)} rows`;
+    while (offset !== null) {
+      status.textContent = `Fetching… ${num(rows)}${total === null ? "" : " of " + num(total)} rows`;
       const page = await api("/v1/trades", { ...query, limit: 500, offset });
-      rows.push(...page.items);
+      parts.push(page.items.map(csvRow).join(""));
+      rows += page.items.length;
+      total = page.total;
       offset = page.next_offset;
     }
   } catch (err) {
-    status.textContent = "Export failed: " + err.message;
+    status.textContent = `Export failed after ${num(rows)} rows: ${err.message}`;
     button.disabled = false;
     return;
   }
-  const notice = "# Source: Clerk of the U.S. House financial disclosures. Use restriction (5 U.S.C. 13107): not for commercial purposes, soliciting, or credit ratings.";
-  const lines = [notice, CSV_COLUMNS.join(","), ...rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(","))];
-  const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+  const blob = new Blob(parts, { type: "text/csv;charset=utf-8" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = "house-trades" + (query.member ? "-" + query.member : "") + (query.ticker ? "-" + query.ticker : "") + ".csv";
   document.body.appendChild(a);
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-  status.textContent = `Exported ${num(rows.length)} rows.`;
+  status.textContent = `Exported ${num(rows)} rows.`;
   button.disabled = false;
 }
 
 async function membersPage(params) {
   const q = params.get("q") || "";
   const all = params.get("all") === "1";
-  const page = await api("/v1/members", { q, traded: !all, limit: 500 });
+  const offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
+  const page = await api("/v1/members", { q, traded: !all, limit: PAGE_SIZE, offset });
+  const state = clean({ q, all: all ? "1" : "" });
   setPage(`<h1>Members</h1>
-    <form class="toolbar" id="search"><input name="q" placeholder="Search by name" value="${esc(q)}">
+    <form class="toolbar" id="search" role="search"><label for="members-q" class="sr-only">Search members by name</label>
+    <input id="members-q" name="q" type="search" placeholder="Search by name" value="${esc(q)}">
     <label class="muted"><input type="checkbox" name="all" value="1"${all ? " checked" : ""}> include filers with no trades</label>
     <button type="submit">Search</button></form>
-    <p class="muted">${num(page.total)} member${page.total === 1 ? "" : "s"}. Filers not matched to a current member keep the name they filed under.</p>
-    <div class="panel">${membersTable(page.items)}</div>`);
+    <p class="muted" id="count" data-total="${page.total}">${num(page.total)} member${page.total === 1 ? "" : "s"}. Filers not matched to a current member keep the name they filed under.</p>
+    <div class="panel">${membersTable(page.items)}${hashPager("members", state, offset, page.items.length, page.total)}</div>`);
   document.getElementById("search").addEventListener("submit", (e) => {
     e.preventDefault();
     const data = clean(Object.fromEntries(new FormData(e.target).entries()));
     location.hash = "#/members" + (Object.keys(data).length ? "?" + new URLSearchParams(data) : "");
   });
 }
+
+// The first page of a member's or ticker's trades comes with the page; the rest are fetched a
+// page at a time from /v1/trades (same order), so a page with thousands of trades stays light.
+function tradesSection(filter, first, total, omit) {
+  return `<div id="detail-trades" data-filter="${esc(JSON.stringify(filter))}" data-omit="${esc(omit.join(","))}">
+    ${tradesTable(first, omit)}${detailPager(0, first.length, total)}</div>`;
+}
+function detailPager(offset, count, total) {
+  const prev = offset > 0 ? `<button type="button" class="secondary" data-offset="${Math.max(0, offset - PAGE_SIZE)}">← Previous</button>` : "";
+  const next = offset + count < total ? `<button type="button" class="secondary" data-offset="${offset + PAGE_SIZE}">Next →</button>` : "";
+  return `<nav class="pager" aria-label="Pages of trades">${prev}<span class="muted" data-shown>${pages(offset, count, total)}</span>${next}</nav>`;
+}
+app.addEventListener("click", async (e) => {
+  const button = e.target.closest("#detail-trades .pager button");
+  if (!button) return;
+  const box = document.getElementById("detail-trades");
+  const offset = parseInt(button.dataset.offset, 10);
+  try {
+    const page = await api("/v1/trades", { ...JSON.parse(box.dataset.filter), limit: PAGE_SIZE, offset });
+    box.innerHTML = tradesTable(page.items, box.dataset.omit.split(",")) + detailPager(offset, page.items.length, page.total);
+  } catch (err) {
+    box.innerHTML = errorBox(err);
+  }
+});
 
 async function memberPage(key) {
   const d = await api("/v1/members/" + encodeURIComponent(key));
@@ -420,33 +525,38 @@ async function memberPage(key) {
     <h1 id="member-name">${esc(m.name || m.filer_name || m.member_key)}</h1>
     <p class="subtitle">${where} ${matched}</p>
     <div class="cards">
-      ${card("Trades", `<span data-total="trades">${num(s.trades)}</span>`, `${num(s.buys)} buys · ${num(s.sells)} sells`)}
+      ${card("Trades", `<span data-total="trades">${num(s.trades || 0)}</span>`, `${num(s.buys || 0)} buys · ${num(s.sells || 0)} sells`)}
       ${card("Volume (range)", compactMoney(s.amount_low_sum) + " – " + compactMoney(s.amount_high_sum))}
       ${card("Tickers", num(s.tickers))}
-      ${card("PTR filings", num(s.ptr_filings))}
+      ${card("PTR filings", num(d.coverage ? d.coverage.ptr_filings : s.ptr_filings), d.coverage && d.coverage.unreadable ? `${num(d.coverage.unreadable)} not yet readable` : "")}
       ${card("Late trades", num(s.late_trades), s.median_lag_days !== null && s.median_lag_days !== undefined ? `median lag ${num(s.median_lag_days)} days` : "")}
       ${card("Last trade", date(s.last_transaction_date))}
     </div>
+    ${coverageNote(d.coverage)}
     <div class="grid2">
-      <section class="panel"><h2>Trades by month</h2>${monthlyChart(d.by_month, "Trades by month")}</section>
+      <section class="panel"><h2>Trades by month</h2>${monthlyPanel(d.by_month, "Trades by month", "monthly-member")}</section>
       <section class="panel"><h2>Most traded tickers</h2>${hbarChart(d.top_tickers, (t) => t.ticker, (t) => t.trades, (t) => `#/ticker/${encodeURIComponent(t.ticker)}`, "Most traded tickers")}</section>
     </div>
     <section class="panel"><h2>Trades</h2>
-      <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a></p>
-      ${tradesTable(d.trades, ["Member"])}</section>
+      <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a> · ${feedLink(`feeds/members/${encodeURIComponent(m.member_key)}.xml`, "this member's trades")}</p>
+      ${d.trades.length ? tradesSection({ member: m.member_key }, d.trades, d.trades_total ?? d.trades.length, ["Member"])
+        : emptyState(d.coverage && d.coverage.unreadable ? "No trades could be read yet: see the filings below." : "No trades reported.")}</section>
     <section class="panel"><h2>Filings</h2>${filingsTable(d.filings)}</section>`);
 }
 
 async function tickersPage(params) {
   const q = params.get("q") || "";
-  const page = await api("/v1/tickers", { q, limit: 500 });
+  const offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
+  const page = await api("/v1/tickers", { q, limit: PAGE_SIZE, offset });
   const rows = page.items.map((t) => `<tr><td>${tickerLink(t.ticker)}</td><td>${esc(t.asset_name || "—")}</td>
     <td class="num">${num(t.trades)}</td><td class="num">${num(t.buys)}</td><td class="num">${num(t.sells)}</td>
-    <td class="num">${num(t.members)}</td><td>${date(t.last_transaction_date)}</td></tr>`).join("");
+    <td class="num">${num(t.members)}</td><td class="opt">${date(t.last_transaction_date)}</td></tr>`).join("");
   setPage(`<h1>Tickers</h1>
-    <form class="toolbar" id="search"><input name="q" placeholder="Ticker or company" value="${esc(q)}"><button type="submit">Search</button></form>
-    <p class="muted">${num(page.total)} ticker${page.total === 1 ? "" : "s"}</p>
-    <div class="panel">${page.items.length ? `<table><thead><tr><th>Ticker</th><th>Asset</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th><th class="num">Members</th><th>Last trade</th></tr></thead><tbody>${rows}</tbody></table>` : emptyState("No tickers match.")}</div>`);
+    <form class="toolbar" id="search" role="search"><label for="tickers-q" class="sr-only">Search tickers or companies</label>
+    <input id="tickers-q" name="q" type="search" placeholder="Ticker or company" value="${esc(q)}"><button type="submit">Search</button></form>
+    <p class="muted" id="count" data-total="${page.total}">${num(page.total)} ticker${page.total === 1 ? "" : "s"}</p>
+    <div class="panel">${page.items.length ? `<table class="tickers"><thead><tr><th>Ticker</th><th>Asset</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th><th class="num">Members</th><th class="opt">Last trade</th></tr></thead><tbody>${rows}</tbody></table>` : emptyState("No tickers match.")}
+    ${hashPager("tickers", clean({ q }), offset, page.items.length, page.total)}</div>`);
   document.getElementById("search").addEventListener("submit", (e) => {
     e.preventDefault();
     const v = new FormData(e.target).get("q");
@@ -469,13 +579,13 @@ async function tickerPage(symbol) {
       ${card("Last trade", date(t.last_transaction_date), `disclosed ${date(t.last_disclosure_date)}`)}
     </div>
     <div class="grid2">
-      <section class="panel"><h2>Trades by month</h2>${monthlyChart(d.by_month, "Trades by month")}</section>
+      <section class="panel"><h2>Trades by month</h2>${monthlyPanel(d.by_month, "Trades by month", "monthly-ticker")}</section>
       <section class="panel"><h2>Members who traded ${esc(t.ticker)}</h2>
         <table class="members"><thead><tr><th>Member</th><th>Party</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th></tr></thead><tbody>${members}</tbody></table></section>
     </div>
     <section class="panel"><h2>Trades</h2>
-      <p><a href="#/trades?ticker=${encodeURIComponent(t.ticker)}">Filter and export these trades →</a></p>
-      ${tradesTable(d.trades, ["Ticker"])}</section>`);
+      <p><a href="#/trades?ticker=${encodeURIComponent(t.ticker)}">Filter and export these trades →</a> · ${feedLink(`feeds/tickers/${encodeURIComponent(t.ticker)}.xml`, `trades of ${t.ticker}`)}</p>
+      ${tradesSection({ ticker: t.ticker }, d.trades, d.trades_total ?? d.trades.length, ["Ticker"])}</section>`);
 }
 
 async function filingPage(id) {
@@ -490,6 +600,8 @@ async function filingPage(id) {
       ${card("Pages", num(f.pages))}
       ${card("Source", `<a href="${esc(f.pdf_url)}" rel="noopener" id="pdf-link">PDF at the Clerk</a>`)}
     </div>
+    ${f.filing_type === "P" && f.extraction_status !== "extracted" ? `<p class="coverage" data-unreadable="1"><strong>This filing is not yet readable</strong> (${esc(
+      { needs_ocr: "a scanned paper filing, waiting for OCR", failed: "its PDF could not be read", missing: "its PDF could not be fetched" }[f.extraction_status] || f.extraction_status)}): its trades are not counted. Read them in the PDF.</p>` : ""}
     <section class="panel"><h2>Trades in this filing</h2>${tradesTable(d.trades, ["Member", "Filing"])}</section>`);
 }
 
@@ -506,11 +618,10 @@ async function opsPage() {
       <td>${esc(r.trigger || "—")}</td><td class="date">${esc((r.started_at || "").replace("T", " ").slice(0, 19))}</td>
       <td class="num">${r.duration_s === null || r.duration_s === undefined ? "—" : num(Math.round(r.duration_s)) + " s"}</td>
       <td class="num">${num(r.docs_settled)} / ${num(r.docs_expected)}</td>
-      <td class="num">${num(c.fetch_stored || 0)}</td><td class="num">${num((c.extract_extracted || 0) + (c.extract_needs_ocr || 0))}</td>
+      <td class="num">${num(c.fetch_stored || 0)}</td><td class="num extracted">${num(c.extract_extracted || 0)}</td><td class="num needs-ocr">${num(c.extract_needs_ocr || 0)}</td>
       <td class="num ${failures ? "bad" : ""}">${num(failures)}</td>
       <td class="num cost">${r.cost_usd === null || r.cost_usd === undefined ? "—" : "$" + r.cost_usd.toFixed(4)}</td>
-      <td>${Object.entries(r.durations_ms || {}).map(([k, v]) => `${esc(k)} ${num(Math.round(v / 1000))} s`).join(" · ") || "—"}</td>
-      <td>${(r.errors || []).slice(0, 3).map(esc).join("<br>") || (r.failure_reason ? esc(r.failure_reason) : "")}</td></tr>`;
+      <td>${Object.entries(r.durations_ms || {}).map(([k, v]) => `${esc(k)} ${num(Math.round(v / 1000))} s`).join(" · ") || "—"}</td></tr>${errorsRow(r)}`;
   }).join("");
   const stageData = runs.error ? [] : runs.items.filter((r) => r.durations_ms && Object.keys(r.durations_ms).length).slice(0, 10);
   const dlqRows = dlq.error ? "" : dlq.items.map((q) => `<tr><td>${esc(q.name)}</td><td class="num ${q.depth ? "bad" : ""}">${q.depth === null ? "unreadable" : num(q.depth)}</td></tr>`).join("");
@@ -518,14 +629,14 @@ async function opsPage() {
     <h1>Operations</h1>
     <div class="cards">
       ${card("Data", esc(h.status || "—"), h.gold_version ? `version ${esc(h.gold_version)}` : "")}
-      ${card("Freshness", h.freshness_hours === null || h.freshness_hours === undefined ? "—" : hoursText(h.freshness_hours), h.built_at ? `built ${esc(h.built_at)}` : "")}
+      ${card("Data built", h.freshness_hours === null || h.freshness_hours === undefined ? "—" : hoursText(h.freshness_hours) + " ago", h.last_disclosure_date ? `latest disclosure ${esc(h.last_disclosure_date)} (${num(daysAgo(h.last_disclosure_date))} days ago)` : "")}
       ${card("Dead letters", dlq.error ? "?" : `<span id="dlq-total">${num(dlq.total_depth)}</span>`, "messages waiting for a replay")}
       ${card("Runs shown", runs.error ? "?" : num(runs.items.length))}
       ${card("Cost per month", runs.error || !runs.monthly_projection ? "—" : `<span id="cost-month">$${runs.monthly_projection.total_usd.toFixed(2)}</span>`,
              "estimated at AWS list prices, nightly runs, free tiers applied")}
     </div>
     <section class="panel"><h2>Recent runs</h2>
-      ${runs.error ? errorBox(runs.error) : runs.items.length ? `<table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started (UTC)</th><th class="num">Duration</th><th class="num">Docs settled</th><th class="num">Fetched</th><th class="num">Extracted</th><th class="num">Failures</th><th class="num">Cost</th><th>Stage time</th><th>First errors</th></tr></thead><tbody>${runRows}</tbody></table>` : emptyState("No runs recorded yet.")}
+      ${runs.error ? errorBox(runs.error) : runs.items.length ? `<table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started (UTC)</th><th class="num">Duration</th><th class="num">Docs settled</th><th class="num">Fetched</th><th class="num">Extracted</th><th class="num">Needs OCR</th><th class="num">Failures</th><th class="num">Cost</th><th>Stage time</th></tr></thead><tbody>${runRows}</tbody></table>` : emptyState("No runs recorded yet.")}
     </section>
     <div class="grid2">
       <section class="panel"><h2>Stage time per run (seconds, summed over documents)</h2>${stageChart(stageData)}</section>
@@ -533,11 +644,32 @@ async function opsPage() {
     </div>`);
 }
 
+// A run's first errors get a full-width row of their own: long reasons wrap instead of being clipped.
+function errorsRow(r) {
+  const errors = (r.errors || []).slice(0, 3);
+  if (!errors.length && !r.failure_reason) return "";
+  const text = errors.length ? errors.map(esc).join("<br>") : esc(r.failure_reason);
+  return `<tr class="errors-row" data-run-errors="${esc(r.run_id)}"><td colspan="12"><span class="muted">First errors:</span> <span class="errors">${text}</span></td></tr>`;
+}
+
+async function searchPage(params) {
+  const q = (params.get("q") || "").trim();
+  const input = document.getElementById("global-q");
+  if (input && input.value !== q) input.value = q;
+  if (!q) { setPage(`<h1>Search</h1>${emptyState("Type a member, a ticker or an asset in the search box.")}`); return; }
+  const found = await api("/v1/search", { q });
+  const members = found.members.map((m) => `<li>${memberLink(m.member_key, m.name)} <span class="muted">${esc([m.party, m.state_district].filter(Boolean).join(" · "))} · ${num((m.stats || {}).trades || 0)} trades</span></li>`).join("");
+  const tickers = found.tickers.map((t) => `<li>${tickerLink(t.ticker)} <span class="muted">${esc(t.asset_name || "")} · ${num(t.trades)} trades</span></li>`).join("");
+  const assets = found.assets.map((a) => `<li><a href="#/trades?${esc(new URLSearchParams(a.ticker ? { ticker: a.ticker } : { asset: a.asset_name }).toString())}">${esc(a.asset_name)}</a> <span class="muted">${a.ticker ? esc(a.ticker) + " · " : ""}${num(a.trades)} trades</span></li>`).join("");
+  const section = (title, id, items) => `<section class="panel" id="${id}"><h2>${title}</h2>${items ? `<ul class="results">${items}</ul>` : emptyState("Nothing matches.")}</section>`;
+  setPage(`<h1>Search: ${esc(q)}</h1>${section("Members", "found-members", members)}${section("Tickers", "found-tickers", tickers)}${section("Assets", "found-assets", assets)}`);
+}
+
 function stageChart(runs) {
   if (!runs.length) return emptyState("No stage timings yet.");
   const stages = [...new Set(runs.flatMap((r) => Object.keys(r.durations_ms)))].sort();
   const colors = ["#1f5fa8", "#1d8a4e", "#8a6d1d", "#c2413b", "#6a4fa3"];
-  const W = 640, L = 150, R = 50, rowH = 24;
+  const W = chartWidth(true), L = 150, R = 50, rowH = 24;
   const totals = runs.map((r) => stages.reduce((s, k) => s + (r.durations_ms[k] || 0), 0) / 1000);
   const max = Math.max(...totals, 1);
   let parts = "";
@@ -574,6 +706,7 @@ const ROUTES = {
   ticker: (p) => tickerPage(p[1]),
   filing: (p) => filingPage(p[1]),
   ops: () => opsPage(),
+  search: (p, params) => searchPage(params),
 };
 const NAV = { "": "dashboard", member: "members", ticker: "tickers", filing: "trades" };
 
@@ -582,7 +715,10 @@ async function route() {
   const name = parts[0] || "";
   const handler = ROUTES[name];
   const navName = NAV[name] || name;
-  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.route === navName));
+  document.querySelectorAll("#nav a").forEach((a) => {
+    a.classList.toggle("active", a.dataset.route === navName);
+    a.dataset.route === navName ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current");
+  });
   document.body.dataset.page = navName || "dashboard";
   app.dataset.ready = "false";
   setPage('<p class="loading">Loading…</p>');
@@ -599,6 +735,17 @@ async function route() {
   document.title = (document.querySelector("main h1")?.textContent || "House trades") + " · House trades";
   app.dataset.ready = "true";
 }
+
+document.getElementById("global-search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = document.getElementById("global-q").value.trim();
+  location.hash = "#/search" + (q ? "?q=" + encodeURIComponent(q) : "");
+});
+// The skip link moves focus to the content without touching the hash (the hash is the route).
+document.querySelector(".skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  app.focus();
+});
 
 window.addEventListener("hashchange", route);
 route();
