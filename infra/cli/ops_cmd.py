@@ -2,6 +2,8 @@
 
 Locally (the stack of `disclosures up`) alerts are read from the alerts inbox, a queue the local
 runtime subscribes to the alerts topic; on AWS (`--aws-stack NAME`) from CloudWatch's alarm history.
+`disclosures alerts subscribe/list/unsubscribe` manage who hears about new trades (the trade-alerts
+topic and its filter policies): an email on AWS, the same local inbox locally.
 """
 
 from __future__ import annotations
@@ -70,8 +72,13 @@ def print_cost(run: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
-    @app.command()
+    alerts_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
+                             help="What fired (alarms, trade alerts); subscribe to new trades.")  # fmt: skip
+    app.add_typer(alerts_app, name="alerts")
+
+    @alerts_app.callback()
     def alerts(
+        ctx: typer.Context,
         as_json: Annotated[bool, typer.Option("--json")] = False,
         states: Annotated[bool, typer.Option(help="Also list every alarm's current state")] = True,
         clear: Annotated[bool, typer.Option(help="Local: empty the inbox after showing it")] = False,
@@ -79,6 +86,8 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         region: RegionOpt = None,
     ) -> None:
         """What fired: the alarm notifications sent to the alerts topic, and the alarms' states."""
+        if ctx.invoked_subcommand:
+            return
         from infra.ops.alerts import alarm_history, alarm_states, read_inbox
         from services.common.aws import client
 
@@ -91,11 +100,20 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
             cloudwatch = client("cloudwatch")
             inbox = state.get("alerts_inbox_url")
             fired = read_inbox(client("sqs"), inbox, consume=clear) if inbox else []
+        trades = [a for a in fired if a.get("trade")]
+        fired = [a for a in fired if not a.get("trade")]
         current = alarm_states(cloudwatch, prefix) if states else []
         if as_json:
-            print(json.dumps({"fired": [{k: v for k, v in a.items() if k != "message"} for a in fired], "alarms": current},
-                             default=str))
+            print(json.dumps({"fired": [{k: v for k, v in a.items() if k != "message"} for a in fired], "alarms": current,
+                              "trades": trades}, default=str))  # fmt: skip
             return
+        if trades:
+            trade_table = Table("when", "trade", "ticker", "member", "amount band", title=f"trade alerts ({len(trades)})")
+            for a in trades:
+                attrs = a["trade"]
+                trade_table.add_row(str(a.get("at") or ""), a.get("subject") or "", attrs.get("ticker", ""),
+                                    attrs.get("member", ""), attrs.get("amount_band", ""))  # fmt: skip
+            out.print(trade_table)
         table = Table("when", "alarm", "state", "was", "reason", title=f"alerts ({len(fired)})")
         for a in fired:
             table.add_row(str(a.get("at", "")), a["alarm"] or "", a.get("state") or "", a.get("previous") or "",
@@ -108,6 +126,99 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
                 states_table.add_row(a["alarm"], f"[{colour}]{a['state']}[/{colour}]", str(a.get("since") or ""),
                                      "yes" if a["notifies"] else "no")
             out.print(states_table)
+
+    def trade_topic(sns: Any, aws_stack: str | None) -> tuple[str, dict[str, Any] | None]:
+        from infra.ops import trade_alerts
+
+        state = None if aws_stack else attached()
+        try:
+            return trade_alerts.topic_arn(sns, aws_stack or state["stack_name"]), state
+        except LookupError as exc:
+            out.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+
+    def sns_client(aws_stack: str | None, region: str | None) -> Any:
+        from services.common.aws import client
+
+        return aws_client("sns", region) if aws_stack else client("sns")
+
+    @alerts_app.command("subscribe")
+    def alerts_subscribe(
+        email: Annotated[str | None, typer.Option(help="Where the alerts go (AWS; confirm from the mail). Locally: the alerts inbox")] = None,
+        ticker: Annotated[list[str] | None, typer.Option(help="Trades of this ticker (repeatable)")] = None,
+        member: Annotated[list[str] | None, typer.Option(help="Trades of this member: bioguide ID or member key (repeatable)")] = None,
+        party: Annotated[list[str] | None, typer.Option(help="Democrat, Republican, Independent (repeatable)")] = None,
+        state: Annotated[list[str] | None, typer.Option(help="Two-letter state (repeatable)")] = None,
+        side: Annotated[list[str] | None, typer.Option(help="buy, sell, exchange (repeatable)")] = None,
+        amount_band: Annotated[list[str] | None, typer.Option(help="A range as ticked, low-high in dollars, e.g. 1000001-5000000")] = None,
+        min_amount: Annotated[float | None, typer.Option(help="Only trades whose range starts at or above this")] = None,
+        aws_stack: AwsStackOpt = None,
+        region: RegionOpt = None,
+    ) -> None:
+        """Hear about new trades: every publish announces its new trades; this subscription gets those matching."""
+        from infra.ops import trade_alerts
+
+        try:
+            policy = trade_alerts.filter_policy(tickers=ticker, members=member, parties=party, states=state, sides=side,
+                                                amount_bands=amount_band, min_amount=min_amount)  # fmt: skip
+        except ValueError as exc:
+            out.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        sns = sns_client(aws_stack, region)
+        topic, local = trade_topic(sns, aws_stack)
+        if aws_stack:
+            if not email:
+                out.print("[red]--email is required on AWS[/red]")
+                raise typer.Exit(2)
+            arn = trade_alerts.subscribe(sns, topic, protocol="email", endpoint=email, policy=policy)
+            out.print(f"subscribed {email} ({arn}); confirm from the mail AWS sends")
+        else:
+            from services.common.aws import client
+
+            inbox = local["alerts_inbox_url"]
+            queue_arn = client("sqs").get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = trade_alerts.subscribe(sns, topic, protocol="sqs", endpoint=queue_arn, policy=policy)
+            out.print(f"subscribed the local alerts inbox{f' (for {email})' if email else ''}: {arn}; "
+                      "`disclosures alerts` shows what arrives")  # fmt: skip
+        print(arn)
+
+    @alerts_app.command("list")
+    def alerts_list(
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        aws_stack: AwsStackOpt = None,
+        region: RegionOpt = None,
+    ) -> None:
+        """The trade-alert subscriptions and their filters."""
+        from infra.ops import trade_alerts
+
+        sns = sns_client(aws_stack, region)
+        topic, _ = trade_topic(sns, aws_stack)
+        subs = trade_alerts.subscriptions(sns, topic)
+        if as_json:
+            print(json.dumps(subs))
+            return
+        table = Table("id", "to", "filter", title=f"trade-alert subscriptions ({len(subs)})")
+        for sub in subs:
+            table.add_row(sub["subscription"].rsplit(":", 1)[-1], f"{sub['protocol']}: {sub['endpoint']}",
+                          json.dumps(sub["filter"], sort_keys=True) if sub["filter"] else "(all)")  # fmt: skip
+        out.print(table)
+
+    @alerts_app.command("unsubscribe")
+    def alerts_unsubscribe(
+        subscription: Annotated[str, typer.Argument(help="Its id (as `alerts list` prints it) or ARN")],
+        aws_stack: AwsStackOpt = None,
+        region: RegionOpt = None,
+    ) -> None:
+        """Stop a trade-alert subscription."""
+        from infra.ops import trade_alerts
+
+        sns = sns_client(aws_stack, region)
+        topic, _ = trade_topic(sns, aws_stack)
+        try:
+            out.print(f"unsubscribed {trade_alerts.unsubscribe(sns, topic, subscription)}")
+        except LookupError as exc:
+            out.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
 
     @app.command()
     def cost(

@@ -67,6 +67,10 @@ def notification(alarm: dict[str, Any], *, old_state: str, new_state: str, reaso
 
 def _alert_from_sns(body: str) -> dict[str, Any]:
     envelope = json.loads(body)
+    attributes = envelope.get("MessageAttributes") or {}
+    if "transaction_key" in attributes:  # a trade alert (services/publish_api/alerts.py), not an alarm
+        return {"alarm": None, "at": envelope.get("Timestamp"), "subject": envelope.get("Subject"),
+                "message": envelope.get("Message"), "trade": {k: v.get("Value") for k, v in attributes.items()}}
     try:
         message = json.loads(envelope.get("Message", "{}"))
     except json.JSONDecodeError:

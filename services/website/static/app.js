@@ -44,7 +44,7 @@ const money = (n) => (n === null || n === undefined ? "—" : "$" + Math.round(n
 function compactMoney(n) {
   if (n === null || n === undefined) return "—";
   const units = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
-  for (const [size, unit] of units) if (Math.abs(n) >= size) return "$" + (n / size).toFixed(n / size >= 100 ? 0 : 1) + unit;
+  for (const [size, unit] of units) if (Math.abs(n) >= size) return "$" + (n / size).toFixed(n / size >= 100 ? 0 : 1).replace(/\.0$/, "") + unit;
   return "$" + Math.round(n);
 }
 function range(lo, hi) {
@@ -245,7 +245,8 @@ function hbarChart(items, labelOf, valueOf, hrefOf, title) {
     parts += `${text}<rect class="bar" x="${L}" y="${yy + 2}" width="${Math.max(w, 1)}" height="${rowH - 6}"><title>${label}: ${valueOf(item)}</title></rect>`;
     parts += `<text x="${L + w + 4}" y="${yy + 14}">${num(valueOf(item))}</text>`;
   });
-  return `<svg class="chart" data-chart="bars" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="${esc(title || "")}">${parts}</svg>`;
+  // A group, not an img: its labels are links, and an img's content is not interactive.
+  return `<svg class="chart" data-chart="bars" viewBox="0 0 ${W} ${H}" width="${W}" role="group" aria-label="${esc(title || "")}">${parts}</svg>`;
 }
 
 function niceTicks(max) {
@@ -541,7 +542,7 @@ async function memberPage(key) {
       <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a> · ${feedLink(`feeds/members/${encodeURIComponent(m.member_key)}.xml`, "this member's trades")}</p>
       ${d.trades.length ? tradesSection({ member: m.member_key }, d.trades, d.trades_total ?? d.trades.length, ["Member"])
         : emptyState(d.coverage && d.coverage.unreadable ? "No trades could be read yet: see the filings below." : "No trades reported.")}</section>
-    <section class="panel"><h2>Filings</h2>${filingsTable(d.filings)}</section>`);
+    <section class="panel" tabindex="0" aria-label="Filings"><h2>Filings</h2>${filingsTable(d.filings)}</section>`);
 }
 
 async function tickersPage(params) {
@@ -635,7 +636,7 @@ async function opsPage() {
       ${card("Cost per month", runs.error || !runs.monthly_projection ? "—" : `<span id="cost-month">$${runs.monthly_projection.total_usd.toFixed(2)}</span>`,
              "estimated at AWS list prices, nightly runs, free tiers applied")}
     </div>
-    <section class="panel"><h2>Recent runs</h2>
+    <section class="panel" tabindex="0" aria-label="Recent runs (scrolls sideways on a small screen)"><h2>Recent runs</h2>
       ${runs.error ? errorBox(runs.error) : runs.items.length ? `<table id="runs"><thead><tr><th>Run</th><th>Status</th><th>Trigger</th><th>Started (UTC)</th><th class="num">Duration</th><th class="num">Docs settled</th><th class="num">Fetched</th><th class="num">Extracted</th><th class="num">Needs OCR</th><th class="num">Failures</th><th class="num">Cost</th><th>Stage time</th></tr></thead><tbody>${runRows}</tbody></table>` : emptyState("No runs recorded yet.")}
     </section>
     <div class="grid2">
