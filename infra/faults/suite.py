@@ -108,7 +108,9 @@ class Harness:
     def attach(self) -> LocalRuntime:
         """A stack on the current emulator and mirror, keeping what the emulator holds."""
         assert self.mirror
-        stack = LocalRuntime(RuntimeOptions(source=self.mirror.url, endpoint=self.emulator.endpoint, alarms=False))
+        # The handlers log the faults they meet; the table says what happened, so keep stdout for it.
+        stack = LocalRuntime(RuntimeOptions(source=self.mirror.url, endpoint=self.emulator.endpoint, alarms=False,
+                                            env={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}))
         stack.start()
         self.stacks.append(stack)
         return stack
@@ -315,12 +317,14 @@ def duplicates_and_poison(h: Harness) -> Iterator[Row]:
     for queue in QUEUES:
         name = _dlq(queue)
         moved = replayed.get(f"{stack.options.stack_name}-{name}-dlq", 0)
+        # A replay counts moves: a poison its consumer dead-letters at once (the ledger does) can
+        # come back while the replay still runs and be moved again; it is still one message.
         yield Row(f"poison message: {name}", "an undecodable body, then dlq replay",
-                  "parked in its DLQ (1), replayed (1), parked again (1), nothing else changes",
+                  "parked in its DLQ (1), replayed, parked again (1), nothing else changes",
                   f"parked {(parked or {}).get(name, 0)}, replayed {moved}, parked again {again.get(name, 0)}"
                   + (f"; {changed}" if changed else ""),
                   f"dead letters {sum(again.values())}",
-                  (parked or {}).get(name) == 1 and moved == 1 and again.get(name) == 1 and not changed)
+                  (parked or {}).get(name) == 1 and moved >= 1 and again.get(name) == 1 and not changed)
     for info in stack.dlq_info():
         sqs.purge_queue(QueueUrl=info.url)
 

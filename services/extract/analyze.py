@@ -51,14 +51,18 @@ def open_pdf(pdf_bytes: bytes, max_pages: int = MAX_PAGES) -> pdfium.PdfDocument
     return pdf
 
 
+def _load_page(pdf: pdfium.PdfDocument, index: int) -> tuple[Any, Any]:
+    try:
+        page = pdf[index]
+        return page, page.get_textpage()
+    except pdfium.PdfiumError as exc:
+        raise InvalidPdf("malformed", f"page {index + 1} cannot be read: {exc}") from exc
+
+
 @contextmanager
 def _open_page(pdf: pdfium.PdfDocument, index: int) -> Iterator[tuple[Any, Any]]:
     """One page and its text page, closed on exit so pdfium frees them before the next page."""
-    try:
-        page = pdf[index]
-        textpage = page.get_textpage()
-    except pdfium.PdfiumError as exc:
-        raise InvalidPdf("malformed", f"page {index + 1} cannot be read: {exc}") from exc
+    page, textpage = _load_page(pdf, index)
     try:
         yield page, textpage
     finally:
@@ -90,11 +94,7 @@ def _image_dominated(pdf: pdfium.PdfDocument) -> bool:
 def _layout(pdf: pdfium.PdfDocument, index: int) -> PageLayout:
     """One page laid out. Its text page is released at once; the page itself stays open until
     the document closes, because the layout reads drawn checkboxes from it only when asked."""
-    try:
-        page = pdf[index]
-        textpage = page.get_textpage()
-    except pdfium.PdfiumError as exc:
-        raise InvalidPdf("malformed", f"page {index + 1} cannot be read: {exc}") from exc
+    page, textpage = _load_page(pdf, index)
     try:
         return build_layout(index + 1, page, textpage, page_text(textpage))
     finally:
