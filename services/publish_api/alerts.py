@@ -14,8 +14,9 @@ on with an SNS filter policy (`{"ticker": ["NVDA"]}`, `{"member": ["P000197"]}`,
 | `amount_low` | Number | the range's floor, for numeric filters |
 | `transaction_key` | String | the trade's key, to drop a redelivered message |
 
-"New" means: in this version and not in the version the site published before it (its
-`fact_transactions` keys). The first publish of a site has nothing before it: it sets the
+"New" means: a counted trade of this version whose key the version the site published before it
+does not hold (its `fact_transactions` keys); a copy of a trade filed again is not counted, so
+it is not announced twice. The first publish of a site has nothing before it: it sets the
 baseline and announces nothing (a first load of a year must not send thousands of alerts).
 Idempotent per version: a marker beside the version's answers (`alerts.json`) records the
 announcement, so a retried or duplicated publish announces nothing twice (a crash between the

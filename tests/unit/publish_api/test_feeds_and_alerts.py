@@ -82,12 +82,16 @@ def test_amount_bands_and_attributes():
     assert attrs["amount_low"] == {"DataType": "Number", "StringValue": "50000001"}
 
 
-def _add_new_filing(s3):
-    """A later PTR of Pelosi's (her golden trades under a new DocID): new trades for the next Gold."""
+def _add_new_filing(s3, *, copy: bool):
+    """A later PTR of Pelosi's: her golden trades under a new DocID, as a copy (the same trades filed
+    again, counted once) or as new trades (other dates)."""
     snapshot, records = mirror_silver()
     record = json.loads(json.dumps(next(r for r in records if r["doc_id"] == "20026590")))
     record |= {"doc_id": NEW_DOC, "filing_date": "2025-02-20",
                "source_url": f"https://disclosures-clerk.house.gov/public_disc/ptr-pdfs/2025/{NEW_DOC}.pdf"}
+    if not copy:
+        for n, row in enumerate(record["ptr"]["transactions"], start=1):
+            row["transaction_date"] = row["notification_date"] = f"2025-02-{n:02d}"
     entry = next(f for f in snapshot["filings"] if f["doc_id"] == "20026590") | {"doc_id": NEW_DOC, "filing_date": "2025-02-20"}
     snapshot["filings"].append(entry)
     s3.put_object(Bucket="silver", Key=keys.filings_key(2025), Body=json.dumps(snapshot).encode())
@@ -123,8 +127,14 @@ def test_each_publish_announces_only_its_new_trades_filtered_by_policy(stack):
     first = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, sns=sns, alerts_topic_arn=topic)
     assert first.alerts_sent == 0
 
-    new = _add_new_filing(s3)
+    # the same trades filed again count once: nothing new to announce
+    _add_new_filing(s3, copy=True)
     build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=NOW.tzinfo), run_id="run-2")
+    assert publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, sns=sns, alerts_topic_arn=topic).alerts_sent == 0
+    assert drain(everything) == []
+
+    new = _add_new_filing(s3, copy=False)
+    build_gold(s3, now=datetime(2025, 11, 28, 8, 0, tzinfo=NOW.tzinfo), run_id="run-3")
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, sns=sns, alerts_topic_arn=topic)
     assert result.alerts_sent == new == 9
 
