@@ -372,3 +372,17 @@ def test_stale_data_is_flagged(live_site, page):
     status.wait_for(state="visible")
     assert status.get_attribute("data-state") == "stale"
     assert "9 days" in status.inner_text()
+
+
+def test_trade_page_shows_the_chain_and_former_members_their_party(live_site, page):
+    site = live_site
+    trade = site.api("/v1/trades", member=PELOSI, limit=1)["items"][0]
+    open_page(page, site, f"trade/{trade['transaction_key']}")
+    rows = page.locator("table.chain tbody tr")
+    assert rows.count() == 1 and rows.first.get_attribute("data-role") == "original"
+    assert page.locator("#trade-state").get_attribute("data-counted") == "true"
+    # Greene left the House: the local stack resolves her through the former members' file.
+    greene = site.api("/v1/members", q="Greene")["items"]
+    assert [(m["bioguide_id"], m["party"]) for m in greene] == [("G000596", "Republican")]
+    open_page(page, site, "members?q=greene")
+    assert "Republican" in page.locator("table.members").inner_text()

@@ -1,6 +1,6 @@
 /* House trades: the website. No build step, no external requests: plain JS against the /v1 API.
  * Pages are hash routes: #/ dashboard, #/trades?filters, #/members, #/member/KEY, #/tickers,
- * #/ticker/SYM, #/filing/ID, #/ops. Charts are inline SVG drawn here. */
+ * #/ticker/SYM, #/filing/ID, #/trade/KEY, #/ops. Charts are inline SVG drawn here. */
 "use strict";
 
 const API_BASE = (document.querySelector('meta[name="api-base"]')?.content || "").replace(/\/$/, "");
@@ -270,8 +270,33 @@ const TRADE_COLUMNS = [
   ["Asset", (t) => esc(t.asset_name || "—") + (t.asset_type ? ` <span class="tag">${esc(t.asset_type)}</span>` : ""), "opt"],
   ["Type", (t) => side(t.side, t.transaction_type), "type"],
   ["Amount", (t) => `<span class="long">${range(t.amount_low, t.amount_high)}</span><span class="short">${shortRange(t.amount_low, t.amount_high)}</span>`, "num amount"],
-  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>` + ocrMark(t), "opt"],
+  ["Filing", (t) => `<a href="#/filing/${encodeURIComponent(t.filing_key)}">${esc(t.doc_id)}</a>` + ocrMark(t) + statusMark(t), "opt"],
 ];
+
+// What a correction or a copy did to a row; each mark opens the trade's chain (#/trade/KEY).
+const STATUS_LABELS = {
+  amended: ["amended", "replaced by a later amendment; not counted"],
+  deleted: ["deleted", "deleted by a later filing; not counted"],
+  deletion: ["deletion", "a Deleted row: removes an earlier trade; not counted"],
+  duplicate: ["duplicate", "the same trade is counted from another filing"],
+};
+function statusMark(t) {
+  const status = t.trade_status || "active";
+  let label = STATUS_LABELS[status];
+  if (!label && t.supersedes) label = ["amendment", "replaces an earlier row; counted"];
+  if (!label && t.correction_match) label = [t.correction_match === "ambiguous" ? "amendment ?" : "amendment", `correction: ${t.correction_match}`];
+  if (!label && (t.also_filed_in || []).length) label = ["filed twice", `also in ${t.also_filed_in.join(", ")}; counted once`];
+  if (!label) return "";
+  const cls = t.counted === false ? "tag status uncounted" : "tag status";
+  return ` <a class="${cls}" data-status="${esc(status)}" href="#/trade/${encodeURIComponent(t.transaction_key)}" title="${esc(label[1])}">${esc(label[0])}</a>`;
+}
+
+// Party as a member's, or what the filer is: unknown is said, never left blank (a blank reads as independent).
+function partyText(m) {
+  if (m.filer_kind === "candidate") return "candidate";
+  if (m.filer_kind === "officer") return "officer or employee";
+  return m.party || "unknown";
+}
 function shortRange(lo, hi) {
   if (lo === null && hi === null) return "—";
   if (hi === null || hi === undefined) return "> " + compactMoney(lo);
@@ -357,7 +382,7 @@ function membersTable(members) {
   if (!members.length) return emptyState("No members.");
   const rows = members.map((m) => {
     const s = m.stats || {};
-    return `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "—")}</td><td>${esc(m.state_district || "—")}</td>
+    return `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(partyText(m))}</td><td>${esc(m.state_district || "—")}</td>
       <td class="num">${num(s.trades)}</td><td class="num">${num(s.buys)}</td><td class="num">${num(s.sells)}</td>
       <td class="num">${num(s.tickers)}</td><td>${date(s.last_transaction_date)}</td></tr>`;
   }).join("");
@@ -520,8 +545,10 @@ app.addEventListener("click", async (e) => {
 async function memberPage(key) {
   const d = await api("/v1/members/" + encodeURIComponent(key));
   const m = d.member, s = m.stats || {};
-  const where = [m.party, m.state_district].filter(Boolean).map(esc).join(" · ");
-  const matched = m.resolved ? `<span class="tag">bioguide ${esc(m.bioguide_id)}</span>` : `<span class="tag" title="${esc(m.match_method)}">not matched to a current member</span>`;
+  const where = [partyText(m), m.state_district].filter(Boolean).map(esc).join(" · ");
+  const notMember = { candidate: "a candidate, not a member", officer: "an officer or employee, not a member" }[m.filer_kind];
+  const matched = m.resolved ? `<span class="tag">bioguide ${esc(m.bioguide_id)}</span>`
+    : `<span class="tag" title="${esc(m.match_method)}">${esc(notMember || "not matched to a House member")}</span>`;
   setPage(`
     <h1 id="member-name">${esc(m.name || m.filer_name || m.member_key)}</h1>
     <p class="subtitle">${where} ${matched}</p>
@@ -568,7 +595,7 @@ async function tickersPage(params) {
 async function tickerPage(symbol) {
   const d = await api("/v1/tickers/" + encodeURIComponent(symbol));
   const t = d.ticker;
-  const members = d.members.map((m) => `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "—")}</td>
+  const members = d.members.map((m) => `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "unknown")}</td>
     <td class="num">${num(m.trades)}</td><td class="num">${num(m.buys)}</td><td class="num">${num(m.sells)}</td></tr>`).join("");
   setPage(`
     <h1 id="ticker-symbol">${esc(t.ticker)}</h1>
@@ -603,7 +630,30 @@ async function filingPage(id) {
     </div>
     ${f.filing_type === "P" && f.extraction_status !== "extracted" ? `<p class="coverage" data-unreadable="1"><strong>This filing is not yet readable</strong> (${esc(
       { needs_ocr: "a scanned paper filing, waiting for OCR", failed: "its PDF could not be read", missing: "its PDF could not be fetched" }[f.extraction_status] || f.extraction_status)}): its trades are not counted. Read them in the PDF.</p>` : ""}
-    <section class="panel"><h2>Trades in this filing</h2>${tradesTable(d.trades, ["Member", "Filing"])}</section>`);
+    <section class="panel"><h2>Trades in this filing</h2>
+      <p class="note">Every row the filing prints. A row marked amended, deleted, deletion or duplicate counts in no total; its mark opens the chain.</p>
+      ${tradesTable(d.trades, ["Member"])}</section>`);
+}
+
+// One trade and its chain: the original, the amendments, the deletion; and its copies in other filings.
+async function tradePage(key) {
+  const d = await api("/v1/trades/" + encodeURIComponent(key));
+  const t = d.trade;
+  const chainRows = d.chain.map((link) => `<tr data-role="${esc(link.role)}"${link.transaction_key === t.transaction_key ? ' class="current"' : ""}>
+    <td>${esc(link.role)}</td><td><a href="#/filing/${encodeURIComponent(link.filing_key)}">${esc(link.doc_id)}</a></td>
+    <td>${esc(link.filing_status || "—")}</td><td>${date(link.transaction_date)}</td><td>${esc(link.transaction_type || "—")}</td>
+    <td class="num">${range(link.amount_low, link.amount_high)}</td><td>${esc(link.trade_status)}${link.counted ? "" : " (not counted)"}</td>
+    <td>${link.correction_match ? esc(link.correction_match) + (link.correction_score !== null && link.correction_score !== undefined ? ` ${num(link.correction_score)}` : "") : ""}</td></tr>`).join("");
+  const copies = [d.duplicate_of, ...d.copies].filter(Boolean);
+  const state = t.counted ? "counted" : "not counted";
+  setPage(`
+    <h1>Trade ${esc(t.ticker || t.asset_name || t.transaction_key)}</h1>
+    <p class="subtitle">${memberLink(t.member_key, t.member_name)} · ${date(t.transaction_date)} · <span id="trade-state" data-counted="${t.counted}">${esc(t.trade_status)}, ${state}</span></p>
+    <section class="panel"><h2>Chain</h2>
+      <table class="chain"><thead><tr><th>Role</th><th>Filing</th><th>Filing status</th><th>Traded</th><th>Type</th><th class="num">Amount</th><th>Status</th><th>Match</th></tr></thead><tbody>${chainRows}</tbody></table>
+      ${(t.correction_candidates || []).length ? `<p class="note">Ambiguous: ${t.correction_candidates.length} earlier rows match equally; none was replaced.</p>` : ""}
+    </section>
+    <section class="panel"><h2>The same trade in other filings</h2>${copies.length ? tradesTable(copies, ["Member"]) : emptyState("Reported in this filing only.")}</section>`);
 }
 
 async function opsPage() {
@@ -659,7 +709,7 @@ async function searchPage(params) {
   if (input && input.value !== q) input.value = q;
   if (!q) { setPage(`<h1>Search</h1>${emptyState("Type a member, a ticker or an asset in the search box.")}`); return; }
   const found = await api("/v1/search", { q });
-  const members = found.members.map((m) => `<li>${memberLink(m.member_key, m.name)} <span class="muted">${esc([m.party, m.state_district].filter(Boolean).join(" · "))} · ${num((m.stats || {}).trades || 0)} trades</span></li>`).join("");
+  const members = found.members.map((m) => `<li>${memberLink(m.member_key, m.name)} <span class="muted">${esc([partyText(m), m.state_district].filter(Boolean).join(" · "))} · ${num((m.stats || {}).trades || 0)} trades</span></li>`).join("");
   const tickers = found.tickers.map((t) => `<li>${tickerLink(t.ticker)} <span class="muted">${esc(t.asset_name || "")} · ${num(t.trades)} trades</span></li>`).join("");
   const assets = found.assets.map((a) => `<li><a href="#/trades?${esc(new URLSearchParams(a.ticker ? { ticker: a.ticker } : { asset: a.asset_name }).toString())}">${esc(a.asset_name)}</a> <span class="muted">${a.ticker ? esc(a.ticker) + " · " : ""}${num(a.trades)} trades</span></li>`).join("");
   const section = (title, id, items) => `<section class="panel" id="${id}"><h2>${title}</h2>${items ? `<ul class="results">${items}</ul>` : emptyState("Nothing matches.")}</section>`;
@@ -706,10 +756,11 @@ const ROUTES = {
   tickers: (p, params) => tickersPage(params),
   ticker: (p) => tickerPage(p[1]),
   filing: (p) => filingPage(p[1]),
+  trade: (p) => tradePage(p[1]),
   ops: () => opsPage(),
   search: (p, params) => searchPage(params),
 };
-const NAV = { "": "dashboard", member: "members", ticker: "tickers", filing: "trades" };
+const NAV = { "": "dashboard", member: "members", ticker: "tickers", filing: "trades", trade: "trades" };
 
 async function route() {
   const { parts, params } = parseHash();
@@ -725,7 +776,7 @@ async function route() {
   setPage('<p class="loading">Loading…</p>');
   showStatus();
   try {
-    if (!handler || ((name === "member" || name === "ticker" || name === "filing") && !parts[1])) {
+    if (!handler || ((name === "member" || name === "ticker" || name === "filing" || name === "trade") && !parts[1])) {
       setPage(`<div class="error-box" data-state="not-found">No such page. <a href="#/">Back to the dashboard</a>.</div>`);
     } else {
       await handler(parts, params);
