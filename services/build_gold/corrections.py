@@ -4,13 +4,15 @@ Works on plain rows (one per Gold transaction), across every year in Gold, in tw
 
 1. **The same trade filed twice** (a print-out of an e-filed PTR inside a paper one, or the
    same rows filed again): among a filer's rows whose filing status is New (or not printed),
-   a row of another filing with the same owner, transaction type, date and amount range and
-   the same asset (ticker, else the name's words) is the same trade. It is paired once with
-   the copy of the preferred filing (e-filed before OCR, then the earlier filing), becomes
+   a row of another filing with the same owner, transaction date, transaction type and amount
+   range and the same asset (ticker, else the name's words) is the same trade. It is paired once
+   with the copy of the preferred filing (e-filed before OCR, then the earlier filing), becomes
    `duplicate` and stops counting; the kept copy lists every filing it appears in
-   (`also_filed_in`). Only fields an OCR reader returns are compared, so paper rows pair too; a
-   subholding counts only when both rows print one. Rows of one filing never pair: a filer can
-   report two identical trades.
+   (`also_filed_in`). Only fields an OCR reader returns are compared, so paper rows pair too: a
+   type or amount the reader could not read (null on an OCR row) is unknown and does not
+   contradict, and OCR's truncated words match the words they start or end ('Manufacturin',
+   'aiwan'); a subholding counts only when both rows print one. Rows of one filing never pair:
+   a filer can report two identical trades.
 2. **Corrections**: a row whose status is Amended or Deleted, in filing order, supersedes the
    row it corrects. By the Clerk's transaction ID first: originals do not print theirs, so an ID
    is learned when a correction is linked to its original, and a later correction printing the
@@ -80,8 +82,9 @@ class TradeRow:
     asset_words: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        words = set(re.sub(r"[^A-Z0-9]+", " ", (self.asset_name or "").upper()).split()) - _NOISE
-        self.asset_words = frozenset(words)
+        # Words of one or two letters are noise or OCR fragments ('Ir' of 'Inc', 'St' of 'Stock').
+        words = re.sub(r"[^A-Z0-9]+", " ", (self.asset_name or "").upper()).split()
+        self.asset_words = frozenset(w for w in words if len(w) > 2) - _NOISE
 
     @property
     def status(self) -> str:
@@ -112,15 +115,22 @@ def _norm(text: str | None) -> str:
     return re.sub(r"[^A-Z0-9]+", " ", (text or "").upper()).strip()
 
 
+def _word_in(word: str, words: frozenset[str]) -> bool:
+    # OCR cuts words at a cell's edge: a word of 4+ letters inside another counts as that word.
+    return word in words or (len(word) >= 4 and any(word in w or (len(w) >= 4 and w in word) for w in words))
+
+
 def asset_similarity(a: TradeRow, b: TradeRow) -> float:
-    """1 for the same ticker; 0 for two different tickers; else the share of name words shared."""
+    """1 for the same ticker; 0 for two different tickers; else the share of the shorter name's
+    words found in the other name (the ticker counting as a word)."""
     ta, tb = (a.ticker or "").upper(), (b.ticker or "").upper()
     if ta and tb:
         return 1.0 if ta == tb else 0.0
     wa, wb = a.asset_words | ({ta} if ta else set()), b.asset_words | ({tb} if tb else set())
     if not wa or not wb:
         return 0.0
-    return len(wa & wb) / min(len(wa), len(wb)) if (wa <= wb or wb <= wa) else len(wa & wb) / len(wa | wb)
+    short, long_ = sorted((frozenset(wa), frozenset(wb)), key=len)
+    return sum(_word_in(w, long_) for w in short) / len(short)
 
 
 def field_score(correction: TradeRow, original: TradeRow) -> float:
@@ -138,9 +148,16 @@ def field_score(correction: TradeRow, original: TradeRow) -> float:
     return round(sum(w for name, w in FIELD_WEIGHTS.items() if same[name]), 4)
 
 
+def _agrees(a: TradeRow, b: TradeRow, value: Any, other: Any) -> bool:
+    """Equal values; a value an OCR reader could not read (null) is unknown and agrees."""
+    return value == other or (value is None and a.source == "ocr") or (other is None and b.source == "ocr")
+
+
 def _is_copy(row: TradeRow, kept: TradeRow) -> bool:
-    if (row.owner or "", row.side, row.transaction_date, row.amount_low, row.amount_high) != (
-        kept.owner or "", kept.side, kept.transaction_date, kept.amount_low, kept.amount_high
+    amount = None if row.amount_low is None and row.amount_high is None else (row.amount_low, row.amount_high)
+    kept_amount = None if kept.amount_low is None and kept.amount_high is None else (kept.amount_low, kept.amount_high)
+    if (row.owner or "") != (kept.owner or "") or not (
+        _agrees(row, kept, row.side or None, kept.side or None) and _agrees(row, kept, amount, kept_amount)
     ):
         return False
     a, b = _norm(row.subholding_of), _norm(kept.subholding_of)
@@ -160,9 +177,9 @@ def _pair_duplicates(rows: list[TradeRow], out: dict[str, Outcome]) -> None:
         if row.status == "new" and row.transaction_date is not None:
             by_member[row.member_key].append(row)
     for member_rows in by_member.values():
-        buckets: dict[tuple[Any, ...], list[TradeRow]] = defaultdict(list)
+        buckets: dict[date, list[TradeRow]] = defaultdict(list)
         for row in member_rows:
-            buckets[(row.transaction_date, row.side, row.amount_low, row.amount_high)].append(row)
+            buckets[row.transaction_date].append(row)
         for bucket in buckets.values():
             if len({r.filing_key for r in bucket}) < 2:
                 continue

@@ -102,6 +102,21 @@ def test_the_same_trade_filed_twice_counts_once_with_both_sources():
     assert all(o.counted for o in other.values())
 
 
+def test_an_ocr_row_pairs_despite_what_the_reader_could_not_read():
+    # The reader cut the name at the cell's edge ('aiwan ... Manufacturin') and read no type or
+    # amount: unknown, not different. An e-filed row with no amount is not a wildcard.
+    tsm = dict(ticker="TSM", asset_name="Taiwan Semiconductor Manufacturing Company Ltd.")
+    out = reconcile([
+        _trade("e", "f1", 1, **tsm),
+        _trade("o", "f2", 2, source="ocr", ticker=None, asset_name="aiwan Semiconductor Manufacturin:",
+               transaction_type=None, amount_low=None, amount_high=None, filing_status=None),
+        _trade("x", "f3", 3, **tsm, amount_low=None, amount_high=None),
+        _trade("s", "f4", 4, source="ocr", ticker=None, asset_name="Tesla, Inc. - Common St", transaction_type=None),
+    ])  # fmt: skip
+    assert (out["o"].trade_status, out["o"].duplicate_of) == ("duplicate", "e")
+    assert out["x"].counted and out["s"].counted  # another amount; another asset
+
+
 # --- real filings of mirror-2025 ------------------------------------------------------------------
 
 # Bresnahan amends NFLX (20030312 -> 20030336); Morrison deletes two bond purchases (20030313 ->
