@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import DocumentNeedsOcr, DocumentOcrExtracted, Envelope
-from services.common import bus
+from services.common import bus, idempotency
 from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 from services.ocr.stage import SERVICE, Reader, ocr_document
 
@@ -20,8 +22,18 @@ def reader() -> Reader:
     return read_scanned_ptr
 
 
+def _ocr(request: DocumentNeedsOcr, envelope: Envelope, trace: str | None) -> list[Envelope]:
+    outcome, ran = ocr_document(request.year, request.doc_id, reader())
+    metrics.add_metric(name=f"Ocr_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
+    if ran and isinstance(outcome, DocumentOcrExtracted):
+        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=outcome.ocr_ms)
+    logger.info("ocr", extra={"doc_id": request.doc_id, "outcome": type(outcome).__name__, "ran": ran,
+                              "run_id": envelope.run_id, "trace": trace})
+    return [Envelope.build(outcome, run_id=envelope.run_id, source=SERVICE, trace=trace)]
+
+
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
     envelope = Envelope.model_validate_json(record.body)
     request = envelope.typed()
     if not isinstance(request, DocumentNeedsOcr) or request.filing_type != "P":
@@ -30,13 +42,10 @@ def record_handler(record: SQSRecord) -> None:
         return
     trace = current_trace(envelope.trace)
     annotate(tracer, envelope.run_id, trace)
-    outcome, ran = ocr_document(request.year, request.doc_id, reader())
-    bus.publish_one(Envelope.build(outcome, run_id=envelope.run_id, source=SERVICE, trace=trace))
-    metrics.add_metric(name=f"Ocr_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
-    if ran and isinstance(outcome, DocumentOcrExtracted):
-        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=outcome.ocr_ms)
-    logger.info("ocr", extra={"doc_id": request.doc_id, "outcome": type(outcome).__name__, "ran": ran,
-                              "run_id": envelope.run_id, "trace": trace})
+    # Once per run and document: a copy delivered while the first is reading waits for its
+    # outcome instead of reading the scan a second time (the watermark covers later copies).
+    key = {"run_id": envelope.run_id, "year": request.year, "doc_id": request.doc_id}
+    bus.publish(idempotency.once(SERVICE, key, lambda: _ocr(request, envelope, trace), lambda_context).events)
 
 
 lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)

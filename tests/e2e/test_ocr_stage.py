@@ -44,7 +44,6 @@ def _blank_pdf() -> bytes:
 @pytest.fixture
 def scanned_mirror(fixtures_dir, tmp_path) -> Path:
     """A small mirror of real 2025 filings: three paper PTRs, one e-filed PTR and a blank scan."""
-    pytest.importorskip("services.ocr.reader", reason="the OCR reader (services/ocr/reader.py) is not installed")
     source = fixtures_dir / "house-clerk" / "mirror-2025" / "public_disc"
     wanted = {*TYPED, HANDWRITTEN, EFILED}
     if not all((source / "ptr-pdfs" / "2025" / f"{d}.pdf").is_file() for d in wanted):

@@ -10,7 +10,7 @@ import pytest
 from events.models import DocumentNeedsOcr, DocumentOcrExtracted, Envelope
 from services.common import bus, keys, watermarks
 from services.ocr.model import OcrResult, OcrRow
-from tests.integration.conftest import lambda_event
+from tests.integration.conftest import envelope_event, lambda_event
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +71,32 @@ def test_only_scanned_ptrs_reach_the_ocr_queue(harness):
         bus.publish_one(Envelope.build(detail, run_id="run-route", source="extract"))
     received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"])["detail"]["doc_id"] for m in received] == ["8221237"]
+
+
+def test_the_real_reader_reads_a_typed_scan_and_refuses_a_handwritten_one(harness, fixtures_dir):
+    """No stand-in: Tesseract on two real paper PTRs of 2025, through the handler."""
+    s3 = harness.runtime.client("s3")
+    run_id = "20251201T070000Z-0c5ca001"
+    outcomes = {}
+    for doc_id in (DOC, "8220796"):
+        path = fixtures_dir / "house-clerk" / "mirror-2025" / "public_disc" / "ptr-pdfs" / "2025" / f"{doc_id}.pdf"
+        if not path.is_file():
+            pytest.skip(f"shared fixture {path} is absent")
+        body = path.read_bytes()
+        key = keys.pdf_key(2025, "P", doc_id, hashlib.sha256(body).hexdigest())
+        s3.put_object(Bucket=harness.env["BRONZE_BUCKET"], Key=key, Body=body, Metadata={"run-id": run_id})
+        harness.invoke("services.extract.handler.lambda_handler",
+                       lambda_event("sqs_s3_object_created", BUCKET=harness.env["BRONZE_BUCKET"], KEY=key.replace("=", "%3D")))
+        [needs] = harness.published()
+        envelope = Envelope.model_validate(needs)
+        assert harness.invoke("services.ocr.handler.lambda_handler", envelope_event(envelope)) == {"batchItemFailures": []}
+        [outcomes[doc_id]] = harness.published()
+    typed = DocumentOcrExtracted.model_validate(outcomes[DOC]["detail"])
+    assert typed.transactions > 0 and typed.engine.startswith("tesseract")
+    silver = json.loads(s3.get_object(Bucket=harness.env["SILVER_BUCKET"], Key=keys.document_key(2025, DOC))["Body"].read())
+    rows = silver["ptr"]["transactions"]
+    assert len(rows) == typed.transactions and all(r["source"] == "ocr" and r["page"] >= 1 for r in rows)
+    assert all(0.0 <= r["confidence"] <= 1.0 and isinstance(r["needs_review"], list) for r in rows)
+    handwritten = outcomes["8220796"]
+    assert handwritten["event_type"] == "document.failed"
+    assert (handwritten["detail"]["stage"], handwritten["detail"]["reason"]) == ("ocr", "handwritten")

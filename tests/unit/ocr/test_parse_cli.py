@@ -119,3 +119,12 @@ def test_where_the_reader_cannot_load_a_scan_fails_with_ocr_unavailable(folder, 
     docs = lines(result.stdout)
     assert result.exit_code == 1 and docs[SCANNED]["error"] == "ocr_unavailable" and "tesserocr" in docs[SCANNED]["message"]
     assert docs[EFILED]["transactions"]
+
+
+def test_the_real_reader_reads_a_real_scan(folder, monkeypatch):
+    """No stand-in: Tesseract on a real typed paper PTR, as `disclosures parse` runs it."""
+    result = invoke([str(folder / "sub" / f"{SCANNED}.pdf"), "--jsonl"], monkeypatch)
+    assert result.exit_code == 0, result.output
+    scanned = lines(result.stdout)[SCANNED]
+    assert scanned["is_ptr"] and scanned["ocr"]["engine"].startswith("tesseract")
+    assert scanned["transactions"] and all(r["source"] == "ocr" for r in scanned["transactions"])
