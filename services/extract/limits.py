@@ -10,5 +10,5 @@ from __future__ import annotations
 # 20030891, 81, parses in about 10 s). A document over this limit is refused as `too_many_pages`
 # before any page is loaded: a 4 MB PDF can declare 25,000 pages that share one content stream,
 # and laying out every page took over 14 GB. At the limit, a page full of text each, a PTR parse
-# stays under 200 MB and within the extract function's timeout (tests/benchmarks/bench_extract_memory.py).
+# peaks near 210 MB (tests/benchmarks/bench_extract_memory.py).
 MAX_PAGES = 300
