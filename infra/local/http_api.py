@@ -12,6 +12,8 @@ which serves cached answers concurrently and resolves the others one at a time (
 distribution would: GET and HEAD (anything else on the site is a 405; on `/v1` API Gateway has
 no route for it, a 404), and never the private `api/` prefix of the site bucket (the precomputed
 answers and `api/meta.json`, which names the gold bucket): a 403, as the bucket policy gives.
+Like an edge, it keeps each site file a few seconds (`EDGE_TTL_S`) instead of reading the bucket
+for every request.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import base64
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +31,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 API_PREFIXES = ("/v1/", "/openapi.json")
 PRIVATE_PREFIX = "api/"  # the bucket policy denies CloudFront this prefix
 READ_METHODS = ("GET", "HEAD")
+EDGE_TTL_S = 5.0  # an edge keeps a site file this long (CloudFront: the file's max-age; short here for development)
+EDGE_ENTRIES = 4096
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit: larger is refused unread
 
 
@@ -228,24 +233,53 @@ class _Handler(BaseHTTPRequestHandler):
         if key.startswith(PRIVATE_PREFIX):
             self._send(403, {"Content-Type": "text/plain"}, b"access denied\n", method)
             return
-        try:
-            obj = client("s3").get_object(Bucket=self.server.site_bucket, Key=key)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
-                self._send(404, {"Content-Type": "text/plain; charset=utf-8"}, f"not found: /{key}\n".encode(), method)
-                return
-            raise
-        body = obj["Body"].read()
-        headers = {"Content-Type": obj.get("ContentType") or "application/octet-stream"}
-        if obj.get("CacheControl"):
-            headers["Cache-Control"] = obj["CacheControl"]
-        if obj.get("ETag"):
-            headers["ETag"] = obj["ETag"]
-            if obj["ETag"] in (self.headers.get("If-None-Match") or ""):
-                self._send(304, {k: v for k, v in headers.items() if k != "Content-Type"}, b"", "HEAD")
-                return
+        found = self.server.edge.get(key)
+        if found is None:
+            try:
+                obj = client("s3").get_object(Bucket=self.server.site_bucket, Key=key)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
+                    self._send(404, {"Content-Type": "text/plain; charset=utf-8"}, f"not found: /{key}\n".encode(), method)
+                    return
+                raise
+            headers = {"Content-Type": obj.get("ContentType") or "application/octet-stream"}
+            if obj.get("CacheControl"):
+                headers["Cache-Control"] = obj["CacheControl"]
+            if obj.get("ETag"):
+                headers["ETag"] = obj["ETag"]
+            found = (headers, obj["Body"].read())
+            self.server.edge.put(key, found)
+        headers, body = found
+        if headers.get("ETag") and headers["ETag"] in (self.headers.get("If-None-Match") or ""):
+            self._send(304, {k: v for k, v in headers.items() if k != "Content-Type"}, b"", "HEAD")
+            return
         self._send(200, headers, body, method)
+
+
+class EdgeCache:
+    """What a CloudFront edge does for the site's files, briefly: keep each one `ttl_s` seconds
+    (an LRU of `size` files), so a burst of visitors does not read the bucket once per request."""
+
+    def __init__(self, ttl_s: float = EDGE_TTL_S, size: int = EDGE_ENTRIES) -> None:
+        self.ttl_s, self.size = ttl_s, size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] < time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl_s, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 class _Server(ThreadingHTTPServer):
@@ -253,6 +287,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     site_bucket: str
     verbose: bool
+    edge: EdgeCache
 
 
 class HttpApiServer:
@@ -264,6 +299,7 @@ class HttpApiServer:
         self._server = _Server((host, port), _Handler)
         self._server.site_bucket = site_bucket or os.environ.get("SITE_BUCKET", "")
         self._server.verbose = verbose
+        self._server.edge = EdgeCache()
         self._thread: threading.Thread | None = None
 
     @property

@@ -143,3 +143,15 @@ def test_requests_are_answered_concurrently(server, monkeypatch):
         release.set()
         assert stuck.result()[0] == 200
     assert not stuck.cancelled() and elapsed < 5
+
+
+def test_the_edge_keeps_site_files_briefly_and_boundedly():
+    from infra.local.http_api import EdgeCache
+
+    edge = EdgeCache(ttl_s=60, size=2)
+    for key in ("a", "b", "c"):
+        edge.put(key, key.upper())
+    assert (edge.get("a"), edge.get("b"), edge.get("c")) == (None, "B", "C")
+    expired = EdgeCache(ttl_s=-1)
+    expired.put("a", "A")
+    assert expired.get("a") is None
