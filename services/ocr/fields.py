@@ -9,7 +9,7 @@ _DATE = re.compile(r"(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{2,4})")
 _DIGIT_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "i": "1", "S": "5",
                               "s": "5", "B": "8", "Z": "2", "z": "2", "g": "9", "q": "9", "§": "5", "$": "5", "n": "0", "N": "0"})
 OWNER_CODES = ("JT", "SP", "DC")
-_OWNER_FIXES = {"5P": "SP", "SF": "SP", "JI": "JT", "J7": "JT", "0C": "DC", "OC": "DC", "DG": "DC"}
+_OWNER_FIXES = {"5P": "SP", "SF": "SP", "JI": "JT", "J7": "JT", "0C": "DC", "OC": "DC", "DG": "DC", "D": "DC"}
 _SEE_ATTACHED = re.compile(r"\bsee\b.{0,12}\battach", re.IGNORECASE)
 # The form's printed example row and its column-heading row ("Provide full name, not ticker symbol").
 _EXAMPLE = re.compile(r"\bexample\b|mega\s*corp|provide\s+full|ticker\s+symbol|MM\W?DD", re.IGNORECASE)
@@ -47,8 +47,12 @@ def parse_owner(text: str) -> tuple[str | None, bool]:
 
 
 def clean_asset(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip(" |_-—.,'\"")
-    return text
+    """The cell's words without the specks of rules and underlines read at its edges."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = text.lstrip("\\|/_-—.,:;'\"‘’“”! ")
+    if text.startswith("(") and ")" not in text:
+        text = text[1:]
+    return text.rstrip("\\|/_-—,:;'\"‘’“”! ")
 
 
 def split_ticker(name: str) -> tuple[str, str | None]:

@@ -45,7 +45,7 @@ def find_grid(mask: np.ndarray) -> Grid | None:
     """The table of a form or spreadsheet page, or None when the page has no ruled table.
 
     Rows are the bands between full-width rules counted up from the bottom of the table; the
-    first band taller than a row is the column header.
+    first band at least twice as tall as the rows under it is the column header.
     """
     hlines = line_positions(mask, axis=1, min_cover=0.35)
     bands = list(zip(hlines, hlines[1:], strict=False))
@@ -55,13 +55,14 @@ def find_grid(mask: np.ndarray) -> Grid | None:
         height = bottom - top
         if height < 12:
             continue  # a doubled rule
-        if height <= MAX_ROW_HEIGHT:
-            rows.append((top, bottom))
-        elif height >= MIN_HEADER_HEIGHT and rows:
+        usual = sorted(b - a for a, b in rows)[len(rows) // 2] if rows else None
+        # The header is the first band (going up) twice as tall as the rows under it.
+        if usual is not None and height >= max(MIN_HEADER_HEIGHT, 2 * usual):
             header = (top, bottom)
             break
-        elif rows:
+        if height > MAX_ROW_HEIGHT:
             break
+        rows.append((top, bottom))
     if header is None or not rows:
         return None
     rows.reverse()

@@ -57,7 +57,9 @@ class _DocState:
     rows: list[OcrRow] = field(default_factory=list)
     pages: list[OcrPage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    cover_words: list[Word] = field(default_factory=list)
+    cover_read: bool = False
+    filer_name: str | None = None
+    state_district: str | None = None
     saw_title: bool = False
     saw_table: bool = False
     saw_attached: bool = False
@@ -134,10 +136,15 @@ def _read_page(number: int, image: Any, state: _DocState) -> None:
         span=(grid.header[0], grid.rows[-1][1]),
     )
     with Page(clean, DPI) as page:
-        if not state.cover_words and grid.header[0] > DPI:
-            state.cover_words = page.words((0, 0, upright.width, grid.header[0]), PSM.SINGLE_BLOCK)
-            state.saw_title |= bool(_PTR_TITLE.search(" ".join(w.text for w in state.cover_words)))
+        cover = False
+        if not state.cover_read and grid.header[0] > DPI:
+            words = page.words((0, 0, upright.width, grid.header[0]), PSM.SINGLE_BLOCK)
+            state.cover_read = cover = True
+            state.saw_title |= bool(_PTR_TITLE.search(" ".join(w.text for w in words)))
+            state.filer_name, state.state_district = _cover_fields(page, words)
         kind, confidence = _read_table(number, page, clean, grid, mask, state)
+        if kind == "attachment" and cover:
+            kind = "form"
     state.pages.append(OcrPage(page=number, rotation=rotation, kind=kind, word_confidence=confidence))
 
 
@@ -197,7 +204,9 @@ def _read_table(
         if says_see_attached(cells.asset):
             attached = True
             continue
-        if not (cells.asset or cells.tx_date or tx_marks or amount_marks):
+        if not (cells.asset or cells.tx_date or cells.notif_date):
+            if tx_marks and amount_marks:
+                state.warnings.append(f"page {number}: a row with marks but no text read; not a row")
             continue
         if is_example(cells.asset) or is_example(cells.tx_date) or is_example(cells.notif_date):
             continue
@@ -226,7 +235,7 @@ def _read_table(
         )
         if row is not None:
             state.rows.append(row)
-    return ("form" if state.cover_words and number == 1 else "attachment"), mean_conf
+    return "attachment", mean_conf
 
 
 def _has_text(mask: Any, grid: Grid, row: int) -> bool:
@@ -349,53 +358,62 @@ _STATES = frozenset(
 )
 
 
-def _line_after(words: list[Word], anchor: Word) -> list[Word]:
-    """Words right of `anchor` on its line, up to a gap of an inch (the next field or a stamp)."""
-    taken: list[Word] = []
-    edge = anchor.right
-    for w in sorted((v for v in words if abs(v.cy - anchor.cy) < 0.6 * (anchor.bottom - anchor.top)
-                     and v.left > anchor.left), key=lambda v: v.left):
-        if w.left - edge > DPI or _NAME_STOP.match(w.text):
-            break
-        taken.append(w)
-        edge = w.right
-    return taken
+def _field_text(page: Page, box: tuple[int, int, int, int]) -> tuple[str, float]:
+    """One form field's value, read as a single line; ("", 0) when it is empty."""
+    # Bits of the underline read as punctuation: only words with a letter or digit count.
+    words = [w for w in page.words(box, PSM.SINGLE_LINE) if any(c.isalnum() for c in w.text)]
+    if not words:
+        return "", 0.0
+    return " ".join(w.text for w in words).strip(" _:|.,-'\"‘’“”"), sum(w.conf for w in words) / len(words)
 
 
-def _cover_fields(words: list[Word]) -> tuple[str | None, str | None]:
-    """Filer name and state-district from the cover's NAME, State and District fields."""
+def _cover_fields(page: Page, words: list[Word]) -> tuple[str | None, str | None]:
+    """Filer name and state-district from the cover's NAME, State and District fields.
+
+    The labels are found among the cover's words; each value is then read on its own, right of
+    its label (or, for NAME on the form, on the line under it), which reads far better than the
+    cover read as one block with its stamps and boxes.
+    """
+    def label(match: str) -> Word | None:
+        # DIST is a prefix: some form versions misprint "District" as "Distict".
+        return next((w for w in words if w.conf >= 50 and (
+            w.text.upper().strip(":;.,_|") == match or (match == "DIST" and w.text.upper().startswith(match))
+        )), None)
+
     name: str | None = None
+    anchor = label("NAME")
+    if anchor is not None:
+        height = anchor.bottom - anchor.top
+        stop = min((w.left for w in words if w.text.upper().startswith("OFFICE") and w.left > anchor.right
+                    and abs(w.cy - anchor.cy) < 2 * height), default=anchor.right + int(3.5 * DPI))
+        for box in (
+            (anchor.right + 4, anchor.top - height // 2, stop - 4, anchor.bottom + height // 2),
+            (anchor.left - 10, anchor.bottom + 2, stop - 4, anchor.bottom + 2 + int(0.28 * DPI)),
+        ):
+            text, conf = _field_text(page, box)
+            # A name read with low confidence (handwriting, a stamp) is no name.
+            if sum(c.isalpha() for c in text) >= 4 and conf >= 60:
+                name = re.sub(r"\s+", " ", text)
+                break
     state = district = None
-    for i, w in enumerate(words):
-        upper = w.text.upper().strip(":")
-        if upper == "NAME" and name is None:
-            taken = _line_after(words, w)
-            if not taken:
-                # The form prints the name on the line under its label.
-                below = [v for v in words if 0 < v.top - w.bottom < 0.3 * DPI and abs(v.left - w.left) < 0.3 * DPI
-                         and any(c.isalpha() for c in v.text)]
-                if below:
-                    first = min(below, key=lambda v: v.left)
-                    taken = [first, *_line_after(words, first)]
-            # A name read with low confidence (handwriting) is no name.
-            if taken and sum(v.conf for v in taken) / len(taken) >= 70:
-                name = " ".join(v.text for v in taken).strip(" :_") or None
-        elif upper.startswith("STATE") and state is None:
-            for v in words[i + 1 : i + 4]:
-                code = re.sub(r"[^A-Z]", "", v.text.upper())
-                if code in _STATES:
-                    state = code
-                    break
-        elif upper.startswith("DISTRICT") and district is None:
-            m = re.search(r"\b(\d{1,2})", " ".join(x.text for x in words[i + 1 : i + 3]))
-            district = m.group(1) if m else None
+    for key in ("STATE", "DIST"):
+        anchor = label(key)
+        if anchor is None:
+            continue
+        height = anchor.bottom - anchor.top
+        text, _ = _field_text(page, (anchor.right + 2, anchor.top - height, anchor.right + int(0.9 * DPI),
+                                     anchor.bottom + height // 2))
+        if key == "STATE":
+            code = re.sub(r"[^A-Z]", "", text.upper())[:2]
+            state = code if code in _STATES else None
+        else:
+            m = re.search(r"(\d{1,2})", text)
+            district = m.group(1) if m else ("00" if "AT" in text.upper() and "LARGE" in text.upper() else None)
     state_district = f"{state}{int(district):02d}" if state and district else None
     return name, state_district
 
 
 def _result(state: _DocState, pages: int, started: float, label: str) -> OcrResult:
-    filer_name, state_district = _cover_fields(state.cover_words)
-    confs = [p.word_confidence for p in state.pages if p.word_confidence is not None]
     layout: Layout
     reason = message = None
     if state.rows:
@@ -412,10 +430,9 @@ def _result(state: _DocState, pages: int, started: float, label: str) -> OcrResu
     else:
         layout, reason = "unreadable", "no_rows"
         message = f"{label}: the PTR table has no filled rows"
-    del confs
     return OcrResult(
-        layout=layout, pages=pages, page_info=state.pages, filer_name=filer_name,
-        state_district=state_district, transactions=state.rows, warnings=state.warnings,
+        layout=layout, pages=pages, page_info=state.pages, filer_name=state.filer_name,
+        state_district=state.state_district, transactions=state.rows, warnings=state.warnings,
         failure_reason=reason, failure_message=message, engine=engine_version(),
         cpu_seconds=round(time.process_time() - started, 3),
     )

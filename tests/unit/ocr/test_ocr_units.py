@@ -8,7 +8,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from services.ocr.fields import parse_ocr_date, parse_owner, says_see_attached, split_ticker
+from services.ocr.fields import clean_asset, parse_ocr_date, parse_owner, says_see_attached, split_ticker
 from services.ocr.grid import find_grid, label_columns
 from services.ocr.marks import mark_group
 from services.ocr.pages import deskew, ink, render_pages, rotation_candidates, without_rules
@@ -42,6 +42,14 @@ def test_year_misread_is_fixed_and_said() -> None:
     assert _year_fixed(date(2024, 12, 30), 2025, "transaction_date", [], []) == date(2024, 12, 30)
     # Two digits away is not corrected.
     assert _year_fixed(date(2099, 1, 1), 2025, "transaction_date", [], []) == date(2099, 1, 1)
+
+
+def test_asset_cell_specks_removed() -> None:
+    assert clean_asset("\\Ishares Tr Core MSCI Europe ETF") == "Ishares Tr Core MSCI Europe ETF"
+    assert clean_asset("(MAYS-ALLOCATE") == "MAYS-ALLOCATE"
+    assert clean_asset("TENNESSEE HSG DEV AGY :") == "TENNESSEE HSG DEV AGY"
+    assert clean_asset("KRAFT (THE) HEINZ CO SHS") == "KRAFT (THE) HEINZ CO SHS"
+    assert clean_asset("ABC INC.") == "ABC INC."
 
 
 def test_owner_codes() -> None:
