@@ -12,7 +12,6 @@ import os
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-import re  # noqa: E402
 import threading  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
@@ -63,12 +62,9 @@ class Page:
 
     MARGIN = 10
 
-    def __init__(self, image: Image.Image, dpi: int, scale: int = 1) -> None:
-        """`scale`: the image is the page enlarged this many times; boxes and words stay in
-        page pixels."""
+    def __init__(self, image: Image.Image, dpi: int) -> None:
         self.image = image if image.mode == "L" else image.convert("L")
         self.dpi = dpi
-        self.scale = scale
 
     def __enter__(self) -> Page:
         _LOCK.acquire()
@@ -82,10 +78,10 @@ class Page:
         """Words (text, confidence 0-100, box in page pixels) of a region, or the whole page."""
         api = _api()
         api.SetPageSegMode(psm)
-        k, m = self.scale, self.MARGIN
+        m = self.MARGIN
         if box is None:
-            box = (0, 0, self.image.width // k, self.image.height // k)
-        left, top, right, bottom = (v * k for v in box)
+            box = (0, 0, self.image.width, self.image.height)
+        left, top, right, bottom = box
         crop = self.image.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
         canvas = Image.new("L", (crop.width + 2 * m, crop.height + 2 * m), 255)
         canvas.paste(crop, (m, m))
@@ -108,8 +104,8 @@ class Page:
             if not text or not text.strip() or bbox is None:
                 continue
             x0, y0, x1, y1 = bbox
-            words.append(Word(text.strip(), w.Confidence(level), (x0 - m + left) // k, (y0 - m + top) // k,
-                              (x1 - m + left) // k, (y1 - m + top) // k))
+            words.append(Word(text.strip(), w.Confidence(level), x0 - m + left, y0 - m + top, x1 - m + left,
+                              y1 - m + top))
         return words
 
     def text(self, box: tuple[int, int, int, int], psm: int = PSM.SINGLE_LINE) -> tuple[str, float | None]:
@@ -118,7 +114,3 @@ class Page:
         if not words:
             return "", None
         return " ".join(w.text for w in words), sum(w.conf for w in words) / len(words)
-
-
-def normalise_spaces(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()

@@ -104,7 +104,8 @@ def _upright_table(image: Any, state: _DocState) -> tuple[int, Any, Any, Grid] |
 
     A table read upside down or mirrored has its amount columns left of the asset column, so
     labelling the columns fails: the grid decides between the two rotations that make the
-    print horizontal, without OCR. The reading confidence of the cells checks it afterwards.
+    print horizontal, without OCR. Pages without a table are oriented by recognition
+    confidence instead (`choose_rotation`).
     """
     for rotation in rotation_candidates(image, state.rotation):
         upright = deskew(image.rotate(rotation, expand=True) if rotation else image)
@@ -142,15 +143,10 @@ def _read_page(number: int, image: Any, state: _DocState) -> None:
             state.cover_read = cover = True
             state.saw_title |= bool(_PTR_TITLE.search(" ".join(w.text for w in words)))
             state.filer_name, state.state_district = _cover_fields(page, words)
-        kind, confidence = _read_table(number, page, clean, grid, mask, state)
+        kind, confidence = _read_table(number, page, clean, grid, state)
         if kind == "attachment" and cover:
             kind = "form"
     state.pages.append(OcrPage(page=number, rotation=rotation, kind=kind, word_confidence=confidence))
-
-
-def _small_print(grid: Grid) -> bool:
-    heights = sorted(b - a for a, b in grid.rows)
-    return heights[len(heights) // 2] < 0.3 * DPI
 
 
 @dataclass
@@ -186,7 +182,7 @@ def _read_cells(page: Page, grid: Grid, row: int, text_ink: Any) -> _Cells:
 
 
 def _read_table(
-    number: int, page: Page, clean: Any, grid: Grid, mask: Any, state: _DocState
+    number: int, page: Page, clean: Any, grid: Grid, state: _DocState
 ) -> tuple[PageKind, float | None]:
     tx_cols = sorted(grid.tx)
     # Marks are read on the page without its rules, so a rule's remnant is no mark.
@@ -200,7 +196,7 @@ def _read_table(
     for r in range(len(grid.rows)):
         tx_marks, amount_marks = tx_group.marked(r), amount_group.marked(r)
         # An empty row reads nothing: skip the OCR of cells that hold no ink.
-        cells = _read_cells(page, grid, r, text_ink) if (tx_marks or amount_marks or _has_text(mask, grid, r)) else _Cells()
+        cells = _read_cells(page, grid, r, text_ink) if (tx_marks or amount_marks or _has_text(text_ink, grid, r)) else _Cells()
         if says_see_attached(cells.asset):
             attached = True
             continue

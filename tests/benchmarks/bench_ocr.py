@@ -44,7 +44,10 @@ def ocr_document(path: str) -> tuple[int, float, int, str | None]:
     from services.ocr.reader import read_scanned_ptr
 
     start = _cpu()
-    result = read_scanned_ptr(Path(path).read_bytes(), Path(path).stem)
+    try:
+        result = read_scanned_ptr(Path(path).read_bytes(), Path(path).stem)
+    except Exception as exc:  # the reader must not raise: count it, do not stop the run  # noqa: BLE001
+        return len(pdfium.PdfDocument(path)), _cpu() - start, 0, f"CRASH {type(exc).__name__}"
     return result.pages, _cpu() - start, len(result.transactions), result.failure_reason
 
 
