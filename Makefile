@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MERMAID := tests/browser/mermaid
 AXE := tests/browser/axe
 
-.PHONY: demo test lint cfn-lint schemas unit e2e browser-deps mermaid-deps axe-deps ocr-deps ocr-image bench faults clean
+.PHONY: demo test lint cfn-lint schemas unit aws emulator e2e browser browser-deps mermaid-deps axe-deps ocr-deps ocr-image bench faults clean
 
 # ocr-deps is order-only: it must run first (tesserocr builds against it) but never forces a reinstall.
 $(STAMP): pyproject.toml | ocr-deps
@@ -73,11 +73,21 @@ schemas: $(STAMP)
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
 	$(BIN)/python -m pytest tests -q --cov --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
+## One test tier each (docs/developer-guide.md, Run the tests locally); tests/conftest.py gives the markers.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit tests/events -q
+	$(BIN)/python -m pytest tests -q -m unit
 
-e2e: $(STAMP) browser-deps mermaid-deps axe-deps
-	$(BIN)/python -m pytest tests/e2e tests/browser -q
+aws: $(STAMP)
+	$(BIN)/python -m pytest tests -q -m aws
+
+emulator: $(STAMP)
+	$(BIN)/python -m pytest tests -q -m emulator
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e -q -m e2e
+
+browser: $(STAMP) browser-deps mermaid-deps axe-deps
+	$(BIN)/python -m pytest tests/browser -q -m browser
 
 ## Benchmarks print figures; they are never part of the test suite.
 bench: $(STAMP)

@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 from browser_helpers import launch_chromium, require_browser
 
-pytestmark = pytest.mark.e2e
-
 
 class Site:
     """The local stack, the HTTP server in front of it, and what the tests need to know about both."""

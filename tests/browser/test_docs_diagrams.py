@@ -7,15 +7,12 @@ test` runs), runs in headless Chromium: its bundle needs a DOM, so Node alone wo
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from browser_helpers import launch_chromium, require_browser  # noqa: E402
+from browser_helpers import launch_chromium, require_browser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 MERMAID_JS = Path(__file__).parent / "mermaid" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"

@@ -5,15 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from browser_helpers import open_page, wait_ready  # noqa: E402
-
-pytestmark = pytest.mark.e2e
+from browser_helpers import open_page, wait_ready
 
 PELOSI = "P000197"
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from gold_env import gold_stack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gold_env import gold_stack  # noqa: E402
-
-from infra.local.http_api import LambdaContext, http_event  # noqa: E402
+from infra.local.http_api import LambdaContext, http_event
 
 
 @pytest.fixture(scope="module")

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
+import gold_records
 import pytest
+from gold_env import GOLDEN_DIR, gold_stack
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gold_env import GOLDEN_DIR, _gold_records, gold_stack  # noqa: E402
-
-from infra.local.http_api import LambdaContext, http_event  # noqa: E402
+from infra.local.http_api import LambdaContext, http_event
 
 PELOSI = "P000197"
 
 
 def _deletion() -> dict:
     """Pelosi deletes the GOOGL option purchase of her PTR 20026590 in a later filing."""
-    records = _gold_records()
     golden = json.loads((GOLDEN_DIR / "20026590.json").read_text())
     googl = golden["transactions"][0] | {"filing_status": "Deleted"}
-    return records.golden_record(golden | {"doc_id": "20099999", "transactions": [googl]}, "2025-03-01")
+    return gold_records.golden_record(golden | {"doc_id": "20099999", "transactions": [googl]}, "2025-03-01")
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,11 @@ CORS, coverage beside the numbers, paged member/ticker trades, search, dollars a
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from gold_env import gold_stack
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gold_env import gold_stack  # noqa: E402
-
-from infra.local.http_api import LambdaContext, http_event  # noqa: E402
+from infra.local.http_api import LambdaContext, http_event
 
 PELOSI = "P000197"
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from gold_env import gold_stack  # noqa: E402
-from test_api_routes import call  # noqa: E402
+from gold_env import gold_stack
+from test_api_routes import call
 
 
 def test_no_data_yet():

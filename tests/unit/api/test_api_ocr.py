@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
-from pathlib import Path
 
+import gold_records
 import pytest
+from gold_env import NOW, build_gold, gold_stack
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gold_env import NOW, _gold_records, build_gold, gold_stack  # noqa: E402
-
-from infra.local.http_api import LambdaContext, http_event  # noqa: E402
-from services.common import keys  # noqa: E402
+from infra.local.http_api import LambdaContext, http_event
+from services.common import keys
 
 SCANNED = "8221237"
 
@@ -21,11 +18,10 @@ SCANNED = "8221237"
 @pytest.fixture(scope="module")
 def stack():
     with gold_stack(publish=False) as env:
-        records = _gold_records()
-        rows = [records.row(1, page=1, source="ocr", needs_review=[], ticker=None, asset_name="Scanned A"),
-                records.row(2, page=2, source="ocr", needs_review=["amount_marks"], confidence=0.6, ticker=None,
+        rows = [gold_records.row(1, page=1, source="ocr", needs_review=[], ticker=None, asset_name="Scanned A"),
+                gold_records.row(2, page=2, source="ocr", needs_review=["amount_marks"], confidence=0.6, ticker=None,
                             asset_name="Scanned B")]
-        record = records.document_record(SCANNED, rendering="scanned", ptr={"transactions": rows})
+        record = gold_records.document_record(SCANNED, rendering="scanned", ptr={"transactions": rows})
         s3 = env["s3"]
         s3.put_object(Bucket="silver", Key=keys.document_key(2025, SCANNED), Body=json.dumps(record).encode())
         snapshot = json.loads(s3.get_object(Bucket="silver", Key=keys.filings_key(2025))["Body"].read())

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from gold_env import gold_stack
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gold_env import gold_stack  # noqa: E402
-
-from infra.local.http_api import MAX_BODY_BYTES, HttpApiServer  # noqa: E402
+from infra.local.http_api import MAX_BODY_BYTES, HttpApiServer
 
 
 @pytest.fixture(scope="module")

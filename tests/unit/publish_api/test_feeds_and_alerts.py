@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from gold_env import NOW, build_gold, gold_stack, mirror_silver
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "api"))
-from gold_env import NOW, build_gold, gold_stack, mirror_silver  # noqa: E402
-
-from services.common import keys  # noqa: E402
-from services.publish_api import alerts, feeds  # noqa: E402
-from services.publish_api.publish import publish  # noqa: E402
+from services.common import keys
+from services.publish_api import alerts, feeds
+from services.publish_api.publish import publish
 
 feedparser = pytest.importorskip("feedparser")
 

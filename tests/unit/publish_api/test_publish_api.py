@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import boto3
 import pytest
+from gold_env import NOW, build_gold, gold_stack
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "api"))
-from gold_env import NOW, build_gold, gold_stack  # noqa: E402
-
-from infra.local.http_api import LambdaContext, http_event  # noqa: E402
-from services.api import data  # noqa: E402
-from services.publish_api import publish as publish_module  # noqa: E402
-from services.publish_api.publish import publish  # noqa: E402
+from infra.local.http_api import LambdaContext, http_event
+from services.api import data
+from services.publish_api import publish as publish_module
+from services.publish_api.publish import publish
 
 SITE, GOLD = "site", "gold"
 

@@ -1,39 +1,29 @@
 """A Gold built in-process (moto) from the mirror's index and the golden PTRs, for API tests.
 
 Shared by the API and publish_api tests: the same silver records the build_gold tests use
-(`tests/unit/build_gold/gold_records.py`), built with the real `build()`.
+(`gold_records.py` beside this module), built with the real `build()`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+import gold_records
 import pytest
 
 from services.common.config import shared_fixtures
 
-ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = shared_fixtures()
 GOLDEN_DIR = FIXTURES / "golden" / "ptr"
 LEGISLATORS = FIXTURES / "reference" / "legislators-current.yaml"
 MIRROR_INDEX = FIXTURES / "house-clerk" / "mirror" / "public_disc" / "financial-pdfs" / "2025FD.zip"
 NOW = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 BUCKETS = {"SILVER_BUCKET": "silver", "GOLD_BUCKET": "gold", "SITE_BUCKET": "site"}
-
-
-def _gold_records():
-    path = ROOT / "tests" / "unit" / "build_gold" / "gold_records.py"
-    spec = importlib.util.spec_from_file_location("api_tests_gold_records", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def require_fixtures() -> None:
@@ -44,10 +34,9 @@ def require_fixtures() -> None:
 
 def mirror_silver() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(filings snapshot, document records): golden PTRs, other documents extracted, 404s absent."""
-    records_mod = _gold_records()
     golden = {f.stem: json.loads(f.read_text()) for f in sorted(GOLDEN_DIR.glob("*.json"))}
-    filings = records_mod.index_filings(MIRROR_INDEX.read_bytes())
-    return {"year": 2025, "filings": filings}, records_mod.mirror_records(golden, filings)
+    filings = gold_records.index_filings(MIRROR_INDEX.read_bytes())
+    return {"year": 2025, "filings": filings}, gold_records.mirror_records(golden, filings)
 
 
 def load_silver(s3: Any, bucket: str, extra_records: tuple[dict[str, Any], ...] = ()) -> None:
