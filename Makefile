@@ -60,8 +60,10 @@ axe-deps: mermaid-deps
 	elif [ $(AXE)/node_modules/.package-lock.json -nt $(AXE)/package-lock.json ]; then echo "axe-core present"; \
 	else npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error; fi
 
+## ruff everywhere; mypy on the modules listed in pyproject.toml ([tool.mypy] files).
 lint: $(STAMP)
 	$(BIN)/ruff check services infra events tests
+	$(BIN)/mypy
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint infra/template.yaml

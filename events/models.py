@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -213,9 +213,9 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_type: EventType
-    event_id: Annotated[str, Field(default_factory=lambda: uuid.uuid4().hex)]
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     run_id: str
-    occurred_at: Annotated[str, Field(default_factory=_now)]
+    occurred_at: str = Field(default_factory=_now)
     source: str = Field(description="The service that emitted the event")
     trace: str | None = Field(None, description="X-Ray trace header, carried across stages")
     detail: dict[str, Any]

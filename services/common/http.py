@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from urllib3.exceptions import HTTPError
@@ -79,8 +79,10 @@ def get(
     retry = _Retry(total=attempts - 1, redirect=5, status_forcelist=RETRY_STATUSES, backoff_factor=backoff_s,
                    raise_on_status=False, sleep=sleep)
     try:
-        resp = _POOL.request("GET", url, headers={"User-Agent": USER_AGENT, **(headers or {})}, retries=retry,
-                             timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s), preload_content=False)
+        # Not preloaded, the pool's response is an HTTPResponse: it can tell whether it was read to its end.
+        resp = cast(urllib3.HTTPResponse, _POOL.request(
+            "GET", url, headers={"User-Agent": USER_AGENT, **(headers or {})}, retries=retry,
+            timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s), preload_content=False))
     except HTTPError as exc:  # connection refused, timeouts, too many redirects: retries exhausted
         raise TransientHttpError(f"GET {url} failed after {attempts} attempts: {type(exc).__name__}: {exc}") from exc
     try:

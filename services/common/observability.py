@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # An invocation with nothing to count (a duplicate delivery, an idle watchdog tick) is normal
@@ -101,11 +102,11 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: ServiceMetrics) -> Cal
 
 
 def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger, tracer: Tracer,
-                      metrics: ServiceMetrics) -> Callable[[dict, Any], dict]:
+                      metrics: ServiceMetrics) -> Callable[[dict, Any], PartialItemFailureResponse]:
     """A Lambda handler for an SQS event source that reports partial batch failures."""
 
     @lambda_entry(logger, tracer, metrics)
-    def lambda_handler(event: dict, context: Any) -> dict:
+    def lambda_handler(event: dict, context: Any) -> PartialItemFailureResponse:
         # One processor per invocation: the local runtime runs a function's pollers as threads,
         # and a processor holds the state of the batch it is working on.
         return process_partial_response(

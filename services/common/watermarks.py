@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
 from services.common.conditional import update_if
 from services.common.tables import BREAKER, FILING, INDEX, WatermarkItem
@@ -89,7 +90,7 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
 
 def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:
     item = WatermarkItem(*FILING.key(year=year, doc_id=doc_id))
-    actions = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(now())]
+    actions: list[Action] = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(now())]
     for name, value in fields.items():
         attr = getattr(WatermarkItem, name)
         actions.append(attr.set(value) if value is not None else attr.remove())

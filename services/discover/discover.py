@@ -66,7 +66,7 @@ def reextract_candidates(request: RunRequested, year: int, skip: set[str]) -> li
         parsed = keys.parse_pdf_key(mark.bronze_key)
         if parsed is not None:
             out.append(DocumentExtractRequested(doc_id=doc_id, year=year, filing_type=parsed.filing_type,
-                                                key=mark.bronze_key, reason=reason))  # type: ignore[arg-type]
+                                                key=mark.bronze_key, reason=reason))
     return out
 
 

@@ -37,8 +37,8 @@ def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = Fal
     trace = current_trace(trace or stored_trace)
     annotate(tracer, run_id, trace)
     metrics.add_metric(name=f"Extract_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
-    if getattr(outcome, "extract_ms", 0):
-        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=outcome.extract_ms)
+    if extract_ms := getattr(outcome, "extract_ms", 0):
+        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=extract_ms)
     logger.info("extracted", extra={"key": key, "outcome": type(outcome).__name__, "run_id": run_id, "trace": trace})
     return [Envelope.build(outcome, run_id=run_id, source=SERVICE, trace=trace)]
 

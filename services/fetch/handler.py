@@ -38,8 +38,8 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
     if done.repeated:
         return
     metrics.add_metric(name=f"Fetch_{type(outcome).__name__}", unit=MetricUnit.Count, value=1)
-    if getattr(outcome, "fetch_ms", 0):
-        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=outcome.fetch_ms)
+    if fetch_ms := getattr(outcome, "fetch_ms", 0):
+        metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=fetch_ms)
     # Politeness: the Clerk publishes no rate limit, so space requests out.
     time.sleep(int(os.environ.get("FETCH_DELAY_MS", "0")) / 1000)
 
