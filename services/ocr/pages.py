@@ -49,7 +49,8 @@ def ink(image: Image.Image) -> np.ndarray:
 
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     """Where a run of at least `length` ink pixels along `axis` starts (a thin-line detector)."""
-    cs = np.cumsum(mask, axis=axis, dtype=np.int32)
+    # int16 halves the memory traffic of the sums; a run length never exceeds the axis length.
+    cs = np.cumsum(mask, axis=axis, dtype=np.int16 if mask.shape[axis] < 32_000 else np.int32)
     if axis == 1:
         cs = np.pad(cs, ((0, 0), (1, 0)))
         return (cs[:, length:] - cs[:, :-length]) >= length - 1
@@ -104,7 +105,7 @@ def rule_mask(mask: np.ndarray, length: int = 40) -> np.ndarray:
     """The pixels of ruled lines: every pixel of a straight run of at least `length` ink pixels."""
     rules = np.zeros_like(mask)
     for axis in (0, 1):
-        starts = _runs(mask, length, axis=axis).astype(np.int32)
+        starts = _runs(mask, length, axis=axis).astype(np.int16 if mask.shape[axis] < 32_000 else np.int32)
         # A pixel lies on a run if a run starts within `length` before it (a windowed sum).
         pad = [(0, 0), (0, 0)]
         pad[axis] = (length, length - 1)
@@ -124,13 +125,16 @@ def text_mask(mask: np.ndarray) -> np.ndarray:
 
 def without_rules(
     image: Image.Image, mask: np.ndarray, rows: list[int] = (), cols: list[int] = (), span: tuple[int, int] | None = None,
-    width: int = 5,
+    width: int = 5, rules_from: int | None = None,
 ) -> Image.Image:
     """The page with its ruled lines painted white, so OCR of a cell sees only its text: every
     long straight run, and a band along each known rule of the table (broken rules leave bits)."""
     pixels = np.asarray(image).copy()
-    pixels[rule_mask(mask)] = 255
     top, bottom = span if span else (0, pixels.shape[0])
+    # Only the table is read cell by cell: find the rules there (and above it from `rules_from`),
+    # not on the whole page.
+    start = top if rules_from is None else rules_from
+    pixels[start:bottom][rule_mask(mask[start:bottom])] = 255
     for y in rows:
         pixels[max(0, y - width) : y + width + 1, :] = 255
     for x in cols:

@@ -58,6 +58,7 @@ class _DocState:
     pages: list[OcrPage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cover_read: bool = False
+    tx_headings: dict[int, list[str]] = field(default_factory=dict)
     filer_name: str | None = None
     state_district: str | None = None
     saw_title: bool = False
@@ -131,10 +132,17 @@ def _read_page(number: int, image: Any, state: _DocState) -> None:
     rotation, upright, mask, grid = found
     state.rotation = rotation
     state.saw_table = True
-    read_tx_headings(grid, upright)
+    # Headings are read once per document and table shape: every page of a filing repeats them.
+    shape = len(grid.tx)
+    if shape not in state.tx_headings:
+        read_tx_headings(grid, upright)
+        state.tx_headings[shape] = [grid.tx[c] for c in sorted(grid.tx)]
+    grid.tx = dict(zip(sorted(grid.tx), state.tx_headings[shape], strict=True))
     clean = without_rules(
         upright, mask, rows=[y for band in grid.rows for y in band], cols=[x for col in grid.cols for x in col],
         span=(grid.header[0], grid.rows[-1][1]),
+        # The cover above the table is read once per document: clear its rules on that page only.
+        rules_from=0 if not state.cover_read else None,
     )
     with Page(clean, DPI) as page:
         cover = False
