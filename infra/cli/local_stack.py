@@ -1,9 +1,16 @@
-"""Find and talk to a stack started by `disclosures up` (its state file), from another process."""
+"""Find and talk to a stack started by `disclosures up` (its state file), from another process.
+
+A stack keeps everything in its state folder (`--state-dir`, `DISCLOSURES_STATE_DIR`, default
+`.disclosures/state`): `stack.json` (how to reach the running stack), the emulator's saved state
+(`emulator.pickle`: buckets, tables, queued messages), the emulator's pid (`emulator.json`), the
+ports it keeps (`ports.json`) and the logs. `disclosures reset` wipes them.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,12 +18,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra.local.emulator import aws_environment
+from infra.local.emulator import alive, aws_environment
 from infra.local.runtime import LOCAL_ENV
 from services.common.config import PROJECT_ROOT
 
-STATE_DIR = Path(os.environ.get("DISCLOSURES_STATE_DIR", PROJECT_ROOT / ".disclosures"))
+STATE_DIR = Path(os.environ.get("DISCLOSURES_STATE_DIR") or PROJECT_ROOT / ".disclosures" / "state")
 STATE_FILE = STATE_DIR / "stack.json"
+# What a stack writes in its state folder, and all that `reset` deletes (never the folder's other files).
+STATE_FILES = ("stack.json", "stack.tmp", "stack.log", "moto.log", "emulator.pickle", "emulator.tmp", "emulator.json",
+               "ports.json")
+
+
+def use_state_dir(path: Path) -> None:
+    """Operate the stack whose state is in `path` (the `--state-dir` option)."""
+    global STATE_DIR, STATE_FILE
+    STATE_DIR = Path(path).resolve()
+    STATE_FILE = STATE_DIR / "stack.json"
 
 
 class NoStack(RuntimeError):
@@ -28,20 +45,12 @@ def read_state() -> dict[str, Any]:
         raise NoStack("no local stack is running: start one with `disclosures up`")
     state = json.loads(STATE_FILE.read_text())
     pid = state.get("pid")
-    if pid and not _alive(pid):
+    if pid and not alive(pid):
         STATE_FILE.unlink(missing_ok=True)
         raise NoStack(f"the local stack (pid {pid}) is no longer running: start one with `disclosures up`")
     return state
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def attach(state: dict[str, Any]) -> None:
@@ -75,15 +84,40 @@ def start_detached(args: list[str], timeout_s: float = 60.0) -> dict[str, Any]:
     raise TimeoutError(f"the stack did not start within {timeout_s}s; see {STATE_DIR / 'stack.log'}")
 
 
+def last_source() -> str | None:
+    """The source the stack of this state folder ran on last (`up` without --source keeps it)."""
+    try:
+        return json.loads((STATE_DIR / "ports.json").read_text()).get("source")
+    except (OSError, ValueError):
+        return None
+
+
+def reset() -> list[str]:
+    """Stop the stack (and an emulator a crash left behind) and delete its saved state."""
+    from infra.local.emulator import stop_orphan
+
+    stop()
+    stop_orphan(STATE_DIR)
+    removed = []
+    for name in STATE_FILES:
+        path = STATE_DIR / name
+        if path.exists():
+            path.unlink()
+            removed.append(name)
+    if STATE_DIR.is_dir() and not any(STATE_DIR.iterdir()):
+        shutil.rmtree(STATE_DIR)
+    return removed
+
+
 def stop() -> bool:
     try:
         state = read_state()
     except NoStack:
         return False
     os.kill(state["pid"], signal.SIGTERM)
-    for _ in range(100):
-        if not _alive(state["pid"]):
-            break
+    # The emulator saves its state before it exits: a big state takes a while.
+    deadline = time.monotonic() + 180
+    while alive(state["pid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     STATE_FILE.unlink(missing_ok=True)
     return True

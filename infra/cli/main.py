@@ -142,16 +142,39 @@ def _wait_for_signal() -> None:
 
 
 # --------------------------------------------------------------------------- stack lifecycle
+StateDirOpt = Annotated[Path | None, typer.Option(
+    "--state-dir", help="Where the local stack keeps its state (default: $DISCLOSURES_STATE_DIR or .disclosures/state)")]
+
+
+@app.callback()
+def _main(state_dir: StateDirOpt = None) -> None:
+    """US House financial disclosures pipeline (non-commercial use only: 5 U.S.C. 13107)."""
+    if state_dir:
+        local_stack.use_state_dir(state_dir)
+
+
 @app.command()
 def up(
     source: Annotated[str | None, typer.Option(help="Clerk mirror folder or base URL")] = None,
     port: Annotated[int, typer.Option(help="Port of the API and website")] = 8080,
+    state_dir: StateDirOpt = None,
 ) -> None:
-    """Start the local stack in the background: emulator, pollers, scheduler, API and website."""
+    """Start the local stack in the background: emulator, pollers, scheduler, API and website.
+    Its state (buckets, tables, queued messages, the site) is kept in the state folder across
+    `down`/`up`, a crash and a reboot; a run a crash interrupted goes on."""
+    if state_dir:
+        local_stack.use_state_dir(state_dir)
     try:
         state = local_stack.read_state()
-        console.print(f"already up (pid {state['pid']}) at {state['endpoint']}")
-        return
+        wanted = str(Path(source).resolve()) if source and Path(source).is_dir() else source
+        if not wanted or wanted == state.get("source"):
+            console.print(f"already up (pid {state['pid']}) at {state['endpoint']}: one stack per state folder")
+            return
+        # Another source on a running stack: restart it on the new one; its state stays (the
+        # mirror keeps its port, so filings queued meanwhile are fetched from the new source).
+        console.print(f"restarting the stack (pid {state['pid']}) with source {wanted}; its state stays")
+        local_stack.stop()
+        source = wanted
     except local_stack.NoStack:
         pass
     args = (["--source", source] if source else []) + ["--port", str(port)]
@@ -159,13 +182,27 @@ def up(
         state = local_stack.start_detached(args)
     out.print(f"website   {state['http_url']}/\napi       {state['http_url']}/v1/summary\n"
               f"openapi   {state['http_url']}/openapi.json\nemulator  {state['endpoint']}\n"
-              f"clerk     {state['source_url']}\nstate     {local_stack.STATE_FILE}")
+              f"clerk     {state['source_url']}\nstate     {local_stack.STATE_DIR}")
 
 
 @app.command()
-def down() -> None:
-    """Stop the local stack started by `disclosures up`."""
+def down(state_dir: StateDirOpt = None) -> None:
+    """Stop the local stack started by `disclosures up` (its state stays in the state folder)."""
+    if state_dir:
+        local_stack.use_state_dir(state_dir)
     console.print("stopped" if local_stack.stop() else "no local stack was running")
+
+
+@app.command()
+def reset(state_dir: StateDirOpt = None,
+          yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False) -> None:
+    """Stop the local stack and wipe its state: every run, object, table and queued message."""
+    if state_dir:
+        local_stack.use_state_dir(state_dir)
+    if not yes and not typer.confirm(f"wipe the local stack's state in {local_stack.STATE_DIR}?"):
+        raise typer.Exit(1)
+    removed = local_stack.reset()
+    console.print(f"wiped {local_stack.STATE_DIR} ({', '.join(removed) or 'nothing was there'})")
 
 
 @app.command(hidden=True)
@@ -179,8 +216,9 @@ def serve(
 
     from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
 
-    runtime = LocalRuntime(RuntimeOptions(source=source or default_source(), http_port=port,
-                                          emulator_log=str(state_file.parent / "moto.log")))
+    local_stack.use_state_dir(state_file.parent)
+    runtime = LocalRuntime(RuntimeOptions(source=source or local_stack.last_source() or default_source(), http_port=port,
+                                          emulator_log=str(state_file.parent / "moto.log"), state_dir=state_file.parent))
     runtime.start()
     state = {**runtime.describe(), "pid": os.getpid()}
     tmp = state_file.with_suffix(".tmp")
@@ -230,15 +268,36 @@ def run(
     doc: Annotated[list[str] | None, typer.Option(help="Only these DocIDs")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     timeout: float = 1800.0,
+    source: Annotated[str | None, typer.Option(
+        help="Another source for this run: a base URL, or a folder laid out like the Clerk's site (served by this "
+             "command while it waits for the run)")] = None,
 ) -> None:
     """Request a run on the stack started by `disclosures up` (what the nightly rule does)."""
     from events.models import RunRequested
+    from infra.local.mirror import MirrorServer
     from services.discover.discover import default_years
 
     state = _attached()
-    request = RunRequested(years=years or default_years(), source_url=state["source_url"], trigger="cli",
+    mirror = None
+    source_url = state["source_url"]
+    if source and Path(source).is_dir():
+        if not wait:
+            console.print("a folder source is served by this command while the run runs: waiting for it")
+            wait = True
+        mirror = MirrorServer(Path(source)).start()
+        source_url = mirror.url
+    elif source:
+        if not source.startswith(("http://", "https://")):
+            console.print(f"[red]--source {source}: neither a folder nor an http(s) URL[/red]")
+            raise typer.Exit(2)
+        source_url = source.rstrip("/")
+    request = RunRequested(years=years or default_years(), source_url=source_url, trigger="cli",
                            force=force, doc_ids=doc or [])
-    _request(state, request, wait, as_json, timeout)
+    try:
+        _request(state, request, wait, as_json, timeout)
+    finally:
+        if mirror:
+            mirror.stop()
 
 
 @app.command()
@@ -297,26 +356,58 @@ def runs_show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
     """One run: status, counts, durations, errors (and its documents)."""
     from services.ledger.queries import get_run
 
-    _attached()
+    state = _attached()
     found = get_run(run_id)
     if found is None:
         console.print(f"[red]no run {run_id} in the ledger[/red]")
         raise typer.Exit(1)
+    requests = _stack_requests(state)
     if as_json:
         from services.ledger.cost import run_cost
 
-        print(json.dumps({**found, "cost": run_cost(found).to_dict()}, default=str))
+        print(json.dumps({**found, "cost": run_cost(found).to_dict(), "aws_requests": requests}, default=str))
         return
     _print_run(found)
     from infra.cli.ops_cmd import print_cost
 
     print_cost(found)
+    _print_requests(requests)
     if documents:
         table = Table("doc_id", "type", "fetch", "extract", "ocr", "terminal", "reason")
         for d in found["documents"]:
             table.add_row(d.get("doc_id", ""), d.get("filing_type", ""), d.get("fetch", ""), d.get("extract", ""),
                           d.get("ocr", ""), d.get("terminal", ""), d.get("reason", ""))
         out.print(table)
+
+
+def _stack_requests(state: dict[str, Any]) -> dict[str, Any] | None:
+    """AWS requests by stage since the local stack started, per document settled meanwhile.
+    The emulator counts per caller, not per run: with one run since `up` they are that run's."""
+    import urllib.request
+
+    from infra.local.callers import by_caller
+    from services.ledger.queries import list_runs
+
+    try:
+        rows = json.loads(urllib.request.urlopen(f"{state['endpoint']}/_local/requests", timeout=5).read())  # noqa: S310
+    except OSError:
+        return None
+    documents = sum(int(r.get("docs_settled") or 0) for r in list_runs(1000))
+    stages = by_caller(rows)
+    return {"documents": documents, "by_stage": {
+        caller: {"requests": sum(actions.values()), "per_document": round(sum(actions.values()) / documents, 2) if documents else None,
+                 "actions": actions} for caller, actions in stages.items()}}
+
+
+def _print_requests(requests: dict[str, Any] | None) -> None:
+    if not requests:
+        return
+    table = Table("stage", "requests", "per document", "busiest actions",
+                  title=f"AWS requests since the stack started ({requests['documents']} documents settled)")
+    for stage, info in requests["by_stage"].items():
+        busiest = ", ".join(f"{a} {n}" for a, n in list(info["actions"].items())[:4])
+        table.add_row(stage, str(info["requests"]), str(info["per_document"] or "-"), busiest)
+    out.print(table)
 
 
 # --------------------------------------------------------------------------- dead letters

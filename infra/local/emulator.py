@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +17,8 @@ import boto3
 from botocore.config import Config
 
 from infra.local.template import REGION
+
+PID_FILE = "emulator.json"  # in a state folder: the persistent emulator serving it (pid, port)
 
 # moto answers unimplemented calls with 500; retrying those only hides the gap.
 CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50)
@@ -46,18 +50,24 @@ class Emulator:
     process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def start(cls, port: int | None = None, log_path: str | None = None) -> Emulator:
+    def start(cls, port: int | None = None, log_path: str | None = None, state_dir: Path | None = None) -> Emulator:
+        """Start moto; with `state_dir` it loads the state saved there, keeps it there, and saves
+        and exits when this process dies (an orphan from an earlier crash is stopped first)."""
         port = port or free_port()
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        persistence: list[str] = []
+        if state_dir is not None:
+            stop_orphan(state_dir)
+            persistence = ["--state-dir", str(Path(state_dir).resolve()), "--parent-pid", str(os.getpid())]
         process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local.moto_server", "--port", str(port)],
+            [sys.executable, "-m", "infra.local.moto_server", "--port", str(port), *persistence],
             stdout=log,
             stderr=log,
             env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
             cwd=Path(__file__).resolve().parents[2],
         )
         emulator = cls(endpoint=f"http://127.0.0.1:{port}", process=process)
-        emulator.wait_ready()
+        emulator.wait_ready(timeout=300.0 if persistence else 30.0)  # loading a big saved state takes a while
         return emulator
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -86,10 +96,65 @@ class Emulator:
             config=CLIENT_CONFIG,
         )
 
+    def requests(self) -> list[dict]:
+        """What reached the emulator since it started (or the last reset): caller, service, action, count."""
+        return json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/requests", timeout=10).read())  # noqa: S310
+
+    def reset_requests(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/_local/requests", method="DELETE")
+        urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
+
     def stop(self) -> None:
+        """SIGTERM: a persistent emulator saves its state first (it may take a while when big)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+
+
+def recorded_emulator(state_dir: Path) -> dict | None:
+    """The emulator a state folder's pid file names, if that process still runs and is ours."""
+    path = Path(state_dir) / PID_FILE
+    try:
+        record = json.loads(path.read_text())
+        cmdline = Path(f"/proc/{int(record['pid'])}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, ValueError, KeyError):
+        return None
+    # A reboot may give the pid to another process: it is ours only if it runs our server on this folder.
+    if "infra.local.moto_server" not in cmdline or str(Path(state_dir).resolve()) not in cmdline:
+        return None
+    return record
+
+
+def stop_orphan(state_dir: Path, timeout_s: float = 120.0) -> bool:
+    """Stop an emulator left running by a crashed stack: SIGTERM makes it save its state and exit."""
+    record = recorded_emulator(state_dir)
+    if record is None:
+        (Path(state_dir) / PID_FILE).unlink(missing_ok=True)
+        return False
+    pid = int(record["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and recorded_emulator(state_dir) is not None and alive(pid):
+        time.sleep(0.1)
+    if alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    (Path(state_dir) / PID_FILE).unlink(missing_ok=True)
+    return True
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is not alive.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True

@@ -1,37 +1,358 @@
-"""moto in server mode, answering one request at a time, with a lighter DynamoDB transaction.
+"""moto in server mode, as the local runtime needs it: persistent, counted, and safe.
 
-moto's SQS mutates a queue's message list without a lock, so concurrent requests (a delete
-beside a delivery from SNS) can lose a message. Serialising requests costs little: moto runs
-under one interpreter lock anyway. Pollers therefore poll without long-polling.
+- **Persistent** (`--state-dir`): moto keeps everything in memory. Here its backends of the
+  services the template uses are pickled to `<state-dir>/emulator.pickle` (written whole, then
+  renamed, so a crash leaves the previous snapshot intact), taken under the request lock so a
+  snapshot is one consistent moment of every bucket, table and queue. It is taken a moment after
+  a change (at most every `SNAPSHOT_MIN_S`, and never more often than ten times its own cost, so
+  a big state costs the emulator at most a tenth of its time), on SIGTERM, and when the process
+  that started it dies (no orphan: the emulator saves and exits). At start the snapshot is loaded
+  back and every message that was in flight is made visible again: whoever received it died with
+  the stack, so it is delivered again, as SQS does once a visibility timeout runs out.
+- **Counted**: every request is counted per caller (the `x-local-caller` header the runtime's
+  clients send: the function's name), service and action; `GET /_local/requests` answers them.
+- **Safe**: see `RequestGate` for what may run concurrently and why.
+- **Light DynamoDB transactions**: moto's TransactWriteItems deep-copies every table it touches
+  to roll back on failure; with the ledger's one transaction per event that is quadratic, and a
+  full-year load ran the emulator out of memory. Here only the items a transaction names are
+  saved and restored.
 
-moto's TransactWriteItems deep-copies every table it touches to roll back on failure: with the
-ledger's one transaction per event that is quadratic, and a full-year load ran the emulator out
-of memory. Here only the items a transaction names are saved and restored.
+Each patch of moto's internals has a canary test (tests/unit/infra/test_moto_server.py) and
+pyproject pins moto below its next minor release.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
+import pickle
+import signal
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import run_simple
+from infra.local.emulator import PID_FILE
+
+PERSISTED_SERVICES = ("s3", "sqs", "sns", "dynamodb", "cloudwatch", "events")
+SNAPSHOT_FILE = "emulator.pickle"
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_MIN_S = 2.0
+CALLER_HEADER = "x-local-caller"
+_READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head")
 
 
-class Serialized:
-    def __init__(self, app: Any) -> None:
+# --------------------------------------------------------------------------- what a request is
+def request_service(environ: dict[str, Any]) -> str:
+    """The signing scope's service (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    marker = auth.find("Credential=")
+    if marker < 0:
+        return "unknown"
+    parts = auth[marker + len("Credential="):].split(",", 1)[0].split("/")
+    return parts[3] if len(parts) > 3 else "unknown"
+
+
+def request_action(environ: dict[str, Any], service: str) -> str:
+    """The API action: from X-Amz-Target (JSON protocols), the path (RPC v2), the form (query
+    protocol; the body is read and put back), or the method and path shape (S3's REST)."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    path = environ.get("PATH_INFO", "")
+    if "/operation/" in path:
+        return path.rsplit("/", 1)[-1]
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return action[0]
+    if service == "s3":
+        return s3_action(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
+                         bool(environ.get("HTTP_X_AMZ_COPY_SOURCE")))
+    query = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    return query[0] if query else environ["REQUEST_METHOD"]
+
+
+def s3_action(method: str, path: str, query: str, copy: bool) -> str:
+    """S3's REST calls by method and path shape (path-style addressing: /bucket/key)."""
+    has_key = len(path.strip("/").split("/", 1)) > 1
+    sub = sorted(k for k in parse_qs(query, keep_blank_values=True) if k not in ("x-id", "versionId", "partNumber"))
+    if has_key:
+        if copy and method == "PUT":
+            return "CopyObject"
+        return {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject",
+                "POST": "PostObject"}.get(method, method) + ("" if not sub else f"?{sub[0]}")
+    if method == "GET" and ("list-type" in sub or not sub):
+        return "ListObjectsV2" if "list-type" in sub else "ListObjects"
+    if method == "GET" and "versions" in sub:
+        return "ListObjectVersions"
+    if method == "POST" and "delete" in sub:
+        return "DeleteObjects"
+    return f"{method} bucket" + ("" if not sub else f"?{sub[0]}")
+
+
+def mutates(method: str, action: str, response: bytes) -> bool:
+    """Whether a request may have changed the emulator's state (what makes a snapshot due)."""
+    if method in ("GET", "HEAD") or action.startswith(_READ_PREFIXES) or action.startswith("GetObject"):
+        return False
+    if action == "ReceiveMessage":  # hands out receipts and moves visibility only when it returns messages
+        return b"ReceiptHandle" in response
+    return True
+
+
+# --------------------------------------------------------------------------- concurrency
+class RequestGate:
+    """Which requests may run together, and a way to stop them all (for a snapshot).
+
+    moto's SQS is not safe under concurrent mutation: `Queue.delete_message` rebuilds
+    `queue._messages` from a copy while `Queue.add_message` (an SNS delivery, a SendMessage, an S3
+    event notification) appends to the old list, and `receive_messages` walks the list meanwhile;
+    a message appended in between is lost. So SQS, SNS and every S3 write (it may notify a queue)
+    share one lock. moto's DynamoDB iterates a table's item dict for a Query or Scan while a write
+    may resize it: DynamoDB has its own lock. CloudWatch and EventBridge share a third. Only S3
+    object reads (a dict lookup, then the object's own lock) run without one: they run beside all
+    the rest. A snapshot holds the gate exclusively, so it sees one consistent moment.
+    """
+
+    def __init__(self) -> None:
+        self._state = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+        self.locks = {"messaging": threading.Lock(), "dynamodb": threading.Lock(), "other": threading.Lock()}
+
+    def lock_for(self, service: str, method: str, action: str) -> threading.Lock | None:
+        if service == "s3" and action.startswith(("GetObject", "HeadObject")):
+            return None
+        if service in ("sqs", "sns", "s3"):
+            return self.locks["messaging"]
+        if service == "dynamodb":
+            return self.locks["dynamodb"]
+        return self.locks["other"]
+
+    def enter(self) -> None:
+        with self._state:
+            while self._exclusive:
+                self._state.wait()
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._state:
+            self._active -= 1
+            if not self._active:
+                self._state.notify_all()
+
+    def exclusive(self) -> _Exclusive:
+        return _Exclusive(self)
+
+
+class _Exclusive:
+    def __init__(self, gate: RequestGate) -> None:
+        self.gate = gate
+
+    def __enter__(self) -> None:
+        with self.gate._state:
+            while self.gate._exclusive:
+                self.gate._state.wait()
+            self.gate._exclusive = True
+            while self.gate._active:
+                self.gate._state.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        with self.gate._state:
+            self.gate._exclusive = False
+            self.gate._state.notify_all()
+
+
+class LocalApp:
+    """moto's WSGI app behind the gate, counting requests, marking the state dirty."""
+
+    def __init__(self, app: Any, persistence: Persistence | None = None) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.gate = RequestGate()
+        self.persistence = persistence
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self._counts_lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
-        with self.lock:
-            # Drain the body inside the lock: moto may build it lazily.
-            return list(self.app(environ, start_response))
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_local/"):
+            return self._local(environ, start_response)
+        service = request_service(environ)
+        action = request_action(environ, service)
+        caller = environ.get("HTTP_" + CALLER_HEADER.upper().replace("-", "_"), "other")
+        self.gate.enter()
+        try:
+            lock = self.gate.lock_for(service, environ["REQUEST_METHOD"], action)
+            if lock is None:
+                body = list(self.app(environ, start_response))
+            else:
+                with lock:
+                    body = list(self.app(environ, start_response))  # drain inside: moto may build it lazily
+        finally:
+            self.gate.leave()
+        with self._counts_lock:
+            self.counts[(caller, service, action)] += 1
+        if self.persistence and mutates(environ["REQUEST_METHOD"], action, b"".join(body)):
+            self.persistence.dirty = True
+        return body
+
+    def _local(self, environ: dict, start_response: Any) -> Iterable[bytes]:
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        if path == "/_local/requests" and method == "GET":
+            with self._counts_lock:
+                rows = [{"caller": c, "service": s, "action": a, "count": n} for (c, s, a), n in sorted(self.counts.items())]
+            return _json(start_response, rows)
+        if path == "/_local/requests" and method == "DELETE":
+            with self._counts_lock:
+                self.counts.clear()
+            return _json(start_response, {"reset": True})
+        if path == "/_local/snapshot" and method == "POST" and self.persistence:
+            return _json(start_response, {"seconds": self.persistence.save(self.gate)})
+        start_response("404 Not Found", [("Content-Type", "application/json")])
+        return [b'{"error": "unknown local endpoint"}']
 
 
+def _json(start_response: Any, value: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(value).encode()]
+
+
+# --------------------------------------------------------------------------- persistence
+def _picklable_queues() -> None:
+    """moto's SQS Queue holds a threading.Condition, which pickle refuses: leave it out, make a new one."""
+    from moto.sqs.models import Queue
+
+    def getstate(self: Any) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_messages_lock", None)
+        return state
+
+    def setstate(self: Any, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._messages_lock = threading.Condition()
+
+    Queue.__getstate__ = getstate  # type: ignore[attr-defined]
+    Queue.__setstate__ = setstate  # type: ignore[attr-defined]
+
+
+def snapshot_bytes() -> bytes:
+    import moto
+    from moto.backends import get_backend
+
+    backends = {name: {account: dict(regions) for account, regions in get_backend(name).items()}  # type: ignore[arg-type]
+                for name in PERSISTED_SERVICES}
+    # S3 finds a bucket's owner in a table beside the backends (moto.s3.models.S3BackendDict).
+    bucket_accounts = dict(get_backend("s3").bucket_accounts)  # type: ignore[attr-defined]
+    return pickle.dumps({"format": SNAPSHOT_FORMAT, "moto": moto.__version__, "taken_at": time.time(),
+                         "backends": backends, "s3_bucket_accounts": bucket_accounts},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class SnapshotMismatch(RuntimeError):
+    pass
+
+
+def restore_bytes(data: bytes) -> int:
+    """Load a snapshot into this process's moto; returns the messages made visible again."""
+    import moto
+    from moto.backends import get_backend
+
+    state = pickle.loads(data)  # noqa: S301 - our own file, in the stack's own state folder
+    if state.get("format") != SNAPSHOT_FORMAT or state.get("moto") != moto.__version__:
+        raise SnapshotMismatch(f"the saved state was written by moto {state.get('moto')} (format {state.get('format')}); "
+                               f"this is moto {moto.__version__}: `disclosures reset` starts afresh")
+    for name, accounts in state["backends"].items():
+        backend_dict = get_backend(name)  # type: ignore[arg-type]
+        for account, regions in accounts.items():
+            per_account = backend_dict[account]
+            for region, backend in regions.items():
+                dict.__setitem__(per_account, region, backend)
+    get_backend("s3").bucket_accounts.update(state["s3_bucket_accounts"])  # type: ignore[attr-defined]
+    return release_in_flight()
+
+
+def release_in_flight() -> int:
+    """Every received, undeleted message becomes visible: its receiver died with the stack."""
+    from moto.backends import get_backend
+
+    released = 0
+    for regions in get_backend("sqs").values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                for message in queue._messages:
+                    if not message.visible:
+                        message.visible_at = 0.0
+                        released += 1
+                queue._pending_messages = set()
+    return released
+
+
+class Persistence:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / SNAPSHOT_FILE
+        self.dirty = False
+        self.last_cost_s = 0.0
+        self.last_saved = 0.0
+        self._save_lock = threading.Lock()
+
+    def restore(self) -> int | None:
+        if not self.path.exists():
+            return None
+        return restore_bytes(self.path.read_bytes())
+
+    def save(self, gate: RequestGate) -> float:
+        """Take a consistent snapshot and write it atomically; returns what it cost in seconds."""
+        with self._save_lock:
+            started = time.monotonic()
+            with gate.exclusive():
+                self.dirty = False
+                data = snapshot_bytes()
+            tmp = self.path.with_suffix(".tmp")
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                tmp.replace(self.path)
+                _fsync_dir(self.state_dir)
+            except OSError:
+                self.dirty = True
+                raise
+            self.last_cost_s = time.monotonic() - started
+            self.last_saved = time.monotonic()
+            return self.last_cost_s
+
+    def due(self) -> bool:
+        interval = max(SNAPSHOT_MIN_S, 10 * self.last_cost_s)
+        return self.dirty and time.monotonic() - self.last_saved >= interval
+
+    def run(self, gate: RequestGate, stop: threading.Event) -> None:
+        while not stop.wait(0.5):
+            if self.due():
+                try:
+                    self.save(gate)
+                except OSError as exc:  # a full disk: keep serving, say so, try again later
+                    print(f"snapshot failed: {exc}", flush=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- DynamoDB transactions
 def _item_key(table: Any, attrs: dict[str, Any]) -> tuple[Any, Any]:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -89,15 +410,61 @@ def _light_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+# --------------------------------------------------------------------------- the process
+def _watch_parent(parent_pid: int, shutdown: Any) -> None:
+    """The process that started the emulator died (kill -9 of the stack): save and exit, no orphan."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, default=None, help="keep the state here across restarts")
+    parser.add_argument("--parent-pid", type=int, default=None, help="save and exit when this process dies")
     args = parser.parse_args()
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import run_simple
+
     os.environ.setdefault("MOTO_PORT", str(args.port))
     _light_transactions()
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, Serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    _picklable_queues()
+    persistence = None
+    if args.state_dir:
+        args.state_dir.mkdir(parents=True, exist_ok=True)
+        persistence = Persistence(args.state_dir)
+        released = persistence.restore()
+        if released is not None:
+            print(f"restored {persistence.path} ({released} in-flight message(s) made visible again)", flush=True)
+    app = LocalApp(DomainDispatcherApplication(create_backend_app), persistence)
+    stop = threading.Event()
+    exiting = threading.Lock()
+
+    def shutdown(*_: object) -> None:
+        if not exiting.acquire(blocking=False):
+            return
+        stop.set()
+        if persistence:
+            persistence.save(app.gate)
+            (args.state_dir / PID_FILE).unlink(missing_ok=True)
+        os._exit(0)
+
+    if persistence and args.state_dir:
+        threading.Thread(target=persistence.run, args=(app.gate, stop), name="snapshots", daemon=True).start()
+        record = {"pid": os.getpid(), "port": args.port, "endpoint": f"http://{args.host}:{args.port}"}
+        (args.state_dir / PID_FILE).write_text(json.dumps(record))
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid, shutdown), name="parent-watch", daemon=True).start()
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

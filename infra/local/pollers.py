@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.local import logs
+from infra.local.callers import calling_as
 from infra.local.provision import QueueSource, ScheduleSource
 from infra.local.template import ACCOUNT_ID, REGION
 
@@ -81,10 +83,22 @@ class InvocationStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # shared by a function's pollers
 
 
+def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalContext, caller: str, cloudwatch) -> Any:
+    """Call a handler as Lambda would, its output read as CloudWatch Logs reads it (EMF: metrics)."""
+    try:
+        with calling_as(caller), logs.captured() as lines:
+            return handler(event, context)
+    finally:
+        if cloudwatch is not None:
+            logs.deliver(lines, cloudwatch)
+
+
 class QueuePoller(threading.Thread):
-    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, idle_s: float = 0.2) -> None:
+    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, idle_s: float = 0.2,
+                 cloudwatch=None) -> None:
         super().__init__(name=f"poller-{source.function}", daemon=True)
         self.source, self.sqs, self.stop_event, self.stats, self.idle_s = source, sqs, stop, stats, idle_s
+        self.cloudwatch = cloudwatch
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
         self.handler = load_handler(source.handler)
         attrs = sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
@@ -117,7 +131,8 @@ class QueuePoller(threading.Thread):
         heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, finished), daemon=True)
         heartbeat.start()
         try:
-            result = self.handler(sqs_event(messages, self.queue_arn), LocalContext(self.source.function))
+            result = invoke(self.handler, sqs_event(messages, self.queue_arn), LocalContext(self.source.function),
+                            self.source.service_name, self.cloudwatch)
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - an unhandled error fails the whole batch, as on Lambda
             self.stats.errors += 1
@@ -176,9 +191,11 @@ def rate_seconds(expression: str) -> float | None:
 class Scheduler(threading.Thread):
     """Fires rate() schedules, compressed by `time_scale`; cron rules fire only on request."""
 
-    def __init__(self, schedules: list[ScheduleSource], sqs, stop: threading.Event, time_scale: float) -> None:
+    def __init__(self, schedules: list[ScheduleSource], sqs, stop: threading.Event, time_scale: float,
+                 cloudwatch=None) -> None:
         super().__init__(name="scheduler", daemon=True)
         self.schedules, self.sqs, self.stop_event, self.time_scale = schedules, sqs, stop, time_scale
+        self.cloudwatch = cloudwatch
         self.fired: list[tuple[str, str]] = []
         self.last_error = ""
 
@@ -186,7 +203,8 @@ class Scheduler(threading.Thread):
         if schedule.target_queue_url:
             self.sqs.send_message(QueueUrl=schedule.target_queue_url, MessageBody=schedule.payload)
         elif schedule.handler:
-            load_handler(schedule.handler)(scheduled_event(schedule.name), LocalContext(schedule.service_name or schedule.name))
+            name = schedule.service_name or schedule.name
+            invoke(load_handler(schedule.handler), scheduled_event(schedule.name), LocalContext(name), name, self.cloudwatch)
         self.fired.append((schedule.name, datetime.now(UTC).isoformat()))
 
     def fire_named(self, fragment: str) -> ScheduleSource:

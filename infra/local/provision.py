@@ -3,6 +3,9 @@
 moto's own CloudFormation drops bucket notifications, alarms and more, so each resource type
 is created by the call AWS itself would make. Functions and their event sources are not
 created in moto (it cannot run them): they become poller and scheduler configuration.
+
+Provisioning is idempotent: on an emulator that kept its state (a persistent stack after `up`)
+what exists is kept, with its data, and brought to what the template says.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from infra.local.emulator import Emulator
 from infra.local.template import Stack, function_handler
@@ -81,13 +86,17 @@ def _tables(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
     for logical_id, res in stack.of_type("AWS::DynamoDB::Table").items():
         props = _props(res, stack)
         indexes = {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]} if props.get("GlobalSecondaryIndexes") else {}
-        ddb.create_table(
-            TableName=stack.physical_name(logical_id),
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
-            **indexes,
-        )
+        try:
+            ddb.create_table(
+                TableName=stack.physical_name(logical_id),
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+                **indexes,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceInUseException":  # kept from before: its items too
+                raise
         if props.get("TimeToLiveSpecification"):
             ddb.update_time_to_live(TableName=stack.physical_name(logical_id),
                                     TimeToLiveSpecification=props["TimeToLiveSpecification"])
@@ -117,7 +126,13 @@ def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_timeo
             attributes["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": redrive["deadLetterTargetArn"], "maxReceiveCount": str(redrive["maxReceiveCount"])}
             )
-        url = sqs.create_queue(QueueName=stack.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
+        try:
+            url = sqs.create_queue(QueueName=stack.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("QueueAlreadyExists", "QueueNameExists"):
+                raise
+            url = sqs.get_queue_url(QueueName=stack.physical_name(logical_id))["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         out.queues[logical_id] = url
         if "RedrivePolicy" in props:
             dlq_name = props["RedrivePolicy"]["deadLetterTargetArn"].rsplit(":", 1)[1]
@@ -133,9 +148,13 @@ def _subscriptions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
         attributes = {"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()}
         if "FilterPolicy" in props:
             attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
-        sns.subscribe(
-            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], Attributes=attributes
-        )
+        arn = sns.subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        # SNS answers an existing subscription as it is: bring its attributes to the template's.
+        for name, value in attributes.items():
+            sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName=name, AttributeValue=value)
 
 
 def _buckets(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
@@ -143,7 +162,11 @@ def _buckets(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
     for logical_id, res in stack.of_type("AWS::S3::Bucket").items():
         props = _props(res, stack)
         name = stack.physical_name(logical_id)
-        s3.create_bucket(Bucket=name)
+        try:
+            s3.create_bucket(Bucket=name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
         if props.get("VersioningConfiguration"):
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if props.get("BucketEncryption"):

@@ -7,7 +7,9 @@ the scheduler, alarms evaluation and DLQ replay.
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -39,11 +41,8 @@ LOCAL_ENV = {
     "FETCH_DELAY_MS": "0",
     "HTTP_BACKOFF_S": "0.05",
     "RUN_IDLE_LIMIT_S": "8",
-    "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    # EMF on stdout reaches no CloudWatch locally: handlers put their metrics to the emulator.
-    "METRICS_SINK": "cloudwatch",
 }
 
 
@@ -73,6 +72,20 @@ class RuntimeOptions:
     http_port: int | None = None  # serve the API and the website on this port (0: any free one)
     alarms: bool = True  # evaluate the template's alarms (periods divided by time_scale)
     alarm_interval_s: float | None = None  # seconds between evaluations (default: 120 s / time_scale)
+    # Keep the emulator's state (objects, tables, queued messages, the site) in this folder across
+    # restarts and crashes; None: in memory only, gone when the emulator stops.
+    state_dir: Path | None = None
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # As the servers bind: a port its last owner just closed (TIME_WAIT) is free to them.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 class LocalRuntime:
@@ -103,16 +116,18 @@ class LocalRuntime:
         if opts.endpoint:
             self.emulator = Emulator(endpoint=opts.endpoint)
         else:
-            self.emulator = Emulator.start(log_path=opts.emulator_log)
+            self.emulator = Emulator.start(port=self._saved_port("emulator"), log_path=opts.emulator_log,
+                                           state_dir=opts.state_dir)
             self._owns_emulator = True
         if Path(opts.source).is_dir():
-            self.mirror = MirrorServer(Path(opts.source)).start()
+            self.mirror = MirrorServer(Path(opts.source), port=self._saved_port("mirror") or 0).start()
         parameters = {"ClerkBaseUrl": self.source_url, "Stage": "local"}
         if opts.reference:
-            self.reference = MirrorServer(Path(opts.reference)).start()
+            self.reference = MirrorServer(Path(opts.reference), port=self._saved_port("reference") or 0).start()
             parameters["LegislatorsUrl"] = f"{self.reference.url}/{LEGISLATORS_FILE}"
             history = Path(opts.reference) / LEGISLATORS_HISTORY_FILE
             parameters["LegislatorsHistoryUrl"] = f"{self.reference.url}/{LEGISLATORS_HISTORY_FILE}" if history.is_file() else ""
+        self._save_ports()
         stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint, parameters=parameters)
         self.provisioned = provision(stack, self.emulator, visibility_timeout=opts.visibility_timeout)
         self._configure_process()
@@ -121,6 +136,29 @@ class LocalRuntime:
         if opts.http_port is not None:
             self.start_http(opts.http_port)
         return self
+
+    # A persistent stack keeps its ports: a run interrupted by a crash carries the mirror's URL in
+    # its queued events, and the emulator's queue URLs carry its port.
+    def _ports_file(self) -> Path | None:
+        return Path(self.options.state_dir) / "ports.json" if self.options.state_dir else None
+
+    def _saved_port(self, name: str) -> int | None:
+        path = self._ports_file()
+        if path is None or not path.exists():
+            return None
+        port = json.loads(path.read_text()).get(name)
+        return port if port and _port_free(port) else None
+
+    def _save_ports(self) -> None:
+        path = self._ports_file()
+        if path is None:
+            return
+        ports = {"emulator": int(self.emulator.endpoint.rsplit(":", 1)[1]) if self._owns_emulator else None,
+                 "mirror": self.mirror.httpd.server_address[1] if self.mirror else None,
+                 "reference": self.reference.httpd.server_address[1] if self.reference else None,
+                 "source": self.options.source}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(ports))
 
     def start_http(self, port: int = 0) -> str:
         """Serve the API and the website (from the site bucket) as API Gateway and the CDN would."""
@@ -135,26 +173,33 @@ class LocalRuntime:
 
     def _configure_process(self) -> None:
         """Point this process (which hosts every handler) at the emulator and the stack."""
-        from services.common import aws, config, tables
+        from infra.local import callers
+        from services.common import aws, config, tables, watermarks
 
         assert self.emulator and self.provisioned
+        callers.install()
         changes = {**aws_environment(self.emulator.endpoint), **self.provisioned.environment, **LOCAL_ENV, **self.options.env}
         self._saved_env = {name: os.environ.get(name) for name in changes}
         os.environ.update(changes)
         config.settings.cache_clear()
         aws.reset_clients()
         tables.configure_from_env()
+        watermarks.forget_breaker()
 
     def start_pollers(self) -> None:
         assert self.provisioned and self.emulator
-        sqs = self.emulator.client("sqs")
+        from infra.local import logs
+
+        sqs, cloudwatch = self.emulator.client("sqs"), self.emulator.client("cloudwatch")
+        logs.install()  # each invocation's output is read as CloudWatch Logs reads it
         for source in self.provisioned.queue_sources:
             stats = self.stats.setdefault(source.service_name, InvocationStats())
             for _ in range(source.max_concurrency):
-                poller = QueuePoller(source, sqs, self.stop_event, stats, idle_s=self.options.poll_idle_s)
+                poller = QueuePoller(source, sqs, self.stop_event, stats, idle_s=self.options.poll_idle_s,
+                                     cloudwatch=cloudwatch)
                 poller.start()
                 self.pollers.append(poller)
-        self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale)
+        self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale, cloudwatch)
         self.scheduler.start()
         if self.options.alarms:
             self.start_alarms()
@@ -201,6 +246,9 @@ class LocalRuntime:
         for server in (self.mirror, self.reference, self.http):
             if server:
                 server.stop()
+        from infra.local import logs
+
+        logs.uninstall()
         if self.emulator and self._owns_emulator:
             self.emulator.stop()
         self._restore_process()
@@ -343,6 +391,7 @@ class LocalRuntime:
             "endpoint": self.emulator.endpoint,
             "stack_name": self.options.stack_name,
             "source_url": self.source_url,
+            "source": str(Path(self.options.source).resolve()) if Path(self.options.source).is_dir() else self.options.source,
             "environment": self.provisioned.environment,
             "queues": self.provisioned.queues,
             "dead_letter_queues": self.provisioned.dead_letter_queues,

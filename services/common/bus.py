@@ -7,13 +7,17 @@ when the detail has one, lets a queue take only some filings (q-ocr: scanned PTR
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from events.models import Envelope
 from services.common.aws import client
 from services.common.config import settings
 
 _SNS_BATCH = 10
+# Events published inside `batched()`: held, then sent ten to a PublishBatch request.
+_outbox: ContextVar[list[Envelope] | None] = ContextVar("outbox", default=None)
 
 
 def attributes(event: Envelope) -> dict[str, dict[str, str]]:
@@ -30,8 +34,31 @@ def _entry(event: Envelope) -> dict:
     return {"Id": event.event_id, "Message": event.model_dump_json(), "MessageAttributes": attributes(event)}
 
 
+@contextmanager
+def batched() -> Iterator[None]:
+    """Hold what is published inside and send it at the end in batches of ten: an SQS batch of
+    ten records costs one PublishBatch, not ten Publish requests. Nothing is sent when the block
+    raises (the whole batch is retried, and the handlers are idempotent)."""
+    held: list[Envelope] = []
+    token = _outbox.set(held)
+    try:
+        yield
+    finally:
+        _outbox.reset(token)
+    _send(held)
+
+
 def publish(events: Iterable[Envelope]) -> int:
     """Publish in batches of ten; raise if SNS refused any entry so the caller retries."""
+    held = _outbox.get()
+    if held is not None:
+        before = len(held)
+        held.extend(events)
+        return len(held) - before
+    return _send(events)
+
+
+def _send(events: Iterable[Envelope]) -> int:
     sns = client("sns")
     batch: list[Envelope] = []
     sent = 0

@@ -25,7 +25,7 @@ class ServiceMetrics(EphemeralMetrics):
     """EphemeralMetrics whose set can be drained safely by one of several threads.
 
     The local runtime runs a function's pollers as threads of one process: adding a metric and
-    draining the set (to the local CloudWatch sink) must not lose a value between them.
+    draining the set must not lose a value between them.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -50,30 +50,6 @@ def tools(service: str) -> tuple[Logger, Tracer, ServiceMetrics]:
     return Logger(service=service), Tracer(service=service), ServiceMetrics(service=service)
 
 
-def _sink() -> str:
-    """`emf` (stdout, what CloudWatch Logs turns into metrics on AWS) or `cloudwatch`: PutMetricData
-    to the endpoint this process talks to (set by the local runtime, whose emulator has no EMF)."""
-    return os.environ.get("METRICS_SINK", "emf")
-
-
-def put_to_cloudwatch(metrics: ServiceMetrics) -> None:
-    """Send the drained metric set with PutMetricData: the local runtime's stand-in for EMF."""
-    from services.common.aws import client
-
-    taken = metrics.drain()
-    if not taken:
-        return
-    namespace = metrics.namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CongressDisclosures")
-    dimensions = [{"Name": "service", "Value": metrics.service or "unknown"}]
-    data = [
-        {"MetricName": name, "Dimensions": dimensions, "Unit": str(m["Unit"]), "Value": float(value)}
-        for name, m in taken.items() for value in m["Value"]
-    ]
-    cloudwatch = client("cloudwatch")
-    for start in range(0, len(data), 500):
-        cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
-
-
 def current_trace(incoming: str | None = None) -> str | None:
     """The trace header to carry on: the incoming event's, else this invocation's X-Ray header."""
     return incoming or os.environ.get("_X_AMZN_TRACE_ID") or None
@@ -90,10 +66,8 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: ServiceMetrics) -> Cal
             try:
                 return wrapped(event, context)
             finally:
-                if _sink() == "cloudwatch":
-                    put_to_cloudwatch(metrics)
                 # Disabled metrics are kept, not flushed, and would pile up across invocations.
-                elif is_metrics_disabled():
+                if is_metrics_disabled():
                     metrics.clear_metrics()
 
         return entry
@@ -102,16 +76,24 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: ServiceMetrics) -> Cal
 
 
 def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger, tracer: Tracer,
-                      metrics: ServiceMetrics) -> Callable[[dict, Any], PartialItemFailureResponse]:
-    """A Lambda handler for an SQS event source that reports partial batch failures."""
+                      metrics: ServiceMetrics, batch_events: bool = False) -> Callable[[dict, Any], PartialItemFailureResponse]:
+    """A Lambda handler for an SQS event source that reports partial batch failures.
+    `batch_events`: what the records publish goes out together once every record was handled
+    (one PublishBatch for ten records, not ten Publish): only for handlers that do nothing after
+    publishing that relies on the event being out (the ledger records its announcements: not it)."""
+    import contextlib
+
+    from services.common import bus
 
     @lambda_entry(logger, tracer, metrics)
     def lambda_handler(event: dict, context: Any) -> PartialItemFailureResponse:
         # One processor per invocation: the local runtime runs a function's pollers as threads,
         # and a processor holds the state of the batch it is working on.
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS), context=context
-        )
+        with bus.batched() if batch_events else contextlib.nullcontext():
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS),
+                context=context,
+            )
 
     return lambda_handler
 

@@ -64,3 +64,13 @@ def get_bytes(bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
 
 def get_json(bucket: str, key: str) -> Any:
     return json.loads(get_bytes(bucket, key)[0])
+
+
+def get_json_if_exists(bucket: str, key: str) -> Any | None:
+    """One GET, None when the key is absent (not a HEAD first: that is two requests)."""
+    try:
+        return get_json(bucket, key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise

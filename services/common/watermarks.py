@@ -118,13 +118,26 @@ def record_index(year: int, etag: str | None, sha256: str, key: str) -> None:
 
 
 _BREAKER = BREAKER.key()
+# A fetcher reads the breaker at most this often (not once per document): another fetcher's trip
+# reaches it within these seconds, its own at once.
+BREAKER_READ_EVERY_S = 5.0
+_breaker_seen: dict[str, float] = {}  # read_at (monotonic), blocked_until (epoch)
 
 
 def breaker_open(now: float | None = None) -> bool:
-    item = _get(*_BREAKER)
-    return bool(item and item.blocked_until and item.blocked_until > (now or time.time()))
+    if time.monotonic() - _breaker_seen.get("read_at", -BREAKER_READ_EVERY_S) >= BREAKER_READ_EVERY_S:
+        item = _get(*_BREAKER)
+        _breaker_seen.update(read_at=time.monotonic(), blocked_until=float(item.blocked_until or 0) if item else 0.0)
+    return _breaker_seen["blocked_until"] > (now or time.time())
 
 
 def trip_breaker(seconds: int, reason: str) -> None:
     """After a 403 every fetcher stops asking the source until the breaker closes again."""
-    WatermarkItem(*_BREAKER, blocked_until=time.time() + seconds, reason=reason, updated_at=now()).save()
+    blocked_until = time.time() + seconds
+    WatermarkItem(*_BREAKER, blocked_until=blocked_until, reason=reason, updated_at=now()).save()
+    _breaker_seen.update(read_at=time.monotonic(), blocked_until=blocked_until)
+
+
+def forget_breaker() -> None:
+    """Read the breaker again at the next check (a new stack, a test that reset it)."""
+    _breaker_seen.clear()

@@ -74,9 +74,7 @@ def already_done(pdf: keys.PdfKey) -> dict[str, Any] | None:
         return None
     if mark.sha256 != pdf.sha256 or mark.parser_version != PARSER_VERSION:
         return None
-    if storage.head(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id)) is None:
-        return None
-    return storage.get_json(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id))
+    return storage.get_json_if_exists(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id))
 
 
 def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:

@@ -70,4 +70,4 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
         bus.publish(_extract(s3_record.s3.bucket.name, urllib.parse.unquote_plus(s3_record.s3.get_object.key)))
 
 
-lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics, batch_events=True)

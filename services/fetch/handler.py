@@ -44,4 +44,4 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
     time.sleep(int(os.environ.get("FETCH_DELAY_MS", "0")) / 1000)
 
 
-lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)
+lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics, batch_events=True)

@@ -1,10 +1,13 @@
 """Benchmark: a full-year load through the whole choreography on the local emulator.
 
-The real 1,618-row 2025 index is served from a temporary mirror in which every filing gets a
-real PDF of its kind from the shared mirror (PTRs get a PTR, paper filings a scanned one).
-Prints wall time, documents per second, and how the handlers' busy time splits between the
-extraction work itself (classify, text, parse) and the pipeline's own overhead (events,
-watermarks, ledger, S3). Run on demand: `python tests/benchmarks/bench_pipeline.py [--limit N]`.
+By default the real 2025 year (`../shared/fixtures/house-clerk/mirror-2025`: its index and every
+PDF). Without it, or with `--synthetic`, the real 1,618-row 2025 index is served from a temporary
+mirror in which every filing gets a real PDF of its kind from the small shared mirror.
+Prints wall time, documents per second, the AWS requests each stage made per document (counted by
+the emulator, per calling function; the pollers' receives and deletes, which Lambda's event
+source mapping makes, apart), and how the handlers' busy time splits between the extraction work
+itself (classify, text, parse; OCR apart) and the pipeline's own overhead (events, watermarks,
+ledger, S3). Run on demand: `python tests/benchmarks/bench_pipeline.py [--limit N] [--synthetic]`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from services.common.config import shared_fixtures  # noqa: E402
 
 FIXTURES = shared_fixtures()
 MIRROR = FIXTURES / "house-clerk" / "mirror" / "public_disc"
+REAL_YEAR = FIXTURES / "house-clerk" / "mirror-2025"
 
 
 def _samples() -> dict[str, list[Path]]:
@@ -83,7 +87,8 @@ def _cpu_seconds(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--limit", type=int, default=None, help="only the first N index rows")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N index rows (synthetic mirror)")
+    parser.add_argument("--synthetic", action="store_true", help="the 2025 index over PDFs of the small mirror")
     args = parser.parse_args()
     if not FIXTURES.is_dir():
         sys.exit(f"shared fixtures not found at {FIXTURES}")
@@ -104,21 +109,30 @@ def main() -> None:
             work["documents"] += 1
 
     extract.analyze_document = timed
+    from infra.local.callers import by_caller
+
     with tempfile.TemporaryDirectory() as tmp:
-        filings = build_mirror(Path(tmp), args.limit)
-        runtime = LocalRuntime(RuntimeOptions(source=tmp)).start()
+        real = REAL_YEAR.is_dir() and not args.synthetic and not args.limit
+        source = str(REAL_YEAR) if real else tmp
+        filings = None if real else build_mirror(Path(tmp), args.limit)
+        print(f"source                  {source}")
+        runtime = LocalRuntime(RuntimeOptions(source=source)).start()
         try:
+            runtime.emulator.reset_requests()  # provisioning is not the run's
             started = time.perf_counter()
             run_id = runtime.request_run([2025])
             run = runtime.wait_for_run(run_id, timeout_s=3600)
             wall = time.perf_counter() - started
             emulator_cpu = _cpu_seconds(runtime.emulator.process.pid)
+            requests = by_caller(runtime.emulator.requests())
         finally:
             runtime.stop()
     busy = {name: round(s.busy_s, 2) for name, s in runtime.stats.items()}
+    ocr_busy = busy.pop("ocr", 0.0)
     total_busy = sum(busy.values())
     overhead = total_busy - work["seconds"]
-    print(f"filings in index        {filings}")
+    documents = max(int(run.get("docs_settled") or 0), 1)
+    print(f"filings in index        {filings or run.get('docs_expected')}")
     print(f"run                     {run['status']}  {run['counts']}")
     print(f"wall time               {wall:.1f} s")
     print(f"documents per second    {run['docs_settled'] / wall:.1f}")
@@ -128,6 +142,18 @@ def main() -> None:
     print(f"emulator (moto) CPU     {emulator_cpu:.1f} s ({emulator_cpu / wall:.0%} of wall time: the local stand-in for AWS)")
     print(f"pipeline overhead       {overhead:.1f} s ({overhead / total_busy:.0%} of busy time; "
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
+    if ocr_busy:
+        print(f"OCR (apart)             {ocr_busy:.1f} s")
+    stage_total = 0
+    print(f"AWS requests per document ({documents} documents settled), by stage:")
+    for caller, actions in requests.items():
+        count = sum(actions.values())
+        if caller != "runtime":
+            stage_total += count
+        busiest = ", ".join(f"{a} {n / documents:.2f}" for a, n in list(actions.items())[:6])
+        label = "pollers+runtime" if caller == "runtime" else caller
+        print(f"  {label:<22}{count / documents:6.2f}   {busiest}")
+    print(f"  {'all stages':<22}{stage_total / documents:6.2f}   (pollers' receives and deletes not included)")
 
 
 if __name__ == "__main__":

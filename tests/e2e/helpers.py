@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
 
 from infra.local.runtime import LocalRuntime
+from services.common import keys as object_keys
 
 
 def keys(runtime: LocalRuntime, bucket_env: str, prefix: str = "") -> list[str]:
@@ -48,3 +53,11 @@ def member_xml(doc_id: str, filing_type: str, last: str = "Doe", first: str = "J
 
 def add_members(mirror: Path, *members: str, year: int = 2025) -> None:
     rewrite_index(mirror, lambda xml: xml.replace("</FinancialDisclosure>", "".join(members) + "</FinancialDisclosure>"), year)
+
+
+def gold_tables(s3: Any, bucket: str) -> dict[str, list[dict]]:
+    """Every row of every table of the live Gold version, by table name."""
+    pointer = json.loads(s3.get_object(Bucket=bucket, Key=object_keys.GOLD_POINTER_KEY)["Body"].read())
+    return {name: [row for key in table_keys
+                   for row in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).to_pylist()]
+            for name, table_keys in pointer["tables"].items()}

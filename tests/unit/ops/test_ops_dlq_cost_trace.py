@@ -47,26 +47,6 @@ def test_month_to_date_counts_only_this_month():
         cost.run_cost(FULL_RUN).total_usd + sum(line.usd for line in cost.fixed_monthly()) * 15 / 31, abs=1e-3)
 
 
-def test_metrics_sink_puts_to_cloudwatch(monkeypatch):
-    from moto import mock_aws
-
-    from services.common import aws
-    from services.common.observability import put_to_cloudwatch, tools
-
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        aws.reset_clients()
-        _, _, metrics = tools("ledger")
-        metrics.add_metric(name="RunsFailed", unit="Count", value=1)
-        metrics.add_metric(name="RunsFailed", unit="Count", value=1)
-        put_to_cloudwatch(metrics)
-        assert metrics.drain() == {}
-        listed = aws.client("cloudwatch").list_metrics(Namespace="CongressDisclosures")["Metrics"]
-        assert [(m["MetricName"], m["Dimensions"]) for m in listed] == [("RunsFailed", [{"Name": "service", "Value": "ledger"}])]
-    aws.reset_clients()
-
-
 def test_ledger_metrics_come_from_the_events():
     from events.models import Envelope, RunDocumentsSettled, RunFailed
     from services.ledger import handler

@@ -1,0 +1,209 @@
+"""Template rules AWS enforces only at run time, where a mistake drops messages or misbehaves
+silently: queue policies that let each subscription and rule deliver, visibility timeouts of at
+least six times the function timeout, and no function reading a variable the template does not
+give it. Each rule is checked, and each check is shown to fail on a template that breaks it."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.template import Stack, load
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+# Set by Lambda itself (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+LAMBDA_PROVIDED = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "_X_AMZN_TRACE_ID", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT"}
+# Read only outside Lambda (documented in services/common/config.py): the shared fixtures' folder.
+NOT_IN_LAMBDA = {"DISCLOSURES_FIXTURES"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load(TEMPLATE)
+
+
+def _stack(template: dict[str, Any]) -> Stack:
+    return Stack(template, name="t", endpoint="http://emu")
+
+
+# --------------------------------------------------------------------------- queue policies
+def _policy_allows(stack: Stack, queue_arn: str, service: str, source_arn: str) -> bool:
+    """Whether some queue policy lets `service` send to the queue, on the condition that the
+    source is exactly `source_arn` (ArnEquals, or ArnLike matching it)."""
+    import fnmatch
+
+    for policy in stack.of_type("AWS::SQS::QueuePolicy").values():
+        props = stack.resolve(policy["Properties"])
+        for statement in props["PolicyDocument"]["Statement"]:
+            resources = statement.get("Resource", [])
+            resources = [resources] if isinstance(resources, str) else resources
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement.get("Effect") != "Allow" or statement.get("Principal", {}).get("Service") != service:
+                continue
+            if queue_arn not in resources or not {"sqs:SendMessage", "sqs:*"} & set(actions):
+                continue
+            condition = statement.get("Condition", {})
+            equals = condition.get("ArnEquals", {}).get("aws:SourceArn")
+            like = condition.get("ArnLike", {}).get("aws:SourceArn")
+            if equals == source_arn or (like and fnmatch.fnmatchcase(source_arn, like)):
+                return True
+    return False
+
+
+def policy_gaps(template: dict[str, Any]) -> list[str]:
+    stack = _stack(template)
+    gaps = []
+    for logical_id, sub in stack.of_type("AWS::SNS::Subscription").items():
+        props = stack.resolve(sub["Properties"])
+        if props["Protocol"] == "sqs" and not _policy_allows(stack, props["Endpoint"], "sns.amazonaws.com", props["TopicArn"]):
+            gaps.append(f"{logical_id}: no queue policy lets {props['TopicArn']} send to {props['Endpoint']}")
+    for logical_id, rule in stack.of_type("AWS::Events::Rule").items():
+        for target in stack.resolve(rule["Properties"]).get("Targets", []):
+            if ":sqs:" in target["Arn"] and not _policy_allows(stack, target["Arn"], "events.amazonaws.com",
+                                                                stack.arn(logical_id)):
+                gaps.append(f"{logical_id}: no queue policy lets the rule send to {target['Arn']}")
+    for logical_id, bucket in stack.of_type("AWS::S3::Bucket").items():
+        props = stack.resolve(bucket.get("Properties", {}))
+        for config in props.get("NotificationConfiguration", {}).get("QueueConfigurations", []):
+            if not _policy_allows(stack, config["Queue"], "s3.amazonaws.com", stack.arn(logical_id)):
+                gaps.append(f"{logical_id}: no queue policy lets the bucket notify {config['Queue']}")
+    return gaps
+
+
+def test_every_subscription_rule_and_notification_may_deliver_to_its_queue(template):
+    assert policy_gaps(template) == []
+
+
+def test_a_subscription_whose_queue_policy_lacks_its_source_arn_is_caught(template):
+    broken = copy.deepcopy(template)
+    for policy in broken["Resources"].values():
+        if policy["Type"] == "AWS::SQS::QueuePolicy":
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement["Principal"]["Service"] == "sns.amazonaws.com":
+                    statement["Condition"] = {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:another-topic"}}
+    assert any("Subscription" in gap for gap in policy_gaps(broken))
+    no_rule = copy.deepcopy(template)
+    for policy in no_rule["Resources"].values():
+        if policy["Type"] == "AWS::SQS::QueuePolicy":
+            statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            statements[:] = [s for s in statements if s["Principal"]["Service"] != "events.amazonaws.com"]
+    assert any("Rule" in gap for gap in policy_gaps(no_rule))
+
+
+# --------------------------------------------------------------------------- visibility
+def visibility_gaps(template: dict[str, Any]) -> list[str]:
+    """AWS: a queue's visibility timeout at least six times its function's timeout, so a batch
+    being retried by Lambda is not handed to another invocation meanwhile."""
+    stack = _stack(template)
+    default_timeout = int(template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+    queues = {stack.arn(q): q for q in stack.of_type("AWS::SQS::Queue")}
+    gaps = []
+    for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
+        timeout = int(fn["Properties"].get("Timeout", default_timeout))
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = queues[stack.resolve(event["Properties"]["Queue"])]
+            visibility = int(stack.resources[queue]["Properties"].get("VisibilityTimeout", 30))
+            if visibility < 6 * timeout:
+                gaps.append(f"{queue}: visibility {visibility} s < 6 x {logical_id}'s timeout {timeout} s")
+    return gaps
+
+
+def test_every_sqs_event_source_has_six_times_its_function_timeout(template):
+    assert visibility_gaps(template) == []
+
+
+def test_a_queue_with_too_short_a_visibility_is_caught(template):
+    broken = copy.deepcopy(template)
+    broken["Resources"]["RunsQueue"]["Properties"]["VisibilityTimeout"] = 900
+    assert any(gap.startswith("RunsQueue") for gap in visibility_gaps(broken))
+
+
+# --------------------------------------------------------------------------- environment
+def _module_path(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ModuleNotFoundError, ValueError):  # `from package.module import function`
+        return None
+    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+
+
+def _imports(tree: ast.AST, package: str) -> set[str]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return {n for n in out if n.split(".")[0] in ("services", "events")}
+
+
+def _reads(tree: ast.AST) -> set[str]:
+    """Names read from the environment: os.environ[...], os.environ.get(...), os.getenv(...),
+    and the same through a local alias of os.environ (`env = os.environ`)."""
+    names = set()
+    for node in ast.walk(tree):
+        target = None
+        if isinstance(node, ast.Subscript):
+            target, key = node.value, node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "getenv") \
+                and node.args:
+            target, key = node.func.value if node.func.attr == "get" else node.func, node.args[0]
+        else:
+            continue
+        text = ast.unparse(target)
+        if (text in ("os.environ", "env", "os.getenv") or text.endswith("os.getenv")) and isinstance(key, ast.Constant) \
+                and isinstance(key.value, str):
+            names.add(key.value)
+    return names
+
+
+def env_reads(handler: str) -> set[str]:
+    """Every variable the handler's module and what it imports (in this project) may read."""
+    seen: set[str] = set()
+    todo = [handler.rsplit(".", 1)[0]]
+    names: set[str] = set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_path(module)
+        if path is None:
+            continue
+        tree = ast.parse(path.read_text())
+        names |= _reads(tree)
+        todo += [m for m in _imports(tree, module) if m not in seen]
+    return names - LAMBDA_PROVIDED - NOT_IN_LAMBDA
+
+
+def environment_gaps(template: dict[str, Any]) -> list[str]:
+    stack = _stack(template)
+    common = set(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    gaps = []
+    for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
+        given = common | set(fn["Properties"].get("Environment", {}).get("Variables", {}))
+        missing = sorted(env_reads(fn["Properties"]["Handler"]) - given)
+        if missing:
+            gaps.append(f"{logical_id} reads {', '.join(missing)}, which the template does not give it")
+    return gaps
+
+
+def test_no_function_reads_a_variable_the_template_does_not_give_it(template):
+    assert environment_gaps(template) == []
+
+
+def test_a_function_reading_an_unset_variable_is_caught(template):
+    broken = copy.deepcopy(template)
+    del broken["Globals"]["Function"]["Environment"]["Variables"]["BRONZE_BUCKET"]
+    assert any("BRONZE_BUCKET" in gap and gap.startswith("FetchFunction") for gap in environment_gaps(broken))
