@@ -55,10 +55,11 @@ class Emulator:
         and exits when this process dies (an orphan from an earlier crash is stopped first)."""
         port = port or free_port()
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-        persistence: list[str] = []
+        # It exits (saving its state first, if it keeps one) when this process dies: never an orphan.
+        persistence = ["--parent-pid", str(os.getpid())]
         if state_dir is not None:
             stop_orphan(state_dir)
-            persistence = ["--state-dir", str(Path(state_dir).resolve()), "--parent-pid", str(os.getpid())]
+            persistence += ["--state-dir", str(Path(state_dir).resolve())]
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local.moto_server", "--port", str(port), *persistence],
             stdout=log,
@@ -67,7 +68,7 @@ class Emulator:
             cwd=Path(__file__).resolve().parents[2],
         )
         emulator = cls(endpoint=f"http://127.0.0.1:{port}", process=process)
-        emulator.wait_ready(timeout=300.0 if persistence else 30.0)  # loading a big saved state takes a while
+        emulator.wait_ready(timeout=300.0 if state_dir is not None else 30.0)  # loading a big saved state takes a while
         return emulator
 
     def wait_ready(self, timeout: float = 30.0) -> None:
