@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import pickle
 import signal
@@ -434,6 +435,9 @@ def main() -> None:
     from werkzeug.serving import run_simple
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    # One access-log line per request costs the emulator more than many of the requests; errors
+    # (tracebacks) are still logged.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _light_transactions()
     _picklable_queues()
     persistence = None
