@@ -9,7 +9,6 @@ is announced exactly once. The write that changes a run's status also sets or re
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
@@ -58,13 +57,12 @@ def _now() -> str:
 class Ledger:
     def __init__(self) -> None:
         self._ensured: set[str] = set()
-        self._connection: Connection | None = None
 
     @property
     def connection(self) -> Connection:
-        if self._connection is None:
-            self._connection = Connection(region=os.environ.get("AWS_REGION", "us-east-1"))
-        return self._connection
+        """The ledger table model's own connection (one client, set up again whenever the
+        tables are configured again: a new endpoint, a new table name)."""
+        return LedgerItem._get_connection().connection
 
     # ------------------------------------------------------------------ entry point
     def apply(self, event: Envelope) -> list[Envelope]:
