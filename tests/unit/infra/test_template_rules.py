@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.template import Stack, load
+from infra.local.template import Stack, function_handler, load
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -193,7 +193,7 @@ def environment_gaps(template: dict[str, Any]) -> list[str]:
     gaps = []
     for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
         given = common | set(fn["Properties"].get("Environment", {}).get("Variables", {}))
-        missing = sorted(env_reads(fn["Properties"]["Handler"]) - given)
+        missing = sorted(env_reads(function_handler(fn["Properties"])) - given)
         if missing:
             gaps.append(f"{logical_id} reads {', '.join(missing)}, which the template does not give it")
     return gaps
