@@ -21,16 +21,31 @@ ENV = {
 
 
 @pytest.fixture
-def ledger_table(monkeypatch) -> Iterator[list[str]]:
-    """A fresh ledger table; yields the names of the DynamoDB operations pynamodb sent since."""
+def moto_aws(monkeypatch) -> Iterator[None]:
+    """moto in process with the unit tests' environment, and clients and settings made anew for it."""
     from moto import mock_aws
-    from pynamodb.connection.base import Connection
 
     from services.common import aws, config, tables
 
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        aws.reset_clients()
+        config.settings.cache_clear()
+        yield
+    aws.reset_clients()
+    config.settings.cache_clear()
+    tables.configure()
+
+
+@pytest.fixture
+def ledger_table(moto_aws, monkeypatch) -> Iterator[list[str]]:
+    """A fresh ledger table; yields the names of the DynamoDB operations pynamodb sent since."""
+    from pynamodb.connection.base import Connection
+
+    from services.common import tables
+
     calls: list[str] = []
     real = Connection._make_api_call
 
@@ -39,13 +54,7 @@ def ledger_table(monkeypatch) -> Iterator[list[str]]:
         return real(self, operation_name, operation_kwargs)
 
     monkeypatch.setattr(Connection, "_make_api_call", recorded)
-    with mock_aws():
-        aws.reset_clients()
-        config.settings.cache_clear()
-        tables.configure(ledger="ledger", watermarks="watermarks")
-        tables.LedgerItem.create_table(wait=True)
-        calls.clear()
-        yield calls
-    aws.reset_clients()
-    config.settings.cache_clear()
-    tables.configure()
+    tables.configure(ledger="ledger", watermarks="watermarks")
+    tables.LedgerItem.create_table(wait=True)
+    calls.clear()
+    yield calls

@@ -12,25 +12,16 @@ from services.common import idempotency
 
 
 @pytest.fixture
-def table(monkeypatch):
-    from moto import mock_aws
-
+def table(moto_aws, monkeypatch):
     from services.common import aws
-    from tests.unit.conftest import ENV
 
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv(idempotency.TABLE_ENV, "idempotency")
-    with mock_aws():
-        aws.reset_clients()
-        aws.client("dynamodb").create_table(
-            TableName="idempotency", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )  # fmt: skip
-        yield aws.client("dynamodb")
-    aws.reset_clients()
+    aws.client("dynamodb").create_table(
+        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )  # fmt: skip
+    return aws.client("dynamodb")
 
 
 @dataclass

@@ -7,27 +7,13 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from events.models import DocumentUnchanged, Envelope
-from tests.unit.conftest import ENV
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    from services.common import aws as aws_clients
-    from services.common import config
-
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        config.settings.cache_clear()
-        aws_clients.reset_clients()
-        boto3.client("s3").create_bucket(Bucket="bronze")
-        yield
-    config.settings.cache_clear()
-    aws_clients.reset_clients()
+def aws(moto_aws):
+    boto3.client("s3").create_bucket(Bucket="bronze")
 
 
 def test_put_if_absent_writes_once_with_one_conditional_put(aws):

@@ -6,20 +6,11 @@ import pytest
 
 
 @pytest.fixture
-def bucket(monkeypatch):
-    from moto import mock_aws
-
+def bucket(moto_aws):
     from services.common import aws
-    from tests.unit.conftest import ENV
 
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        aws.reset_clients()
-        aws.client("s3").create_bucket(Bucket="bronze")
-        yield "bronze"
-    aws.reset_clients()
+    aws.client("s3").create_bucket(Bucket="bronze")
+    return "bronze"
 
 
 def test_put_if_absent_writes_once_and_never_replaces(bucket):

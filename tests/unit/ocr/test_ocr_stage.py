@@ -54,34 +54,23 @@ def failed_result(reason: str) -> OcrResult:
 
 
 @pytest.fixture
-def silver(monkeypatch) -> Iterator:
+def silver(moto_aws, monkeypatch) -> Iterator:
     """Moto buckets and watermarks, a bronze PDF and the silver record extract wrote for it."""
-    from moto import mock_aws
-
     from services.common import aws, config, tables
-    from tests.unit.conftest import ENV
 
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("WATERMARKS_TABLE", "watermarks")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        aws.reset_clients()
-        config.settings.cache_clear()
-        tables.configure(ledger="ledger", watermarks="watermarks")
-        tables.WatermarkItem.create_table(wait=True)
-        s3 = aws.client("s3")
-        for bucket in ("bronze", "silver"):
-            s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket="silver", VersioningConfiguration={"Status": "Enabled"})
-        bronze_key = keys.pdf_key(YEAR, "P", DOC, SHA)
-        s3.put_object(Bucket="bronze", Key=bronze_key, Body=PDF)
-        write_extract_record(s3, bronze_key)
-        watermarks.set_filing_status(YEAR, DOC, "needs_ocr", sha256=SHA, parser_version="1.0.0")
-        yield s3
-    aws.reset_clients()
     config.settings.cache_clear()
-    tables.configure()
+    tables.configure(ledger="ledger", watermarks="watermarks")
+    tables.WatermarkItem.create_table(wait=True)
+    s3 = aws.client("s3")
+    for bucket in ("bronze", "silver"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="silver", VersioningConfiguration={"Status": "Enabled"})
+    bronze_key = keys.pdf_key(YEAR, "P", DOC, SHA)
+    s3.put_object(Bucket="bronze", Key=bronze_key, Body=PDF)
+    write_extract_record(s3, bronze_key)
+    watermarks.set_filing_status(YEAR, DOC, "needs_ocr", sha256=SHA, parser_version="1.0.0")
+    yield s3
 
 
 def write_extract_record(s3, bronze_key: str, rendering: str = "scanned") -> None:
