@@ -14,6 +14,9 @@ from infra.deploy.rollback import behind, roll_forward, template_function_names
 from infra.local.template import Stack, load
 from tests.unit.deploy.helpers import publish_release
 
+# Every function of the template, the OCR image function included.
+FUNCTIONS = 9
+
 pytestmark = pytest.mark.e2e
 
 
@@ -32,14 +35,14 @@ def test_rollback_points_every_alias_at_the_previous_version(make_stack, mirror_
     assert {lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in names} == {"2"}
 
     moves = json.loads(_rollback(stack, "--json").stdout.strip().splitlines()[-1])
-    assert sorted(m["function"] for m in moves) == names and len(names) == 8
+    assert sorted(m["function"] for m in moves) == names and len(names) == FUNCTIONS
     assert all((m["action"], m["from_version"], m["to_version"]) == ("rolled_back", "2", "1") for m in moves)
     assert {lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in names} == {"1"}
 
     # Version 1 is the oldest: a second rollback has nothing left to move.
     again = _rollback(stack)
-    assert "0 of 8 function(s) rolled back" in again.stdout
-    assert again.stdout.count("nothing to roll back") == 8
+    assert f"0 of {FUNCTIONS} function(s) rolled back" in again.stdout
+    assert again.stdout.count("nothing to roll back") == FUNCTIONS
 
 
 def test_rollback_with_a_single_version_reports_nothing_to_roll_back(make_stack, mirror_dir):
@@ -56,7 +59,7 @@ def test_dry_run_says_what_would_move(make_stack, mirror_dir):
     names = template_function_names(Stack(load(), name=stack.options.stack_name))
     publish_release(stack.client("lambda"), stack.client("iam"), names, releases=3)
     out = _rollback(stack, "--dry-run").stdout
-    assert out.count("would move live 3 -> 2") == 8
+    assert out.count("would move live 3 -> 2") == FUNCTIONS
     assert {stack.client("lambda").get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in names} == {"3"}
 
 
