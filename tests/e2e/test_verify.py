@@ -3,12 +3,15 @@ the API answers with the data that run published, the website is served with the
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from typer.testing import CliRunner
 
 from infra.cli.deploy_cmd import sources_of
 from infra.cli.main import app
 from infra.deploy.verify import Verifier, all_passed
+from infra.local.http_api import EDGE_TTL_S
 from infra.local.template import Stack, load
 
 pytestmark = pytest.mark.e2e
@@ -53,6 +56,7 @@ def test_verify_fails_before_any_data_and_on_broken_wiring(make_stack, mirror_di
     site_bucket = stack.provisioned.environment["SITE_BUCKET"]
     index = stack.client("s3").get_object(Bucket=site_bucket, Key="index.html")
     stack.client("s3").delete_object(Bucket=site_bucket, Key="index.html")
+    time.sleep(EDGE_TTL_S)  # the local edge, like CloudFront's, serves its copy until it expires
     assert verifier.check_website().detail == f"GET {stack.http.url}/ answered 404"
     stack.client("s3").put_object(Bucket=site_bucket, Key="index.html", Body=index["Body"].read(),
                                   ContentType=index["ContentType"])
