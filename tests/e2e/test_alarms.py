@@ -44,7 +44,7 @@ def test_poison_document_raises_alarms_and_replay_completes_the_run(make_stack, 
 
     # The run-failed and dead-letters alarms fire, and their notifications arrive on the alerts topic.
     prefix = stack.options.stack_name
-    _wait(lambda: {f"{prefix}-run-failed", f"{prefix}-dead-letters"} <= set(_fired(stack)), 30, "the alerts")
+    _wait(lambda: {f"{prefix}-run-failed", f"{prefix}-dead-letters"} <= set(_fired(stack)), 90, "the alerts")
     alerts = stack.alerts()
     run_failed = next(a for a in alerts if a["alarm"] == f"{prefix}-run-failed")
     assert run_failed["state"] == "ALARM" and run_failed["previous"] in ("OK", "INSUFFICIENT_DATA")
