@@ -61,8 +61,14 @@ def publish(events: Iterable[Envelope]) -> int:
 def _send(events: Iterable[Envelope]) -> int:
     sns = client("sns")
     batch: list[Envelope] = []
+    seen: set[str] = set()
     sent = 0
     for event in events:
+        # An idempotent replay hands back the stored envelopes, ids and all: two duplicates in one
+        # SQS batch would put one id twice in a PublishBatch, which SNS refuses whole.
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
         batch.append(event)
         if len(batch) == _SNS_BATCH:
             sent += _flush(sns, batch)

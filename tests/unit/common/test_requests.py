@@ -80,6 +80,18 @@ def test_batched_events_go_out_together_at_the_end_and_not_at_all_on_error(aws, 
     assert _received(sqs, url) == ["now"]
 
 
+def test_one_event_held_twice_in_a_batch_goes_out_once(aws):
+    """Two duplicate records in one SQS batch replay the same stored envelopes (same ids)."""
+    from services.common import bus
+
+    sqs, url = _topic_with_inbox()
+    replayed = _envelope("twice")
+    with bus.batched():
+        bus.publish([replayed, _envelope("other")])
+        bus.publish([replayed])
+    assert _received(sqs, url) == ["other", "twice"]
+
+
 def test_the_breaker_is_read_every_few_seconds_and_a_trip_is_seen_at_once(monkeypatch):
     from services.common import watermarks
 
