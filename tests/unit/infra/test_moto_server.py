@@ -72,6 +72,80 @@ def test_a_snapshot_of_another_moto_is_refused():
         moto_server.restore_bytes(pickle.dumps(state))
 
 
+def test_canary_sqs_reads_its_clock_and_counts_through_what_fast_queues_replaces():
+    from moto.sqs import models
+
+    assert callable(models.unix_time) and callable(models.unix_time_millis)
+    assert isinstance(models.Queue.attributes, property)
+    for name in ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+                 "approximate_number_of_messages_not_visible"):
+        assert isinstance(getattr(models.Queue, name), property)
+    assert callable(models.SQSBackend.get_queue_attributes)
+    assert callable(models.SQSBackend.is_message_valid_based_on_retention_period)
+    message = models.Message("id", "body")
+    assert {"visible_at", "delayed_until", "sent_timestamp"} <= set(vars(message))
+
+
+def _sqs_state() -> dict:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=600)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+             "ApproximateNumberOfMessagesNotVisible", "VisibilityTimeout"]
+    state = {"all": sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"],
+             "named": sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]}
+    for volatile in ("CreatedTimestamp", "LastModifiedTimestamp"):
+        state["all"].pop(volatile)
+    with pytest.raises(sqs.exceptions.ClientError, match="InvalidAttributeName"):
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+    sqs.delete_queue(QueueUrl=url)
+    return state
+
+
+def test_fast_queues_answers_what_moto_answers(monkeypatch):
+    from moto.sqs import models
+
+    with mock_aws():
+        expected = _sqs_state()
+    for owner, name in ((models, "unix_time"), (models, "unix_time_millis"), (models.Queue, "attributes"),
+                        (models.Queue, "approximate_number_of_messages"),
+                        (models.Queue, "approximate_number_of_messages_delayed"),
+                        (models.Queue, "approximate_number_of_messages_not_visible"),
+                        (models.SQSBackend, "get_queue_attributes"),
+                        (models.SQSBackend, "is_message_valid_based_on_retention_period")):
+        monkeypatch.setattr(owner, name, vars(owner)[name])  # put back after the test
+    moto_server._fast_queues()
+    with mock_aws():
+        assert _sqs_state() == expected
+    assert expected["named"]["ApproximateNumberOfMessages"] == "2"
+    assert expected["named"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert expected["named"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+def test_fast_queues_still_drops_a_message_past_its_retention(monkeypatch):
+    import boto3
+    from moto.sqs import models
+
+    for owner, name in ((models, "unix_time"), (models, "unix_time_millis"), (models.Queue, "attributes"),
+                        (models.SQSBackend, "is_message_valid_based_on_retention_period")):
+        monkeypatch.setattr(owner, name, vars(owner)[name])
+    moto_server._fast_queues()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="short", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="old")
+        sqs.send_message(QueueUrl=url, MessageBody="new")
+        queue = models.sqs_backends["123456789012"]["us-east-1"].queues["short"]
+        queue._messages[0].sent_timestamp -= 61_000
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])] == []
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])] == ["new"]
+
+
 @pytest.mark.parametrize(("method", "path", "query", "expected"), [
     ("HEAD", "/bucket/a/b.pdf", "", "HeadObject"),
     ("GET", "/bucket/a/b.pdf", "x-id=GetObject", "GetObject"),
