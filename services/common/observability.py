@@ -32,6 +32,16 @@ class ServiceMetrics(EphemeralMetrics):
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
 
+    @property
+    def namespace(self) -> str | None:
+        # Read when the metrics are written, not when the module was imported: a module imported
+        # before its function's environment was set (a test collection, a tool) still publishes.
+        return self._namespace or os.getenv("POWERTOOLS_METRICS_NAMESPACE")
+
+    @namespace.setter
+    def namespace(self, value: str | None) -> None:
+        self._namespace = value
+
     def add_metric(self, *args: Any, **kwargs: Any) -> None:
         with self._lock:
             super().add_metric(*args, **kwargs)
