@@ -105,6 +105,11 @@ class Emulator:
         request = urllib.request.Request(f"{self.endpoint}/_local/requests", method="DELETE")
         urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
 
+    def wake_polls(self) -> None:
+        """End every long poll waiting in the emulator (they answer with no messages)."""
+        request = urllib.request.Request(f"{self.endpoint}/_local/wake", method="POST")
+        urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
+
     def stop(self) -> None:
         """SIGTERM: a persistent emulator saves its state first (it may take a while when big)."""
         if self.process and self.process.poll() is None:

@@ -12,6 +12,8 @@
 - **Counted**: every request is counted per caller (the `x-local-caller` header the runtime's
   clients send: the function's name), service and action; `GET /_local/requests` answers them.
 - **Safe**: see `RequestGate` for what may run concurrently and why.
+- **Long polls**: a ReceiveMessage with WaitTimeSeconds waits outside moto (`LocalApp._long_poll`),
+  so an idle consumer costs one request per wait, not one every fraction of a second.
 - **Light DynamoDB transactions**: moto's TransactWriteItems deep-copies every table it touches
   to roll back on failure; with the ledger's one transaction per event that is quadratic, and a
   full-year load ran the emulator out of memory. Here only the items a transaction names are
@@ -45,18 +47,27 @@ SNAPSHOT_FILE = "emulator.pickle"
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_MIN_S = 2.0
 CALLER_HEADER = "x-local-caller"
+LONG_POLL_MAX_S = 20.0  # SQS's own limit on WaitTimeSeconds
+LONG_POLL_RECHECK_S = 1.0
 _READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head")
 
 
 # --------------------------------------------------------------------------- what a request is
-def request_service(environ: dict[str, Any]) -> str:
-    """The signing scope's service (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`)."""
+def _credential_scope(environ: dict[str, Any]) -> list[str]:
+    """`Credential=KEY/DATE/REGION/SERVICE/aws4_request` of the request's signature, split."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     marker = auth.find("Credential=")
-    if marker < 0:
-        return "unknown"
-    parts = auth[marker + len("Credential="):].split(",", 1)[0].split("/")
+    return auth[marker + len("Credential="):].split(",", 1)[0].split("/") if marker >= 0 else []
+
+
+def request_service(environ: dict[str, Any]) -> str:
+    parts = _credential_scope(environ)
     return parts[3] if len(parts) > 3 else "unknown"
+
+
+def request_region(environ: dict[str, Any]) -> str | None:
+    parts = _credential_scope(environ)
+    return parts[2] if len(parts) > 3 else None
 
 
 def request_action(environ: dict[str, Any], service: str) -> str:
@@ -173,7 +184,8 @@ class _Exclusive:
 
 
 class LocalApp:
-    """moto's WSGI app behind the gate, counting requests, marking the state dirty."""
+    """moto's WSGI app behind the gate, counting requests, marking the state dirty, and serving
+    SQS long polls (see `_long_poll`)."""
 
     def __init__(self, app: Any, persistence: Persistence | None = None) -> None:
         self.app = app
@@ -181,6 +193,10 @@ class LocalApp:
         self.persistence = persistence
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self._counts_lock = threading.Lock()
+        # Bumped after every write that may have put a message on a queue; long polls wait on it.
+        self._arrivals = threading.Condition()
+        self._arrival_count = 0
+        self._wakes = 0  # `POST /_local/wake`: every long poll answers now (a stopping runtime's)
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -189,21 +205,90 @@ class LocalApp:
         service = request_service(environ)
         action = request_action(environ, service)
         caller = environ.get("HTTP_" + CALLER_HEADER.upper().replace("-", "_"), "other")
-        self.gate.enter()
-        try:
-            lock = self.gate.lock_for(service, environ["REQUEST_METHOD"], action)
-            if lock is None:
-                body = list(self.app(environ, start_response))
-            else:
-                with lock:
-                    body = list(self.app(environ, start_response))  # drain inside: moto may build it lazily
-        finally:
-            self.gate.leave()
         with self._counts_lock:
             self.counts[(caller, service, action)] += 1
-        if self.persistence and mutates(environ["REQUEST_METHOD"], action, b"".join(body)):
-            self.persistence.dirty = True
+        if service == "sqs" and action == "ReceiveMessage" and environ.get("HTTP_X_AMZ_TARGET"):
+            status, headers, body = self._long_poll(environ)
+        else:
+            status, headers, body = self._dispatch(environ, service, action)
+        start_response(status, headers)
         return body
+
+    def _dispatch(self, environ: dict, service: str, action: str) -> tuple[str, list, list[bytes]]:
+        """One request through moto, under its lock; (status, headers, body)."""
+        response: list[Any] = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            response[:] = [status, headers]
+            return lambda data: None
+
+        method = environ["REQUEST_METHOD"]
+        self.gate.enter()
+        try:
+            lock = self.gate.lock_for(service, method, action)
+            if lock is None:
+                body = list(self.app(environ, capture))
+            else:
+                with lock:
+                    body = list(self.app(environ, capture))  # drain inside: moto may build it lazily
+        finally:
+            self.gate.leave()
+        if mutates(method, action, b"".join(body)):
+            if self.persistence:
+                self.persistence.dirty = True
+            if self.gate.lock_for(service, method, action) is self.gate.locks["messaging"]:
+                with self._arrivals:
+                    self._arrival_count += 1
+                    self._arrivals.notify_all()
+        return response[0], response[1], body
+
+    def _long_poll(self, environ: dict) -> tuple[str, list, list[bytes]]:
+        """ReceiveMessage with WaitTimeSeconds, as SQS answers it: at once when a message is there,
+        else when one arrives or the wait ends. moto would wait inside the request, holding the
+        queues' lock (every other SQS, SNS and S3 write would wait too); here the request goes to
+        moto with no wait, and again once the queue has a message to give: looked at after each
+        write that may have queued one, and every `LONG_POLL_RECHECK_S` (a visibility timeout
+        that ran out makes a message visible with no write)."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        wait_s = min(float(request.get("WaitTimeSeconds") or 0), LONG_POLL_MAX_S)
+        body = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
+        deadline = time.monotonic() + wait_s
+        with self._arrivals:
+            wakes = self._wakes
+        while True:
+            with self._arrivals:
+                seen = self._arrival_count
+            attempt = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+            status, headers, out = self._dispatch(attempt, "sqs", "ReceiveMessage")
+            if not status.startswith("200") or b"ReceiptHandle" in b"".join(out):
+                return status, headers, out
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return status, headers, out
+                with self._arrivals:
+                    self._arrivals.wait_for(lambda seen=seen: self._arrival_count != seen,
+                                            timeout=min(left, LONG_POLL_RECHECK_S))
+                    seen = self._arrival_count
+                    if self._wakes != wakes:
+                        return status, headers, out
+                if self._has_visible(environ, str(request.get("QueueUrl", ""))):
+                    break
+
+    def _has_visible(self, environ: dict, queue_url: str) -> bool:
+        """Whether the queue holds a message a receive would give now (moto's state, read under
+        the queues' lock, stopping at the first)."""
+        from moto.sqs.models import sqs_backends
+
+        parts = queue_url.rstrip("/").split("/")
+        region = request_region(environ)
+        if len(parts) < 2 or region is None:
+            return True  # moto answers what is wrong with the request
+        account, name = parts[-2:]
+        with self.gate.locks["messaging"]:
+            queue = sqs_backends[account][region].queues.get(name)
+            return queue is None or any(m.visible and not m.delayed for m in queue._messages)
 
     def _local(self, environ: dict, start_response: Any) -> Iterable[bytes]:
         path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
@@ -215,6 +300,11 @@ class LocalApp:
             with self._counts_lock:
                 self.counts.clear()
             return _json(start_response, {"reset": True})
+        if path == "/_local/wake" and method == "POST":
+            with self._arrivals:
+                self._wakes += 1
+                self._arrivals.notify_all()
+            return _json(start_response, {"woken": True})
         if path == "/_local/snapshot" and method == "POST" and self.persistence:
             return _json(start_response, {"seconds": self.persistence.save(self.gate)})
         start_response("404 Not Found", [("Content-Type", "application/json")])

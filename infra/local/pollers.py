@@ -1,6 +1,7 @@
 """What Lambda's SQS event source mappings and EventBridge do on AWS, done locally.
 
-A poller long-polls one queue and calls the function's handler with a Lambda-shaped SQS event,
+A poller long-polls one queue (the emulator answers long polls without holding the queues: see
+infra/local/moto_server.py) and calls the function's handler with a Lambda-shaped SQS event,
 deleting only the messages the handler did not report in `batchItemFailures`. Redrive to the
 DLQ after maxReceiveCount is the queue's own doing (moto implements it on receive).
 """
@@ -94,10 +95,10 @@ def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalConte
 
 
 class QueuePoller(threading.Thread):
-    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, idle_s: float = 0.2,
+    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, wait_s: int = 10,
                  cloudwatch=None) -> None:
         super().__init__(name=f"poller-{source.function}", daemon=True)
-        self.source, self.sqs, self.stop_event, self.stats, self.idle_s = source, sqs, stop, stats, idle_s
+        self.source, self.sqs, self.stop_event, self.stats, self.wait_s = source, sqs, stop, stats, wait_s
         self.cloudwatch = cloudwatch
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
         self.handler = load_handler(source.handler)
@@ -107,8 +108,7 @@ class QueuePoller(threading.Thread):
     def run(self) -> None:
         while not self.stop_event.is_set():
             try:
-                if not self.poll_once():
-                    self.stop_event.wait(self.idle_s)
+                self.poll_once()
             except Exception:  # noqa: BLE001 - a poller must outlive any one failure, like Lambda's
                 self.stats.errors += 1
                 self.stats.last_error = traceback.format_exc(limit=3)
@@ -118,7 +118,7 @@ class QueuePoller(threading.Thread):
         response = self.sqs.receive_message(
             QueueUrl=self.source.queue_url,
             MaxNumberOfMessages=min(self.source.batch_size, 10),
-            WaitTimeSeconds=0,  # the emulator serves one request at a time: no long polls
+            WaitTimeSeconds=self.wait_s,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )

@@ -7,6 +7,7 @@ the scheduler, alarms evaluation and DLQ replay.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -65,7 +66,7 @@ class RuntimeOptions:
     endpoint: str | None = None  # attach to a running emulator instead of starting one
     visibility_timeout: int = 2
     time_scale: float = 60.0  # rate(5 minutes) fires every 5 s locally
-    poll_idle_s: float = 0.2
+    long_poll_s: int = 10  # a poller's WaitTimeSeconds (Lambda's event source mappings use 20)
     env: dict[str, str] = field(default_factory=dict)
     emulator_log: str | None = None
     template: Path = TEMPLATE_PATH
@@ -195,7 +196,7 @@ class LocalRuntime:
         for source in self.provisioned.queue_sources:
             stats = self.stats.setdefault(source.service_name, InvocationStats())
             for _ in range(source.max_concurrency):
-                poller = QueuePoller(source, sqs, self.stop_event, stats, idle_s=self.options.poll_idle_s,
+                poller = QueuePoller(source, sqs, self.stop_event, stats, wait_s=self.options.long_poll_s,
                                      cloudwatch=cloudwatch)
                 poller.start()
                 self.pollers.append(poller)
@@ -237,6 +238,9 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.emulator and self.pollers:
+            with contextlib.suppress(OSError):  # an emulator that is gone holds no polls
+                self.emulator.wake_polls()  # the pollers' long polls answer now, not at their end
         for poller in self.pollers:
             poller.join(timeout=10)
         if self.scheduler:
