@@ -20,6 +20,12 @@ def update_if(*updates: Update, connection: Connection | None = None) -> bool:
     One update is one UpdateItem; several are one transaction (all or nothing, `connection`
     required), e.g. a document's new state with the run's counters.
     """
+    return not failed_conditions(*updates, connection=connection)
+
+
+def failed_conditions(*updates: Update, connection: Connection | None = None) -> list[int]:
+    """Apply the updates iff every condition holds, as `update_if`; else write nothing and return
+    the positions of the updates whose condition did not hold (each one DynamoDB reported)."""
     try:
         if len(updates) == 1:
             item, actions, condition = updates[0]
@@ -31,10 +37,12 @@ def update_if(*updates: Update, connection: Connection | None = None) -> bool:
                     tx.update(item, actions=actions, condition=condition)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
+            return [0]
         raise
     except TransactWriteError as exc:
-        if "ConditionalCheckFailed" in [r.code for r in (exc.cancellation_reasons or []) if r is not None]:
-            return False
+        # One reason per update, in order: None for an update that was not why it was cancelled.
+        failed = [n for n, r in enumerate(exc.cancellation_reasons or []) if r is not None and r.code == "ConditionalCheckFailed"]
+        if failed:
+            return failed
         raise
-    return True
+    return []

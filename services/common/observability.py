@@ -108,6 +108,20 @@ def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger
     return lambda_handler
 
 
+def sqs_whole_batch_handler(batch_handler: Callable[[list[SQSRecord]], list[str]], logger: Logger, tracer: Tracer,
+                            metrics: ServiceMetrics) -> Callable[[dict, Any], PartialItemFailureResponse]:
+    """A Lambda handler for an SQS event source whose records are handled together (the ledger
+    writes a batch's counts in one transaction): `batch_handler` gets every record and returns
+    the message ids to deliver again, reported as partial batch failures."""
+
+    @lambda_entry(logger, tracer, metrics)
+    def lambda_handler(event: dict, context: Any) -> PartialItemFailureResponse:
+        failed = batch_handler([SQSRecord(record) for record in event["Records"]])
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+    return lambda_handler
+
+
 def annotate(tracer: Tracer, run_id: str, trace: str | None) -> None:
     """X-Ray annotations are indexed: `annotation.run_id = "..."` finds every stage of one run,
     and `run_trace` names the trace that started it (the envelope's), though SQS hops start new ones."""

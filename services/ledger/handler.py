@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from events.models import Envelope
 from services.common import bus
 from services.common.aws import client
-from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
-from services.ledger.ledger import SERVICE, Ledger
+from services.common.observability import annotate, current_trace, sqs_whole_batch_handler, tools
+from services.ledger.ledger import SERVICE, Ledger, Step
 
 logger, tracer, metrics = tools(SERVICE)
 ledger = Ledger()
@@ -31,11 +31,12 @@ def extraction_failure_rate(counts: dict[str, int]) -> float | None:
     return round(100.0 * failed / attempted, 2) if attempted else None
 
 
-def emit_metrics(event: Envelope, announced: list[Envelope]) -> None:
-    if event.event_type in _RUN_METRICS:
-        metrics.add_metric(name=_RUN_METRICS[event.event_type], unit=MetricUnit.Count, value=1)
-    if event.event_type == "run.succeeded":
-        metrics.add_metric(name="RunDuration", unit=MetricUnit.Seconds, value=float(event.detail.get("duration_s", 0)))
+def emit_metrics(events: list[Envelope], announced: list[Envelope]) -> None:
+    for event in events:
+        if event.event_type in _RUN_METRICS:
+            metrics.add_metric(name=_RUN_METRICS[event.event_type], unit=MetricUnit.Count, value=1)
+        if event.event_type == "run.succeeded":
+            metrics.add_metric(name="RunDuration", unit=MetricUnit.Seconds, value=float(event.detail.get("duration_s", 0)))
     for out in announced:
         if out.event_type == "run.documents_settled":
             rate = extraction_failure_rate(out.detail.get("counts", {}))
@@ -72,21 +73,44 @@ def dead_letter(record: SQSRecord, reason: str) -> None:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    reason = invalid_reason(record.body)
-    if reason:
-        dead_letter(record, reason)
-        return
-    event = Envelope.model_validate_json(record.body)
-    trace = current_trace(event.trace)
-    annotate(tracer, event.run_id, trace)
-    announced = [out.model_copy(update={"trace": out.trace or trace}) for out in ledger.apply(event)]
+def announce(step: Step, events: list[Envelope]) -> None:
+    """Publish what recording these events of one run announced, then record it as published."""
+    trace = current_trace(events[-1].trace)
+    annotate(tracer, step.run_id, trace)
+    announced = [out.model_copy(update={"trace": out.trace or trace}) for out in step.announced]
     if announced:
         bus.publish(announced)
         ledger.announced(announced)
     for out in announced:
         logger.info("run status", extra={"run_id": out.run_id, "event_type": out.event_type, "trace": out.trace})
-    emit_metrics(event, announced)
+    emit_metrics(events, announced)
 
 
-lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)
+def record_batch(records: list[SQSRecord]) -> list[str]:
+    """Record a batch's events together; return the message ids of those to deliver again."""
+    failed: list[str] = []
+    valid: list[SQSRecord] = []
+    for record in records:
+        reason = invalid_reason(record.body)
+        if not reason:
+            valid.append(record)
+            continue
+        try:
+            dead_letter(record, reason)
+        except Exception:  # noqa: BLE001 - delivered again, and dead-lettered then
+            logger.exception("dead-lettering failed", extra={"message_id": record.message_id})
+            failed.append(record.message_id)
+    events = [Envelope.model_validate_json(record.body) for record in valid]
+    for step in ledger.record(events):
+        try:
+            if step.error:
+                raise step.error
+            announce(step, [events[i] for i in step.events])
+        except Exception:  # noqa: BLE001 - delivered again: a duplicate counts nothing
+            ids = [valid[i].message_id for i in step.events]
+            logger.exception("events not recorded", extra={"run_id": step.run_id, "message_ids": ids})
+            failed += ids
+    return failed
+
+
+lambda_handler = sqs_whole_batch_handler(record_batch, logger, tracer, metrics)

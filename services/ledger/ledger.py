@@ -5,14 +5,24 @@ transaction with a conditional write on the document or year item it concerns, s
 delivery changes nothing. Settlement and the final status are conditional writes too, so each
 is announced exactly once. The write that changes a run's status also sets or removes `active`
 (the key of the active-runs index): a run is in that index exactly while it is running or settled.
+
+A batch of events is recorded together (`Ledger.record`): a run's document events become one
+transaction (every document item's conditional update and one update of the run item with the
+summed counters) and one read of the run to see whether it settled. A duplicate's failed
+condition cancels the transaction: it is dropped (counted already) and the rest written again.
+Run-level events are recorded one by one, in their place in the batch.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 
 from events.models import (
     DocumentExtracted,
@@ -33,13 +43,15 @@ from events.models import (
     RunRequested,
     RunSucceeded,
 )
-from services.common.conditional import update_if
+from services.common.conditional import Update, failed_conditions, update_if
 from services.common.tables import RUN, RUN_DOCUMENT, RUN_ITEM, RUN_YEAR, LedgerItem
 
 SERVICE = "ledger"
 MAX_ERRORS = 10
 # The event after which nothing more happens in a run. It moves down the flow as stages land.
 COMPLETES_ON = "api.published"
+# TransactWriteItems takes at most 100 actions: 99 documents and their run's counters.
+_TRANSACTION_DOCUMENTS = 99
 
 
 def run_pk(run_id: str) -> str:
@@ -54,6 +66,48 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass
+class _Change:
+    """What a document event writes: its document item's update iff `condition` holds (else the
+    event is a duplicate, counted already), and what it adds to its run."""
+
+    doc_id: str
+    actions: list[Any]
+    condition: Condition | None  # None: a filing's description, written every time, never counted
+    counts: dict[str, int] = field(default_factory=dict)
+    durations_ms: dict[str, int] = field(default_factory=dict)
+    settles: bool = False
+    error: str | None = None  # for the run's errors, once recorded
+
+    def update(self, run_id: str) -> Update:
+        return LedgerItem(*RUN_DOCUMENT.key(run_id=run_id, doc_id=self.doc_id)), self.actions, self.condition
+
+
+@dataclass
+class Step:
+    """Some events of a batch (their positions), recorded together, and what the ledger announces
+    as a result; with `error`, none of them may count as recorded (they are delivered again)."""
+
+    run_id: str
+    events: list[int]
+    announced: list[Envelope] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def _rounds(pending: list[tuple[int, _Change]]) -> list[list[tuple[int, _Change]]]:
+    """Split a run's changes into rounds naming each document once (a transaction may not name an
+    item twice), each document's changes in the order they came."""
+    rounds: list[list[tuple[int, _Change]]] = []
+    seen: Counter[str] = Counter()
+    for index, change in pending:
+        nth = seen[change.doc_id]
+        seen[change.doc_id] += 1
+        if nth == len(rounds):
+            rounds.append([])
+        rounds[nth].append((index, change))
+    return rounds
+
+
 class Ledger:
     def __init__(self) -> None:
         self._ensured: set[str] = set()
@@ -64,14 +118,52 @@ class Ledger:
         tables are configured again: a new endpoint, a new table name)."""
         return LedgerItem._get_connection().connection
 
-    # ------------------------------------------------------------------ entry point
+    # ------------------------------------------------------------------ entry points
     def apply(self, event: Envelope) -> list[Envelope]:
         """Record one event; return the events the ledger itself announces as a result."""
-        detail = event.typed()  # before any write: an event that fails validation makes no run
-        self._ensure_run(event.run_id, event.occurred_at)
-        handler = {
-            RunRequested: self._requested,
-            RunDiscovered: self._discovered,
+        [step] = self.record([event])
+        if step.error:
+            raise step.error
+        return step.announced
+
+    def record(self, events: list[Envelope]) -> Iterator[Step]:
+        """Record a batch of events, in order; yield what each step recorded and announces.
+
+        A run's document events are held and written together, before the next run-level event
+        (whose logic reads what they wrote) and at the end."""
+        pending: dict[str, list[tuple[int, _Change]]] = {}
+        for index, event in enumerate(events):
+            try:
+                detail = event.typed()  # before any write: an event that fails validation makes no run
+                self._ensure_run(event.run_id, event.occurred_at)
+                change = self._change(event, detail)
+            except Exception as exc:  # noqa: BLE001 - this event is delivered again
+                yield Step(event.run_id, [index], error=exc)
+                continue
+            if change:
+                pending.setdefault(event.run_id, []).append((index, change))
+                continue
+            yield from self._flush(pending)
+            try:
+                yield Step(event.run_id, [index], self._apply_run_event(event, detail))
+            except Exception as exc:  # noqa: BLE001
+                yield Step(event.run_id, [index], error=exc)
+        yield from self._flush(pending)
+
+    def _flush(self, pending: dict[str, list[tuple[int, _Change]]]) -> Iterator[Step]:
+        for run_id, changes in pending.items():
+            indexes = [index for index, _ in changes]
+            try:
+                announced = self._record_documents(run_id, changes)
+            except Exception as exc:  # noqa: BLE001 - all delivered again: what was written counts nothing twice
+                yield Step(run_id, indexes, error=exc)
+                continue
+            yield Step(run_id, indexes, announced)
+        pending.clear()
+
+    def _change(self, event: Envelope, detail: Any) -> _Change | None:
+        """What a document event writes; None for a run-level event."""
+        build = {
             FilingDiscovered: self._filing,
             DocumentExtractRequested: self._filing,
             DocumentStored: self._stored,
@@ -80,6 +172,13 @@ class Ledger:
             DocumentNeedsOcr: self._needs_ocr,
             DocumentOcrExtracted: self._ocr_extracted,
             DocumentFailed: self._failed,
+        }.get(type(detail))
+        return build(event, detail) if build else None
+
+    def _apply_run_event(self, event: Envelope, detail: Any) -> list[Envelope]:
+        handler = {
+            RunRequested: self._requested,
+            RunDiscovered: self._discovered,
             GoldRequested: self._gold_requested,
             GoldPublished: self._gold_published,
             GoldRejected: self._gold_rejected,
@@ -89,11 +188,63 @@ class Ledger:
             return self._finish(event.run_id)
         if isinstance(result, list):
             return result
-        if result is None:
-            return []
         # A duplicate (result False) may be the redelivery of one whose worker died after its
         # write and before announcing: check again, and announce a settlement again if need be.
         return self._check_settled(event.run_id, reannounce=not result)
+
+    def _record_documents(self, run_id: str, pending: list[tuple[int, _Change]]) -> list[Envelope]:
+        """Write a run's document changes with its counters; return what the ledger announces."""
+        counted = duplicate = False
+        for round_ in _rounds(pending):
+            changes = [change for _, change in round_]
+            duplicates = self._write(run_id, changes)
+            for n, change in enumerate(changes):
+                if change.condition is None:
+                    continue
+                counted = True
+                duplicate = duplicate or n in duplicates
+                if change.error and n not in duplicates:
+                    self._record_error(run_id, change.error)
+        if not counted:  # filings only: nothing that settles
+            return []
+        # Once for all of them; a duplicate among them may re-announce, as in `_apply_run_event`.
+        return self._check_settled(run_id, reannounce=duplicate)
+
+    def _write(self, run_id: str, changes: list[_Change]) -> set[int]:
+        """Write changes of distinct documents and the run's counters for those that are new;
+        return the positions of the duplicates (their condition did not hold)."""
+        duplicates: set[int] = set()
+        for start in range(0, len(changes), _TRANSACTION_DOCUMENTS):
+            live = list(range(start, min(start + _TRANSACTION_DOCUMENTS, len(changes))))
+            while live:
+                updates = [changes[n].update(run_id) for n in live]
+                new = [changes[n] for n in live if changes[n].condition is not None]
+                if new:
+                    updates.append(self._counters(run_id, new))
+                failed = {live[k] for k in failed_conditions(*updates, connection=self.connection)}
+                if not failed:
+                    break
+                # The duplicates' failed conditions cancelled the whole transaction: drop them
+                # (counted already) and write the rest again.
+                duplicates |= failed
+                live = [n for n in live if n not in failed]
+        return duplicates
+
+    @staticmethod
+    def _counters(run_id: str, changes: list[_Change]) -> Update:
+        """The run item's one update for these changes: their counters summed."""
+        counts: Counter[str] = Counter()
+        durations: Counter[str] = Counter()
+        for change in changes:
+            counts.update(change.counts)  # update() keeps a zero: the count exists, as event by event
+            durations.update(change.durations_ms)
+        actions = [*(LedgerItem.counts[name].add(value) for name, value in counts.items()),
+                   *(LedgerItem.durations_ms[stage].add(value) for stage, value in durations.items()),
+                   LedgerItem.updated_at.set(_now())]
+        settled = sum(change.settles for change in changes)
+        if settled:
+            actions.append(LedgerItem.docs_settled.add(settled))
+        return run_item(run_id), actions, None
 
     # ------------------------------------------------------------------ helpers
     def _ensure_run(self, run_id: str, occurred_at: str) -> None:
@@ -160,74 +311,66 @@ class Ledger:
             self._record_error(event.run_id, f"discover {d.year}: {d.error}")
         return changed
 
-    def _filing(self, event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> None:
-        LedgerItem(*RUN_DOCUMENT.key(run_id=event.run_id, doc_id=d.doc_id)).update(
-            actions=[
-                LedgerItem.run_id.set(event.run_id),
-                LedgerItem.doc_id.set(d.doc_id),
-                LedgerItem.year.set(d.year),
-                LedgerItem.filing_type.set(d.filing_type),
-            ]
-        )
-        return None
+    @staticmethod
+    def _filing(event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> _Change:
+        return _Change(d.doc_id, [
+            LedgerItem.run_id.set(event.run_id),
+            LedgerItem.doc_id.set(d.doc_id),
+            LedgerItem.year.set(d.year),
+            LedgerItem.filing_type.set(d.filing_type),
+        ], None)
 
-    def _doc_update(self, event: Envelope, doc_id: str, actions: list, condition, run_actions: list) -> bool:
+    @staticmethod
+    def _document(event: Envelope, doc_id: str, actions: list, condition: Condition, **adds: Any) -> _Change:
         base = [LedgerItem.run_id.set(event.run_id), LedgerItem.doc_id.set(doc_id), LedgerItem.updated_at.set(_now())]
-        return self._transition(event.run_id, RUN_DOCUMENT.key(run_id=event.run_id, doc_id=doc_id), base + actions,
-                                condition, run_actions)
+        return _Change(doc_id, base + actions, condition, **adds)
 
-    def _stored(self, event: Envelope, d: DocumentStored) -> bool:
-        return self._doc_update(
-            event, d.doc_id, [LedgerItem.fetch.set("stored")], LedgerItem.fetch.does_not_exist(),
-            [self._count("fetch_stored"), LedgerItem.durations_ms["fetch"].add(d.fetch_ms)],
-        )
+    def _stored(self, event: Envelope, d: DocumentStored) -> _Change:
+        return self._document(event, d.doc_id, [LedgerItem.fetch.set("stored")], LedgerItem.fetch.does_not_exist(),
+                              counts={"fetch_stored": 1}, durations_ms={"fetch": d.fetch_ms})
 
-    def _terminal(self, event: Envelope, doc_id: str, outcome: str, actions: list, counts: list) -> bool:
-        return self._doc_update(
-            event, doc_id, [LedgerItem.terminal.set(outcome), *actions], LedgerItem.terminal.does_not_exist(),
-            [LedgerItem.docs_settled.add(1), *counts],
-        )
+    def _terminal(self, event: Envelope, doc_id: str, outcome: str, actions: list, **adds: Any) -> _Change:
+        return self._document(event, doc_id, [LedgerItem.terminal.set(outcome), *actions],
+                              LedgerItem.terminal.does_not_exist(), settles=True, **adds)
 
-    def _unchanged(self, event: Envelope, d: DocumentUnchanged) -> bool:
-        return self._terminal(event, d.doc_id, "unchanged", [LedgerItem.fetch.set("unchanged")], [self._count("fetch_unchanged")])
+    def _unchanged(self, event: Envelope, d: DocumentUnchanged) -> _Change:
+        return self._terminal(event, d.doc_id, "unchanged", [LedgerItem.fetch.set("unchanged")],
+                              counts={"fetch_unchanged": 1})
 
-    def _extracted(self, event: Envelope, d: DocumentExtracted) -> bool:
+    def _extracted(self, event: Envelope, d: DocumentExtracted) -> _Change:
         outcome = "needs_ocr" if isinstance(d, DocumentNeedsOcr) else "extracted"
         return self._terminal(
             event, d.doc_id, outcome, [LedgerItem.extract.set(outcome)],
-            [self._count(f"extract_{outcome}"), self._count("transactions", d.transactions),
-             self._count("pages", d.pages), LedgerItem.durations_ms["extract"].add(d.extract_ms)],
+            counts={f"extract_{outcome}": 1, "transactions": d.transactions, "pages": d.pages},
+            durations_ms={"extract": d.extract_ms},
         )
 
-    def _needs_ocr(self, event: Envelope, d: DocumentNeedsOcr) -> bool:
+    def _needs_ocr(self, event: Envelope, d: DocumentNeedsOcr) -> _Change:
         """A scanned PTR waits for the OCR stage: counted here, settled by its OCR outcome. Any
         other scanned filing (and an event from before the OCR stage, without a type) ends here."""
         if d.filing_type != "P":
             return self._extracted(event, d)
-        return self._doc_update(
+        return self._document(
             event, d.doc_id, [LedgerItem.extract.set("needs_ocr")], LedgerItem.extract.does_not_exist(),
-            [self._count("extract_needs_ocr"), self._count("pages", d.pages),
-             LedgerItem.durations_ms["extract"].add(d.extract_ms)],
+            counts={"extract_needs_ocr": 1, "pages": d.pages}, durations_ms={"extract": d.extract_ms},
         )
 
-    def _ocr_extracted(self, event: Envelope, d: DocumentOcrExtracted) -> bool:
+    def _ocr_extracted(self, event: Envelope, d: DocumentOcrExtracted) -> _Change:
         return self._terminal(
             event, d.doc_id, "ocr_extracted", [LedgerItem.ocr.set("extracted")],
-            [self._count("ocr_extracted"), self._count("transactions", d.transactions),
-             self._count("ocr_transactions", d.transactions), self._count("ocr_needs_review", d.needs_review),
-             self._count("ocr_pages", d.pages), LedgerItem.durations_ms["ocr"].add(d.ocr_ms)],
+            counts={"ocr_extracted": 1, "transactions": d.transactions, "ocr_transactions": d.transactions,
+                    "ocr_needs_review": d.needs_review, "ocr_pages": d.pages},
+            durations_ms={"ocr": d.ocr_ms},
         )
 
-    def _failed(self, event: Envelope, d: DocumentFailed) -> bool:
+    def _failed(self, event: Envelope, d: DocumentFailed) -> _Change:
         stage_attr = {"fetch": LedgerItem.fetch, "ocr": LedgerItem.ocr}.get(d.stage, LedgerItem.extract)
-        changed = self._terminal(
+        return self._terminal(
             event, d.doc_id, "failed",
             [stage_attr.set("failed"), LedgerItem.reason.set(d.reason), LedgerItem.message.set(d.message[:1000])],
-            [self._count(f"{d.stage}_failed"), self._count(f"failed_{d.reason}")],
+            counts={f"{d.stage}_failed": 1, f"failed_{d.reason}": 1},
+            error=f"{d.stage} {d.doc_id}: {d.reason}: {d.message[:300]}",
         )
-        if changed:
-            self._record_error(event.run_id, f"{d.stage} {d.doc_id}: {d.reason}: {d.message[:300]}")
-        return changed
 
     def _gold_requested(self, event: Envelope, d: GoldRequested) -> list[Envelope]:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""

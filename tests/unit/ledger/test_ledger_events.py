@@ -44,10 +44,10 @@ def _valid(**detail) -> dict:
     ("not json at all", "invalid event"),
 ])
 def test_an_invalid_event_goes_to_the_dlq_with_its_reason_and_makes_no_run(dlq, body, says):
-    from services.ledger.handler import invalid_reason, record_handler
+    from services.ledger.handler import invalid_reason, record_batch
 
     assert says in invalid_reason(body)
-    record_handler(_record(body))  # consumed: bad input is not retried
+    assert record_batch([_record(body)]) == []  # consumed: bad input is not retried
 
     assert list(LedgerItem.scan()) == []  # no run, not even a failed one
     [letter] = _dead_letters(dlq)
@@ -57,11 +57,11 @@ def test_an_invalid_event_goes_to_the_dlq_with_its_reason_and_makes_no_run(dlq, 
 
 
 def test_a_valid_event_is_recorded_and_nothing_is_dead_lettered(dlq):
-    from services.ledger.handler import invalid_reason, record_handler
+    from services.ledger.handler import invalid_reason, record_batch
 
     body = json.dumps(_valid())
     assert invalid_reason(body) is None
-    record_handler(_record(body))
+    assert record_batch([_record(body)]) == []
     assert LedgerItem.get("RUN#20251201T000000Z-bad", "RUN").status == "running"
     assert _dead_letters(dlq) == []
 

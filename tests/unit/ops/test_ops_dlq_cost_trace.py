@@ -55,7 +55,7 @@ def test_ledger_metrics_come_from_the_events():
     failed = Envelope.build(RunFailed(reason="x", counts={}), run_id="r", source="watchdog")
     settled = Envelope.build(RunDocumentsSettled(years=[2025], documents=10, counts={
         "extract_extracted": 9, "extract_failed": 1}), run_id="r", source="ledger")
-    handler.emit_metrics(failed, [settled])
+    handler.emit_metrics([failed], [settled])
     taken = handler.metrics.drain()
     assert taken["RunsFailed"]["Value"] == [1.0]
     assert taken["ExtractionFailureRate"]["Value"] == [10.0]
