@@ -33,7 +33,7 @@ class ServiceMetrics(EphemeralMetrics):
         self._lock = threading.Lock()
 
     @property
-    def namespace(self) -> str | None:
+    def namespace(self) -> str | None:  # type: ignore[override]  # None: Powertools says none is set
         # Read when the metrics are written, not when the module was imported: a module imported
         # before its function's environment was set (a test collection, a tool) still publishes.
         return self._namespace or os.getenv("POWERTOOLS_METRICS_NAMESPACE")
