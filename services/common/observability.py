@@ -32,8 +32,8 @@ class ServiceMetrics(EphemeralMetrics):
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
 
-    @property
-    def namespace(self) -> str | None:  # type: ignore[override]  # None: Powertools says none is set
+    @property  # type: ignore[override]  # None: Powertools reports that no namespace is set
+    def namespace(self) -> str | None:
         # Read when the metrics are written, not when the module was imported: a module imported
         # before its function's environment was set (a test collection, a tool) still publishes.
         return self._namespace or os.getenv("POWERTOOLS_METRICS_NAMESPACE")
