@@ -46,3 +46,24 @@ def failed_conditions(*updates: Update, connection: Connection | None = None) ->
             return failed
         raise
     return []
+
+
+TRANSACTION_LIMIT = 100  # actions in one TransactWriteItems
+
+
+def apply_each(updates: list[Update], connection: Connection) -> list[bool]:
+    """Apply each update whose condition holds, in transactions of up to a hundred (one request
+    each, where one UpdateItem apiece would be a hundred); True for each applied. The items
+    must be distinct. A transaction cancelled by failed conditions is written again without
+    them: each round drops at least one update, so it ends."""
+    applied = [False] * len(updates)
+    for start in range(0, len(updates), TRANSACTION_LIMIT):
+        pending = list(range(start, min(start + TRANSACTION_LIMIT, len(updates))))
+        while pending:
+            failed = set(failed_conditions(*(updates[n] for n in pending), connection=connection))
+            if not failed:
+                for n in pending:
+                    applied[n] = True
+                break
+            pending = [n for i, n in enumerate(pending) if i not in failed]
+    return applied

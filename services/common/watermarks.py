@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from services.common.conditional import update_if
+from services.common.conditional import Update, apply_each, update_if
 from services.common.tables import BREAKER, FILING, INDEX, WatermarkItem
 
 
@@ -60,32 +61,54 @@ def next_attempt(mark: WatermarkItem | None, fingerprint: str, run_id: str) -> i
     return int(mark.attempts) if mark.run_id == run_id else int(mark.attempts) + 1
 
 
-def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False,
-                 attempt: int = 1) -> bool:
-    """Claim a new or changed filing, or a failed one whose retry is due, for this run. False
-    when another run already claimed this exact version; a redelivery to the same run claims
-    again, so nothing is lost on a crash. The claim schedules the attempt after this one: should
-    it fail, the filing is due again then, and a second run racing for the same retry loses."""
-    item = WatermarkItem(*FILING.key(year=year, doc_id=doc_id))
+@dataclass(frozen=True)
+class Claim:
+    """A run's claim of one filing version (see `claim_filings`)."""
+
+    year: int
+    doc_id: str
+    fingerprint: str
+    run_id: str
+    force: bool = False
+    attempt: int = 1
+
+
+def _claim_update(claim: Claim) -> Update:
+    item = WatermarkItem(*FILING.key(year=claim.year, doc_id=claim.doc_id))
     at = datetime.now(UTC)
     stamp = at.isoformat(timespec="seconds")
     condition = None
-    if not force:
+    if not claim.force:
         failed = WatermarkItem.status.is_in(*FAILED)
         condition = (
             WatermarkItem.fingerprint.does_not_exist()
-            | (WatermarkItem.fingerprint != fingerprint)
-            | (WatermarkItem.run_id == run_id)
+            | (WatermarkItem.fingerprint != claim.fingerprint)
+            | (WatermarkItem.run_id == claim.run_id)
             | (failed & (WatermarkItem.next_attempt_at <= stamp))
             | (failed & WatermarkItem.next_attempt_at.does_not_exist())
         )
-    return update_if((item, [
-        WatermarkItem.fingerprint.set(fingerprint),
-        WatermarkItem.run_id.set(run_id),
-        WatermarkItem.attempts.set(attempt),
-        WatermarkItem.next_attempt_at.set((at + retry_delay(attempt)).isoformat(timespec="seconds")),
+    return (item, [
+        WatermarkItem.fingerprint.set(claim.fingerprint),
+        WatermarkItem.run_id.set(claim.run_id),
+        WatermarkItem.attempts.set(claim.attempt),
+        WatermarkItem.next_attempt_at.set((at + retry_delay(claim.attempt)).isoformat(timespec="seconds")),
         WatermarkItem.updated_at.set(stamp),
-    ], condition))
+    ], condition)
+
+
+def claim_filings(claims: list[Claim]) -> list[bool]:
+    """Claim each new or changed filing, or failed one whose retry is due, for its run: True
+    for each claimed. False when another run already claimed that exact version; a redelivery
+    to the same run claims again, so nothing is lost on a crash. A claim schedules the attempt
+    after its own: should it fail, the filing is due again then, and a second run racing for the
+    same retry loses. A year's claims go a hundred to a request."""
+    return apply_each([_claim_update(c) for c in claims], WatermarkItem._get_connection().connection)
+
+
+def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False,
+                 attempt: int = 1) -> bool:
+    """One claim, as `claim_filings`."""
+    return update_if(_claim_update(Claim(year, doc_id, fingerprint, run_id, force, attempt)))
 
 
 def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:

@@ -120,6 +120,12 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
     storage.put_json(cfg.silver_bucket, keys.filings_key(year), {
         "year": year, "index_key": index_key, "run_id": run_id, "filings": records,
     }, metadata={keys.FILINGS_DIGEST_METADATA: storage.json_digest(records)})
+    selected = [row for row in parsed.rows if _selected(row, request, existing, run_id)]
+    claimed = watermarks.claim_filings([
+        watermarks.Claim(row.year, row.doc_id, row.fingerprint, run_id, force=not conditional,
+                         attempt=watermarks.next_attempt(existing.get(row.doc_id), row.fingerprint, run_id))
+        for row in selected
+    ])
     filings = [
         FilingDiscovered(
             doc_id=row.doc_id, year=row.year, filing_type=row.filing_type,
@@ -127,10 +133,8 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
             filer_name=row.filer_name, state_district=row.state_district or None,
             source_url=pdf_url(request.source_url, row.year, row.filing_type, row.doc_id),
         )
-        for row in parsed.rows
-        if _selected(row, request, existing, run_id)
-        and watermarks.claim_filing(row.year, row.doc_id, row.fingerprint, run_id, force=not conditional,
-                                    attempt=watermarks.next_attempt(existing.get(row.doc_id), row.fingerprint, run_id))
+        for row, won in zip(selected, claimed, strict=True)
+        if won
     ]
     publish([Envelope.build(f, run_id=run_id, source=SERVICE, trace=trace) for f in filings])
     discovered = RunDiscovered(

@@ -74,3 +74,20 @@ def test_a_failure_recorded_before_the_schedule_is_due_a_day_later(marks):
     mark = watermarks.filing(2025, "1")
     assert watermarks.retry_due(mark) and watermarks.next_attempt(mark, "fp", "run-1") == 1
     assert watermarks.claim_filing(2025, "1", "fp", "run-1")
+
+
+def test_a_years_claims_go_a_hundred_to_a_request_and_only_refused_ones_are_left_out(marks, ledger_table):
+    claims = [watermarks.Claim(2025, f"{n:04}", "fp", "run-1") for n in range(250)]
+    ledger_table.clear()
+    assert watermarks.claim_filings(claims) == [True] * 250
+    assert ledger_table == ["TransactWriteItems"] * 3
+
+    # Another run finds three of them claimed (same version) and one changed: it claims the changed
+    # one and the filings nobody had, in one more round for the refused.
+    ledger_table.clear()
+    again = [watermarks.Claim(2025, doc, fp, "run-2") for doc, fp in
+             (("0001", "fp"), ("0002", "fp"), ("0003", "new"), ("0004", "fp"), ("9999", "fp"))]
+    assert watermarks.claim_filings(again) == [False, False, True, False, True]
+    assert ledger_table[-1] == "TransactWriteItems" and len(ledger_table) <= 4
+    assert watermarks.filing(2025, "0003").run_id == "run-2" and watermarks.filing(2025, "0002").run_id == "run-1"
+    assert watermarks.filing(2025, "9999").run_id == "run-2"
