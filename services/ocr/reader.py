@@ -16,6 +16,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 
+from services.common.pdf import PDFIUM_LOCK
 from services.extract.ptr.fields import FORM_RANGES
 from services.ocr.engine import PSM, Page, Word, engine_version
 from services.ocr.fields import (
@@ -73,11 +74,13 @@ def read_scanned_ptr(pdf_bytes: bytes, doc_id: str | None = None) -> OcrResult:
     started = time.process_time()
     label = doc_id or "document"
     try:
-        pdf = pdfium.PdfDocument(pdf_bytes)
+        with PDFIUM_LOCK:
+            pdf = pdfium.PdfDocument(pdf_bytes)
     except pdfium.PdfiumError as exc:
         return _failed("unreadable", f"{label}: not a readable PDF ({exc})", 0, started)
     try:
-        pages = len(pdf)
+        with PDFIUM_LOCK:
+            pages = len(pdf)
         if pages > MAX_PAGES:
             return _failed("too_many_pages", f"{label}: {pages} pages (limit {MAX_PAGES})", pages, started)
         state = _DocState()
@@ -88,7 +91,8 @@ def read_scanned_ptr(pdf_bytes: bytes, doc_id: str | None = None) -> OcrResult:
         except PageTooLarge as exc:
             return _failed("page_too_large", f"{label}: {exc}", pages, started)
     finally:
-        pdf.close()
+        with PDFIUM_LOCK:
+            pdf.close()
     return _result(state, pages, started, label)
 
 

@@ -25,7 +25,6 @@ import pypdfium2 as pdfium
 from events.models import DocumentFailed, DocumentOcrExtracted
 from services.common import keys, storage, watermarks
 from services.common.config import settings
-from services.common.pdf import PDFIUM_LOCK
 from services.extract.errors import InvalidPdf
 from services.ocr.model import OcrResult
 
@@ -44,8 +43,7 @@ def read_pdf(reader: Reader, pdf_bytes: bytes, doc_id: str | None) -> OcrResult:
     it propagates, the message is retried and ends in the DLQ.
     """
     try:
-        with PDFIUM_LOCK:
-            return reader(pdf_bytes, doc_id)
+        return reader(pdf_bytes, doc_id)
     except InvalidPdf as exc:
         reason, message = exc.reason, str(exc)
     except pdfium.PdfiumError as exc:
