@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from services.common.config import shared_fixtures  # noqa: E402
 
 FIXTURES = shared_fixtures()
+SCHEDULED = ("watchdog",)  # functions on a rate() rule, not on a queue
 MIRROR = FIXTURES / "house-clerk" / "mirror" / "public_disc"
 REAL_YEAR = FIXTURES / "house-clerk" / "mirror-2025"
 
@@ -85,6 +86,26 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def milestones(run: dict) -> list[tuple[str, float]]:
+    """Seconds from the run's start until: every e-filed document settled, every scanned one
+    settled (OCR), the run settled, Gold built and published (the run's end)."""
+    from datetime import datetime
+
+    start = datetime.fromisoformat(run["started_at"])
+
+    def since(stamps: list[str]) -> float | None:
+        return max((datetime.fromisoformat(s) - start).total_seconds() for s in stamps) if stamps else None
+
+    docs = run.get("documents", [])
+    marks = [
+        ("e-filed settled", since([d["updated_at"] for d in docs if not d.get("ocr") and d.get("updated_at")])),
+        ("OCR settled", since([d["updated_at"] for d in docs if d.get("ocr") and d.get("updated_at")])),
+        ("run settled", since([run["settled_at"]] if run.get("settled_at") else [])),
+        ("Gold published", since([run["finished_at"]] if run.get("finished_at") else [])),
+    ]
+    return [(label, seconds) for label, seconds in marks if seconds is not None]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=None, help="only the first N index rows (synthetic mirror)")
@@ -123,6 +144,7 @@ def main() -> None:
             run_id = runtime.request_run([2025])
             run = runtime.wait_for_run(run_id, timeout_s=3600)
             wall = time.perf_counter() - started
+            run = runtime.run_item(run_id) or run
             emulator_cpu = _cpu_seconds(runtime.emulator.process.pid)
             requests = by_caller(runtime.emulator.requests())
         finally:
@@ -144,16 +166,22 @@ def main() -> None:
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
     if ocr_busy:
         print(f"OCR (apart)             {ocr_busy:.1f} s")
-    stage_total = 0
+    print("wall time by stage      " + "  ".join(f"{label} {seconds:.0f} s" for label, seconds in milestones(run)))
+    stage_total = scheduled = 0
     print(f"AWS requests per document ({documents} documents settled), by stage:")
     for caller, actions in requests.items():
         count = sum(actions.values())
         if caller != "runtime":
             stage_total += count
+        if caller in SCHEDULED:
+            scheduled += count
         busiest = ", ".join(f"{a} {n / documents:.2f}" for a, n in list(actions.items())[:6])
         label = "pollers+runtime" if caller == "runtime" else caller
         print(f"  {label:<22}{count / documents:6.2f}   {busiest}")
     print(f"  {'all stages':<22}{stage_total / documents:6.2f}   (pollers' receives and deletes not included)")
+    print(f"  {'per-document stages':<22}{(stage_total - scheduled) / documents:6.2f}   (without {', '.join(SCHEDULED)}: "
+          f"a schedule's requests grow with the run's length, and locally its clock runs "
+          f"{runtime.options.time_scale:g}x)")
 
 
 if __name__ == "__main__":
