@@ -27,6 +27,7 @@ from infra.local.provision import Provisioned, provision
 from infra.local.template import TEMPLATE_PATH, Stack, load
 from infra.ops import dlq
 from services.common.config import shared_fixtures
+from services.common.idempotency import TABLE_ENV as IDEMPOTENCY_TABLE_ENV
 
 SHARED_YEAR = shared_fixtures() / "house-clerk" / "mirror-2025"  # the real 2025 year: the main job
 SHARED_MIRROR = shared_fixtures() / "house-clerk" / "mirror"  # a 34-row slice of it: fast tests name it
@@ -132,11 +133,32 @@ class LocalRuntime:
         stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint, parameters=parameters)
         self.provisioned = provision(stack, self.emulator, visibility_timeout=opts.visibility_timeout)
         self._configure_process()
+        if self._owns_emulator and opts.state_dir:
+            self.release_interrupted_work()
         if pollers:
             self.start_pollers()
         if opts.http_port is not None:
             self.start_http(opts.http_port)
         return self
+
+    def release_interrupted_work(self) -> int:
+        """Delete the idempotency records still marked in progress: a stack that starts on kept
+        state has no invocation running, so whoever held them died with the previous stack. The
+        emulator makes their messages visible again; without this their redeliveries would wait
+        out each dead invocation's deadline before doing the work. Returns the records released."""
+        assert self.provisioned
+        table = self.provisioned.environment.get(IDEMPOTENCY_TABLE_ENV)
+        if not table:
+            return 0
+        dynamodb = self.client("dynamodb")
+        held = [item["id"] for page in dynamodb.get_paginator("scan").paginate(
+            TableName=table, FilterExpression="#s = :p", ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":p": {"S": "INPROGRESS"}}, ProjectionExpression="id") for item in page["Items"]]
+        for key in held:
+            dynamodb.delete_item(TableName=table, Key={"id": key},
+                                 ConditionExpression="#s = :p", ExpressionAttributeNames={"#s": "status"},
+                                 ExpressionAttributeValues={":p": {"S": "INPROGRESS"}})
+        return len(held)
 
     # A persistent stack keeps its ports: a run interrupted by a crash carries the mirror's URL in
     # its queued events, and the emulator's queue URLs carry its port.
