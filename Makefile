@@ -72,12 +72,13 @@ schemas: $(STAMP)
 	$(BIN)/disclosures schemas
 
 ## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
-## The e2e and browser tiers run in processes of their own: the local runtime runs every function
-## as threads of the test process, and what the whole suite's collection imports first left the
-## alarm e2e test without its metrics (it passes with its tier alone; issue 12's worker processes).
+## Three pytest processes, coverage appended: the unit/aws/emulator tiers and the e2e tier on
+## PYTEST_WORKERS workers (pytest-xdist; each worker has its own emulator and stacks), the browser
+## tier alone (one Chromium and one stack per module are enough for two cores).
+PYTEST_WORKERS ?= 2
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
-	$(BIN)/python -m pytest tests -q -m "not browser and not e2e" --cov --cov-report= --cov-fail-under=0
-	$(BIN)/python -m pytest tests/e2e -q --cov --cov-append --cov-report= --cov-fail-under=0
+	$(BIN)/python -m pytest tests -q -m "not browser and not e2e" -n $(PYTEST_WORKERS) --cov --cov-report= --cov-fail-under=0
+	$(BIN)/python -m pytest tests/e2e -q -n $(PYTEST_WORKERS) --cov --cov-append --cov-report= --cov-fail-under=0
 	$(BIN)/python -m pytest tests/browser -q --cov --cov-append --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 ## One test tier each (docs/developer-guide.md, Run the tests locally); tests/conftest.py gives the markers.
