@@ -172,7 +172,8 @@ def work_queues(stack: LocalRuntime) -> dict[str, str]:
     return {url.rsplit("/", 1)[1].rsplit("-", 1)[-1]: url for url in stack.provisioned.dead_letter_queues}  # type: ignore[union-attr]
 
 
-def _wait(predicate: Callable[[], Any], timeout_s: float) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout_s: float) -> Any:
+    """The predicate's first truthy value within the time, else its last (falsy) one."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
@@ -328,9 +329,9 @@ def duplicates_and_poison(h: Harness) -> Iterator[Row]:
     before = snapshot(stack, runs)
     for url in queues.values():
         sqs.send_message(QueueUrl=url, MessageBody="poison: not an event")
-    parked = _wait(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues) and d, 120)
+    parked = wait_for(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues) and d, 120)
     replayed = stack.replay_dlqs()
-    _wait(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues), 120)
+    wait_for(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues), 120)
     stack.wait_idle()
     again = dlq_depths(stack)
     changed = diff(before, snapshot(stack, runs))
@@ -354,7 +355,7 @@ def kill_and_resume(h: Harness) -> Iterator[Row]:
     docs = {p.stem: p.read_bytes() for p in sorted(REAL_YEAR.glob("*.pdf"))[:KILL_DOCUMENTS]}
     stack = h.fresh("kill", docs)
     run_id = stack.request_run([YEAR])
-    progress = _wait(lambda: int((stack.run_item(run_id) or {}).get("docs_settled") or 0) >= 3 and stack.run_item(run_id), 120)
+    progress = wait_for(lambda: int((stack.run_item(run_id) or {}).get("docs_settled") or 0) >= 3 and stack.run_item(run_id), 120)
     settled_at_kill = int((progress or {}).get("docs_settled") or 0)
     h.kill(stack)
     try:

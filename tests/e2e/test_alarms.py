@@ -3,27 +3,16 @@ and after the fix a DLQ replay completes the run with nothing lost."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from events.models import Envelope, RunRequested, new_run_id
+from infra.faults.suite import wait_for
 
 pytestmark = pytest.mark.e2e
 
 POISON = "20026590"
 GOOD = "20027933"
 TRACE = "Root=1-67891233-abcdef012345678912345678;Sampled=1"
-
-
-def _wait(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _fired(stack) -> list[str]:
@@ -44,7 +33,7 @@ def test_poison_document_raises_alarms_and_replay_completes_the_run(make_stack, 
 
     # The run-failed and dead-letters alarms fire, and their notifications arrive on the alerts topic.
     prefix = stack.options.stack_name
-    _wait(lambda: {f"{prefix}-run-failed", f"{prefix}-dead-letters"} <= set(_fired(stack)), 90, "the alerts")
+    assert wait_for(lambda: {f"{prefix}-run-failed", f"{prefix}-dead-letters"} <= set(_fired(stack)), 90), "no alerts"
     alerts = stack.alerts()
     run_failed = next(a for a in alerts if a["alarm"] == f"{prefix}-run-failed")
     assert run_failed["state"] == "ALARM" and run_failed["previous"] in ("OK", "INSUFFICIENT_DATA")
@@ -71,6 +60,6 @@ def test_poison_document_raises_alarms_and_replay_completes_the_run(make_stack, 
     assert run["counts"]["fetch_stored"] == 2 and run["docs_settled"] == 2 == run["docs_expected"]
     assert all(i.depth == 0 for i in stack.dlq_info())
     # With the DLQs empty again the dead-letters alarm goes back to OK.
-    _wait(lambda: stack.alarms.states[f"{prefix}-dead-letters"].state == "OK", 30, "dead-letters back to OK")
+    assert wait_for(lambda: stack.alarms.states[f"{prefix}-dead-letters"].state == "OK", 30), "dead-letters not OK"
     assert not stack.alarms.last_error, stack.alarms.last_error
 
