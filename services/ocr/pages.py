@@ -54,13 +54,13 @@ def ink(image: Image.Image) -> np.ndarray:
 
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     """Where a run of at least `length` ink pixels along `axis` starts (a thin-line detector)."""
+    if axis == 0:
+        # numpy sums along a row several times faster than down a column: work on the transpose.
+        return _runs(np.ascontiguousarray(mask.T), length, axis=1).T
     # int16 halves the memory traffic of the sums; a run length never exceeds the axis length.
-    cs = np.cumsum(mask, axis=axis, dtype=np.int16 if mask.shape[axis] < 32_000 else np.int32)
-    if axis == 1:
-        cs = np.pad(cs, ((0, 0), (1, 0)))
-        return (cs[:, length:] - cs[:, :-length]) >= length - 1
-    cs = np.pad(cs, ((1, 0), (0, 0)))
-    return (cs[length:, :] - cs[:-length, :]) >= length - 1
+    cs = np.cumsum(mask, axis=1, dtype=np.int16 if mask.shape[1] < 32_000 else np.int32)
+    cs = np.pad(cs, ((0, 0), (1, 0)))
+    return (cs[:, length:] - cs[:, :-length]) >= length - 1
 
 
 def skew_angle(mask: np.ndarray) -> float:
@@ -106,21 +106,17 @@ def line_positions(mask: np.ndarray, axis: int, min_cover: float, run: int = 40)
     return lines
 
 
+def _row_rules(mask: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of horizontal runs of at least `length` ink pixels."""
+    starts = _runs(mask, length, axis=1).astype(np.int16 if mask.shape[1] < 32_000 else np.int32)
+    # A pixel lies on a run if a run starts within `length` before it (a windowed sum).
+    cs = np.cumsum(np.pad(starts, ((0, 0), (length, length - 1))), axis=1)
+    return (cs[:, length:] - cs[:, :-length])[:, : mask.shape[1]] > 0
+
+
 def rule_mask(mask: np.ndarray, length: int = 40) -> np.ndarray:
     """The pixels of ruled lines: every pixel of a straight run of at least `length` ink pixels."""
-    rules = np.zeros_like(mask)
-    for axis in (0, 1):
-        starts = _runs(mask, length, axis=axis).astype(np.int16 if mask.shape[axis] < 32_000 else np.int32)
-        # A pixel lies on a run if a run starts within `length` before it (a windowed sum).
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (length, length - 1)
-        cs = np.cumsum(np.pad(starts, pad), axis=axis)
-        if axis == 1:
-            covered = cs[:, length:] - cs[:, :-length]
-        else:
-            covered = cs[length:, :] - cs[:-length, :]
-        rules |= covered[: mask.shape[0], : mask.shape[1]] > 0
-    return rules
+    return _row_rules(mask, length) | _row_rules(np.ascontiguousarray(mask.T), length).T
 
 
 def text_mask(mask: np.ndarray) -> np.ndarray:
