@@ -121,3 +121,24 @@ def test_rotation_candidates_from_print_direction() -> None:
     pdf = pdfium.PdfDocument(scanned_pdf("8221237").read_bytes())
     _, image = next(render_pages(pdf))
     assert rotation_candidates(image)[0] in (0, 180)
+
+
+def test_rule_mask_keeps_exactly_the_long_straight_runs_both_ways():
+    import numpy as np
+
+    from services.ocr.pages import rule_mask, text_mask
+
+    mask = np.zeros((120, 200), dtype=bool)
+    mask[30, 10:150] = True  # a ruled line across
+    mask[5:110, 170] = True  # a ruled line down
+    mask[60:70, 40:45] = True  # a letter: short runs only
+    mask[90, 20:45] = True  # a dash shorter than the rule length
+    rules = rule_mask(mask, 40)
+    lines = np.zeros_like(mask)
+    lines[30, 10:150] = True
+    lines[5:110, 170] = True
+    near = lines.copy()  # the detector tolerates one missing pixel: a line may grow one at each end
+    near[30, 9] = near[30, 150] = near[4, 170] = near[110, 170] = True
+    assert rules[lines].all() and not rules[~near].any()
+    assert np.array_equal(text_mask(mask), mask & ~rule_mask(mask, 30))
+    assert text_mask(mask)[60:70, 40:45].all() and not text_mask(mask)[30].any()
