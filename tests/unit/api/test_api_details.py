@@ -144,3 +144,24 @@ def test_health_reports_the_latest_disclosure_beside_the_build_time(stack):
     latest = max(t["disclosure_date"] for t in call("/v1/trades", {"limit": "500"})[2]["items"] if t["disclosure_date"])
     assert health["last_disclosure_date"] == latest
     assert health["disclosure_age_days"] > 0
+
+
+def test_health_is_resolved_at_most_once_a_second_per_data_version(stack, monkeypatch):
+    from services.api import handler
+
+    resolved: list[str] = []
+    real = handler.app.resolve
+    monkeypatch.setattr(handler.app, "resolve", lambda event, context: resolved.append(event["rawPath"]) or real(event, context))
+    clock = [1000.0]
+    monkeypatch.setattr(handler.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(handler, "_health", [None, 0.0, None])
+    first = call("/v1/health")
+    again = call("/v1/health")
+    assert resolved == ["/v1/health"] and again == first
+    assert again[1]["Cache-Control"] == "no-store"  # still never stored by an HTTP cache
+    clock[0] += handler.HEALTH_REUSE_S
+    call("/v1/health")
+    assert resolved == ["/v1/health", "/v1/health"]
+    monkeypatch.setattr(handler, "_live_version", lambda: "another version")
+    call("/v1/health")
+    assert len(resolved) == 3  # new data: resolved again at once
