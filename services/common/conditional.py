@@ -3,6 +3,7 @@ that did not hold (a duplicate delivery, a lost race: an answer) from a failure 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -51,19 +52,27 @@ def failed_conditions(*updates: Update, connection: Connection | None = None) ->
 TRANSACTION_LIMIT = 100  # actions in one TransactWriteItems
 
 
-def apply_each(updates: list[Update], connection: Connection) -> list[bool]:
+def apply_each(updates: list[Update], connection: Connection,
+               summary: Callable[[list[int]], Update | None] | None = None) -> list[bool]:
     """Apply each update whose condition holds, in transactions of up to a hundred (one request
     each, where one UpdateItem apiece would be a hundred); True for each applied. The items
     must be distinct. A transaction cancelled by failed conditions is written again without
-    them: each round drops at least one update, so it ends."""
+    them: each round drops at least one update, so it ends.
+
+    `summary` gives, for the positions a transaction is about to apply, one more unconditional
+    update written with them (a run's counters summed over its new documents), or None.
+    """
     applied = [False] * len(updates)
-    for start in range(0, len(updates), TRANSACTION_LIMIT):
-        pending = list(range(start, min(start + TRANSACTION_LIMIT, len(updates))))
+    per = TRANSACTION_LIMIT - (1 if summary else 0)
+    for start in range(0, len(updates), per):
+        pending = list(range(start, min(start + per, len(updates))))
         while pending:
-            failed = set(failed_conditions(*(updates[n] for n in pending), connection=connection))
+            extra = summary(pending) if summary else None
+            batch = [updates[n] for n in pending] + ([extra] if extra else [])
+            failed = {pending[i] for i in failed_conditions(*batch, connection=connection) if i < len(pending)}
             if not failed:
                 for n in pending:
                     applied[n] = True
                 break
-            pending = [n for i, n in enumerate(pending) if i not in failed]
+            pending = [n for n in pending if n not in failed]
     return applied

@@ -43,15 +43,13 @@ from events.models import (
     RunRequested,
     RunSucceeded,
 )
-from services.common.conditional import Update, failed_conditions, update_if
+from services.common.conditional import Update, apply_each, update_if
 from services.common.tables import RUN, RUN_DOCUMENT, RUN_ITEM, RUN_YEAR, LedgerItem
 
 SERVICE = "ledger"
 MAX_ERRORS = 10
 # The event after which nothing more happens in a run. It moves down the flow as stages land.
 COMPLETES_ON = "api.published"
-# TransactWriteItems takes at most 100 actions: 99 documents and their run's counters.
-_TRANSACTION_DOCUMENTS = 99
 
 
 def run_pk(run_id: str) -> str:
@@ -212,23 +210,14 @@ class Ledger:
 
     def _write(self, run_id: str, changes: list[_Change]) -> set[int]:
         """Write changes of distinct documents and the run's counters for those that are new;
-        return the positions of the duplicates (their condition did not hold)."""
-        duplicates: set[int] = set()
-        for start in range(0, len(changes), _TRANSACTION_DOCUMENTS):
-            live = list(range(start, min(start + _TRANSACTION_DOCUMENTS, len(changes))))
-            while live:
-                updates = [changes[n].update(run_id) for n in live]
-                new = [changes[n] for n in live if changes[n].condition is not None]
-                if new:
-                    updates.append(self._counters(run_id, new))
-                failed = {live[k] for k in failed_conditions(*updates, connection=self.connection)}
-                if not failed:
-                    break
-                # The duplicates' failed conditions cancelled the whole transaction: drop them
-                # (counted already) and write the rest again.
-                duplicates |= failed
-                live = [n for n in live if n not in failed]
-        return duplicates
+        return the positions of the duplicates (their condition did not hold: counted already)."""
+
+        def counters(live: list[int]) -> Update | None:
+            new = [changes[n] for n in live if changes[n].condition is not None]
+            return self._counters(run_id, new) if new else None
+
+        applied = apply_each([change.update(run_id) for change in changes], self.connection, summary=counters)
+        return {n for n, done in enumerate(applied) if not done}
 
     @staticmethod
     def _counters(run_id: str, changes: list[_Change]) -> Update:
