@@ -223,9 +223,9 @@ class LocalApp:
             return lambda data: None
 
         method = environ["REQUEST_METHOD"]
+        lock = self.gate.lock_for(service, method, action)
         self.gate.enter()
         try:
-            lock = self.gate.lock_for(service, method, action)
             if lock is None:
                 body = list(self.app(environ, capture))
             else:
@@ -236,7 +236,7 @@ class LocalApp:
         if mutates(method, action, b"".join(body)):
             if self.persistence:
                 self.persistence.dirty = True
-            if self.gate.lock_for(service, method, action) is self.gate.locks["messaging"]:
+            if lock is self.gate.locks["messaging"]:
                 with self._arrivals:
                     self._arrival_count += 1
                     self._arrivals.notify_all()
