@@ -84,18 +84,21 @@ def test_every_subscription_rule_and_notification_may_deliver_to_its_queue(templ
 
 def test_a_subscription_whose_queue_policy_lacks_its_source_arn_is_caught(template):
     broken = copy.deepcopy(template)
-    for policy in broken["Resources"].values():
-        if policy["Type"] == "AWS::SQS::QueuePolicy":
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                if statement["Principal"]["Service"] == "sns.amazonaws.com":
-                    statement["Condition"] = {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:another-topic"}}
+    for statements in _queue_policy_statements(broken):
+        for statement in statements:
+            if statement["Principal"]["Service"] == "sns.amazonaws.com":
+                statement["Condition"] = {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:another-topic"}}
     assert any("Subscription" in gap for gap in policy_gaps(broken))
     no_rule = copy.deepcopy(template)
-    for policy in no_rule["Resources"].values():
-        if policy["Type"] == "AWS::SQS::QueuePolicy":
-            statements = policy["Properties"]["PolicyDocument"]["Statement"]
-            statements[:] = [s for s in statements if s["Principal"]["Service"] != "events.amazonaws.com"]
+    for statements in _queue_policy_statements(no_rule):
+        statements[:] = [s for s in statements if s["Principal"]["Service"] != "events.amazonaws.com"]
     assert any("Rule" in gap for gap in policy_gaps(no_rule))
+
+
+def _queue_policy_statements(template: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Each queue policy's statement list, to edit in place."""
+    return [resource["Properties"]["PolicyDocument"]["Statement"] for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::SQS::QueuePolicy"]
 
 
 # --------------------------------------------------------------------------- visibility
