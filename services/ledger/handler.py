@@ -48,17 +48,22 @@ def _problems(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(f"{prefix}{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
 
 
-def invalid_reason(body: str) -> str | None:
-    """Why an event cannot be recorded (its envelope or its detail fails validation), or None."""
+def parse(body: str) -> tuple[Envelope | None, str | None]:
+    """The event, or why it cannot be recorded (its envelope or its detail fails validation)."""
     try:
         event = Envelope.model_validate_json(body)
     except ValidationError as exc:
-        return f"invalid event: {_problems(exc)}"[:_REASON_MAX]
+        return None, f"invalid event: {_problems(exc)}"[:_REASON_MAX]
     try:
         event.typed()
     except ValidationError as exc:
-        return f"invalid event: {event.event_type} {_problems(exc, 'detail.')}"[:_REASON_MAX]
-    return None
+        return None, f"invalid event: {event.event_type} {_problems(exc, 'detail.')}"[:_REASON_MAX]
+    return event, None
+
+
+def invalid_reason(body: str) -> str | None:
+    """Why an event cannot be recorded, or None."""
+    return parse(body)[1]
 
 
 def dead_letter(record: SQSRecord, reason: str) -> None:
@@ -90,17 +95,19 @@ def record_batch(records: list[SQSRecord]) -> list[str]:
     """Record a batch's events together; return the message ids of those to deliver again."""
     failed: list[str] = []
     valid: list[SQSRecord] = []
+    events: list[Envelope] = []
     for record in records:
-        reason = invalid_reason(record.body)
-        if not reason:
+        event, reason = parse(record.body)
+        if event is not None:
             valid.append(record)
+            events.append(event)
             continue
+        assert reason is not None
         try:
             dead_letter(record, reason)
         except Exception:  # noqa: BLE001 - delivered again, and dead-lettered then
             logger.exception("dead-lettering failed", extra={"message_id": record.message_id})
             failed.append(record.message_id)
-    events = [Envelope.model_validate_json(record.body) for record in valid]
     for step in ledger.record(events):
         try:
             if step.error:
