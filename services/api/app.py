@@ -268,11 +268,25 @@ def get_tickers(
 
 @app.get("/v1/tickers/<ticker>", summary="One ticker: who traded it, and the trades", tags=["tickers"], cache_control=CACHE_SHORT)
 def get_ticker(ticker: Annotated[str, Path(max_length=20, description="Ticker symbol, e.g. NVDA")]) -> models.TickerDetail:
-    d = store.data()
-    symbol = ticker.strip().upper()
-    if not any(r["ticker"] == symbol for r in d.tickers()):
-        raise UnknownResource(f"no trades of ticker '{ticker}'")
+    symbol = _known_ticker(ticker)
     return store.answer(data.ticker_key_of(symbol), lambda g: data.ticker_detail(g, symbol))
+
+
+def _known_ticker(ticker: str) -> str:
+    symbol = ticker.strip().upper()
+    if not any(r["ticker"] == symbol for r in store.data().tickers()):
+        raise UnknownResource(f"no trades of ticker '{ticker}'")
+    return symbol
+
+
+@app.get("/v1/tickers/<ticker>/members", summary="The members who traded a ticker, most trades first, paged", tags=["tickers"], cache_control=CACHE_SHORT)
+def get_ticker_members(
+    ticker: Annotated[str, Path(max_length=20, description="Ticker symbol, e.g. NVDA")],
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> models.TickerMemberPage:
+    symbol = _known_ticker(ticker)
+    return data.ticker_members(store.data(), symbol, limit=limit, offset=offset)
 
 
 @app.get("/v1/search", summary="Members, tickers and assets matching a text (the site's search box)", tags=["search"], cache_control=CACHE_SHORT)

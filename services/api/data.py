@@ -43,7 +43,7 @@ CLERK_URL = "https://disclosures-clerk.house.gov"
 STALE_AFTER_HOURS = 48.0
 TRENDING_WINDOWS = (7, 30, 90)
 LATEST_TRADES = 50
-DETAIL_TRADES = 50  # a member or ticker answer holds the first page of its trades; /v1/trades pages on
+DETAIL_PAGE = 50  # a member or ticker answer holds the first page of each list; the list routes page on
 SEARCH_LIMIT = 10
 
 TRADE_COLUMNS = [
@@ -525,14 +525,15 @@ def member_detail(d: GoldData, member_key: str) -> dict[str, Any] | None:
     trades = d.rows_of("member_key", member_key)
     tickers = Counter(t["ticker"] for t in trades if t["ticker"])
     filings = [f for f in d.filings if f["member_key"] == member_key]
-    first = query_trades(d, member=member_key, limit=DETAIL_TRADES)
+    first = query_trades(d, member=member_key, limit=DETAIL_PAGE)
     return {
         "member": member,
         "top_tickers": [{"ticker": k, "trades": v} for k, v in sorted(tickers.items(), key=lambda kv: (-kv[1], kv[0]))[:10]],
         "by_month": _by_month(trades),
         "trades": first["items"],
         "trades_total": first["total"],
-        "filings": filings,
+        "filings": filings[:DETAIL_PAGE],
+        "filings_total": len(filings),
         "coverage": coverage_of(filings),
     }
 
@@ -545,14 +546,10 @@ def list_tickers(d: GoldData, *, q: str | None = None, limit: int = 50, offset: 
     return _page(rows[offset : offset + limit], len(rows), limit, offset)
 
 
-def ticker_detail(d: GoldData, ticker: str) -> dict[str, Any] | None:
-    ticker = ticker.strip().upper()
-    row = next((r for r in d.tickers() if r["ticker"] == ticker), None)
-    if row is None:
-        return None
-    trades = d.rows_of("ticker", ticker)
+def ticker_members(d: GoldData, ticker: str, *, limit: int, offset: int = 0) -> dict[str, Any]:
+    """The members who traded a ticker, most trades first, a page at a time."""
     by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for t in trades:
+    for t in d.rows_of("ticker", ticker):
         by_member[t["member_key"]].append(t)
     members = [
         {
@@ -565,10 +562,19 @@ def ticker_detail(d: GoldData, ticker: str) -> dict[str, Any] | None:
         }
         for key, own in by_member.items()
     ]
-    members.sort(key=lambda m: (-m["trades"], m["name"] or ""))
-    first = query_trades(d, ticker=ticker, limit=DETAIL_TRADES)
-    return {"ticker": row, "members": members, "by_month": _by_month(trades), "trades": first["items"],
-            "trades_total": first["total"]}  # fmt: skip
+    members.sort(key=lambda m: (-m["trades"], m["name"] or "", m["member_key"]))
+    return _page(members[offset : offset + limit], len(members), limit, offset)
+
+
+def ticker_detail(d: GoldData, ticker: str) -> dict[str, Any] | None:
+    ticker = ticker.strip().upper()
+    row = next((r for r in d.tickers() if r["ticker"] == ticker), None)
+    if row is None:
+        return None
+    members = ticker_members(d, ticker, limit=DETAIL_PAGE)
+    first = query_trades(d, ticker=ticker, limit=DETAIL_PAGE)
+    return {"ticker": row, "members": members["items"], "members_total": members["total"],
+            "by_month": _by_month(d.rows_of("ticker", ticker)), "trades": first["items"], "trades_total": first["total"]}  # fmt: skip
 
 
 def search(d: GoldData, q: str, limit: int = SEARCH_LIMIT) -> dict[str, Any]:

@@ -97,12 +97,15 @@ class TradeDetail(_Model):
     copies: list[Trade] = Field(default_factory=list, description="Rows of other filings reporting this same trade")
 
 
-class TradePage(_Model):
-    items: list[Trade]
+class _Paged(_Model):
     total: int = Field(description="Rows matching the filters, all pages together")
     limit: int
     offset: int
     next_offset: int | None = Field(None, description="Offset of the next page; null on the last page")
+
+
+class TradePage(_Paged):
+    items: list[Trade]
 
 
 class MemberStats(_Model):
@@ -137,12 +140,8 @@ class Member(_Model):
     stats: MemberStats | None = None
 
 
-class MemberPage(_Model):
+class MemberPage(_Paged):
     items: list[Member]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None = None
 
 
 class TickerCount(_Model):
@@ -178,7 +177,8 @@ class MemberDetail(_Model):
     by_month: list[MonthCount]
     trades: list[Trade] = Field(description="The first page of the member's trades, newest first; /v1/trades?member= pages on")
     trades_total: int = 0
-    filings: list[Filing]
+    filings: list[Filing] = Field(description="The first page of the member's filings, newest first; /v1/filings?member= pages on")
+    filings_total: int = 0
     coverage: Coverage = Field(default_factory=Coverage)
 
 
@@ -196,12 +196,8 @@ class Ticker(_Model):
     last_disclosure_date: date | None = None
 
 
-class TickerPage(_Model):
+class TickerPage(_Paged):
     items: list[Ticker]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None = None
 
 
 class TickerMember(_Model):
@@ -213,9 +209,14 @@ class TickerMember(_Model):
     sells: int
 
 
+class TickerMemberPage(_Paged):
+    items: list[TickerMember]
+
+
 class TickerDetail(_Model):
     ticker: Ticker
-    members: list[TickerMember]
+    members: list[TickerMember] = Field(description="The first page of the members who traded it, most trades first; /v1/tickers/{ticker}/members pages on")
+    members_total: int = 0
     by_month: list[MonthCount]
     trades: list[Trade] = Field(description="The first page of the ticker's trades, newest first; /v1/trades?ticker= pages on")
     trades_total: int = 0
@@ -251,12 +252,8 @@ class Filing(_Model):
     pdf_url: str = Field(description="The filing's PDF on the Clerk's site")
 
 
-class FilingPage(_Model):
+class FilingPage(_Paged):
     items: list[Filing]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None = None
 
 
 class FilingDetail(_Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -229,6 +230,44 @@ def test_lists_come_in_pages(live_site, page):
         page.locator("#detail-trades .pager button", has_text="Next").click()
         expect(page.locator("#detail-trades tbody tr")).to_have_count(min(50, trades - 50))
         assert "51–" in page.locator("#detail-trades [data-shown]").inner_text()
+
+
+def _first_page_of(page, path: str, field: str) -> None:
+    """Answer `path` with only the first row of its `field` list (its total kept), as an API with a
+    page of one would, so a small mirror exercises the pager of that list."""
+
+    def trim(route):
+        body = route.fetch().json()
+        body[field] = body[field][:1]
+        route.fulfill(json=body)
+
+    page.route(f"**{path}", trim)
+
+
+def test_a_tickers_members_and_a_members_filings_page_on(live_site, page):
+    from playwright.sync_api import expect
+
+    site = live_site
+    nvda = site.api("/v1/tickers/NVDA")
+    assert nvda["members_total"] >= 2
+    _first_page_of(page, "/v1/tickers/NVDA", "members")
+    open_page(page, site, "ticker/NVDA")
+    box = page.locator("#detail-members")
+    expect(box.locator("tbody tr")).to_have_count(1)
+    box.locator(".pager button", has_text="Next").click()
+    expect(box.locator("[data-shown]")).to_contain_text("2–2")
+    assert box.locator("tbody tr").inner_text().startswith(nvda["members"][1]["name"])
+
+    member, count = Counter(f["member_key"] for f in site.api("/v1/filings", limit=500)["items"]).most_common(1)[0]
+    assert count >= 2
+    filings = site.api("/v1/filings", member=member, limit=500)["items"]
+    _first_page_of(page, f"/v1/members/{member}", "filings")
+    open_page(page, site, f"member/{member}")
+    box = page.locator("#detail-filings")
+    expect(box.locator("tbody tr")).to_have_count(1)
+    box.locator(".pager button", has_text="Next").click()
+    expect(box.locator("[data-shown]")).to_contain_text("2–2")
+    assert box.locator("tbody tr td").first.inner_text() == filings[1]["doc_id"]
 
 
 def test_header_search_finds_members_tickers_and_assets(live_site, page):

@@ -322,6 +322,12 @@ function tradesTable(trades, omit = []) {
   return `<table class="trades"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+function tickerMembersTable(members) {
+  const rows = members.map((m) => `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "unknown")}</td>
+    <td class="num">${num(m.trades)}</td><td class="num">${num(m.buys)}</td><td class="num">${num(m.sells)}</td></tr>`).join("");
+  return `<table class="members"><thead><tr><th>Member</th><th>Party</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function filingsTable(filings) {
   if (!filings.length) return emptyState("No filings.");
   const rows = filings.map((f) => `<tr>
@@ -518,25 +524,37 @@ async function membersPage(params) {
   });
 }
 
-// The first page of a member's or ticker's trades comes with the page; the rest are fetched a
-// page at a time from /v1/trades (same order), so a page with thousands of trades stays light.
-function tradesSection(filter, first, total, omit) {
-  return `<div id="detail-trades" data-filter="${esc(JSON.stringify(filter))}" data-omit="${esc(omit.join(","))}">
-    ${tradesTable(first, omit)}${detailPager(0, first.length, total)}</div>`;
+// A member's or ticker's lists (trades, filings, members) come with the first page of each; the
+// rest are fetched a page at a time from the list's route (same order), so a page with thousands
+// of rows stays light.
+const DETAIL_LISTS = {
+  trades: { path: "/v1/trades", label: "trades", render: (items, omit) => tradesTable(items, omit) },
+  filings: { path: "/v1/filings", label: "filings", render: (items) => filingsTable(items) },
+  members: { path: "/v1/tickers/{ticker}/members", label: "members", render: (items) => tickerMembersTable(items) },
+};
+// The pages go on at the size of the first one, the size the API chose.
+function detailList(kind, filter, first, total, omit = []) {
+  const size = first.length < total ? first.length : PAGE_SIZE;
+  return `<div id="detail-${kind}" class="detail-list" data-kind="${kind}" data-size="${size}" data-filter="${esc(JSON.stringify(filter))}" data-omit="${esc(omit.join(","))}">
+    ${DETAIL_LISTS[kind].render(first, omit)}${detailPager(kind, size, 0, first.length, total)}</div>`;
 }
-function detailPager(offset, count, total) {
-  const prev = offset > 0 ? `<button type="button" class="secondary" data-offset="${Math.max(0, offset - PAGE_SIZE)}">← Previous</button>` : "";
-  const next = offset + count < total ? `<button type="button" class="secondary" data-offset="${offset + PAGE_SIZE}">Next →</button>` : "";
-  return `<nav class="pager" aria-label="Pages of trades">${prev}<span class="muted" data-shown>${pages(offset, count, total)}</span>${next}</nav>`;
+function detailPager(kind, size, offset, count, total) {
+  const prev = offset > 0 ? `<button type="button" class="secondary" data-offset="${Math.max(0, offset - size)}">← Previous</button>` : "";
+  const next = offset + count < total ? `<button type="button" class="secondary" data-offset="${offset + size}">Next →</button>` : "";
+  return `<nav class="pager" aria-label="Pages of ${DETAIL_LISTS[kind].label}">${prev}<span class="muted" data-shown>${pages(offset, count, total)}</span>${next}</nav>`;
 }
 app.addEventListener("click", async (e) => {
-  const button = e.target.closest("#detail-trades .pager button");
+  const button = e.target.closest(".detail-list .pager button");
   if (!button) return;
-  const box = document.getElementById("detail-trades");
-  const offset = parseInt(button.dataset.offset, 10);
+  const box = button.closest(".detail-list");
+  const list = DETAIL_LISTS[box.dataset.kind];
+  const filter = JSON.parse(box.dataset.filter);
+  const offset = parseInt(button.dataset.offset, 10), size = parseInt(box.dataset.size, 10);
+  // a {name} in the route takes the filter of that name; the others go in the query
+  const path = list.path.replace(/\{(\w+)\}/g, (_, name) => { const v = filter[name]; delete filter[name]; return encodeURIComponent(v); });
   try {
-    const page = await api("/v1/trades", { ...JSON.parse(box.dataset.filter), limit: PAGE_SIZE, offset });
-    box.innerHTML = tradesTable(page.items, box.dataset.omit.split(",")) + detailPager(offset, page.items.length, page.total);
+    const page = await api(path, { ...filter, limit: size, offset });
+    box.innerHTML = list.render(page.items, box.dataset.omit.split(",")) + detailPager(box.dataset.kind, size, offset, page.items.length, page.total);
   } catch (err) {
     box.innerHTML = errorBox(err);
   }
@@ -567,9 +585,9 @@ async function memberPage(key) {
     </div>
     <section class="panel"><h2>Trades</h2>
       <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a> · ${feedLink(`feeds/members/${encodeURIComponent(m.member_key)}.xml`, "this member's trades")}</p>
-      ${d.trades.length ? tradesSection({ member: m.member_key }, d.trades, d.trades_total ?? d.trades.length, ["Member"])
+      ${d.trades.length ? detailList("trades", { member: m.member_key }, d.trades, d.trades_total ?? d.trades.length, ["Member"])
         : emptyState(d.coverage && d.coverage.unreadable ? "No trades could be read yet: see the filings below." : "No trades reported.")}</section>
-    <section class="panel" tabindex="0" aria-label="Filings"><h2>Filings</h2>${filingsTable(d.filings)}</section>`);
+    <section class="panel" tabindex="0" aria-label="Filings"><h2>Filings</h2>${detailList("filings", { member: m.member_key }, d.filings, d.filings_total ?? d.filings.length)}</section>`);
 }
 
 async function tickersPage(params) {
@@ -595,8 +613,6 @@ async function tickersPage(params) {
 async function tickerPage(symbol) {
   const d = await api("/v1/tickers/" + encodeURIComponent(symbol));
   const t = d.ticker;
-  const members = d.members.map((m) => `<tr><td>${memberLink(m.member_key, m.name)}</td><td>${esc(m.party || "unknown")}</td>
-    <td class="num">${num(m.trades)}</td><td class="num">${num(m.buys)}</td><td class="num">${num(m.sells)}</td></tr>`).join("");
   setPage(`
     <h1 id="ticker-symbol">${esc(t.ticker)}</h1>
     <p class="subtitle">${esc(t.asset_name || "")} ${t.asset_type ? `<span class="tag">${esc(t.asset_type)}</span>` : ""}</p>
@@ -609,11 +625,11 @@ async function tickerPage(symbol) {
     <div class="grid2">
       <section class="panel"><h2>Trades by month</h2>${monthlyPanel(d.by_month, "Trades by month", "monthly-ticker")}</section>
       <section class="panel"><h2>Members who traded ${esc(t.ticker)}</h2>
-        <table class="members"><thead><tr><th>Member</th><th>Party</th><th class="num">Trades</th><th class="num">Buys</th><th class="num">Sells</th></tr></thead><tbody>${members}</tbody></table></section>
+        ${detailList("members", { ticker: t.ticker }, d.members, d.members_total ?? d.members.length)}</section>
     </div>
     <section class="panel"><h2>Trades</h2>
       <p><a href="#/trades?ticker=${encodeURIComponent(t.ticker)}">Filter and export these trades →</a> · ${feedLink(`feeds/tickers/${encodeURIComponent(t.ticker)}.xml`, `trades of ${t.ticker}`)}</p>
-      ${tradesSection({ ticker: t.ticker }, d.trades, d.trades_total ?? d.trades.length, ["Ticker"])}</section>`);
+      ${detailList("trades", { ticker: t.ticker }, d.trades, d.trades_total ?? d.trades.length, ["Ticker"])}</section>`);
 }
 
 async function filingPage(id) {

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from collections import Counter
+
 import pytest
 from gold_env import gold_stack
 
@@ -110,13 +112,41 @@ def test_member_and_ticker_trades_come_in_pages(stack, monkeypatch):
     # a page smaller than the member's trades: the first page, and /v1/trades gives the rest in the same order
     from services.api.app import store
 
-    monkeypatch.setattr(data, "DETAIL_TRADES", 4)
+    monkeypatch.setattr(data, "DETAIL_PAGE", 4)
     detail = data.member_detail(store.data(), PELOSI)
     assert detail["trades_total"] == 9 and len(detail["trades"]) == 4
     pages = call("/v1/trades", {"member": PELOSI, "limit": "4"})[2]["items"]
     assert [t["transaction_key"] for t in detail["trades"]] == [t["transaction_key"] for t in pages]
     nvda = data.ticker_detail(store.data(), "NVDA")
     assert nvda["trades_total"] == 5 and len(nvda["trades"]) == 4
+
+
+def test_a_tickers_members_and_a_members_filings_come_in_pages(stack, monkeypatch):
+    from services.api import data
+    from services.api.app import store
+
+    whole = call("/v1/tickers/NVDA")[2]
+    assert whole["members_total"] == len(whole["members"]) >= 2
+    # the route pages on in the detail's order, and says where the next page starts
+    first = call("/v1/tickers/NVDA/members", {"limit": "1"})[2]
+    second = call("/v1/tickers/NVDA/members", {"limit": "1", "offset": "1"})[2]
+    assert first["total"] == whole["members_total"] and first["next_offset"] == 1
+    assert [m["member_key"] for m in first["items"] + second["items"]] == [m["member_key"] for m in whole["members"][:2]]
+    assert call("/v1/tickers/ZZZZ/members")[0] == 404
+    assert call("/v1/tickers/NVDA/members", {"limit": "0"})[0] == 400
+    # a page smaller than the lists: the detail holds the first page of each and counts them all
+    monkeypatch.setattr(data, "DETAIL_PAGE", 1)
+    nvda = data.ticker_detail(store.data(), "NVDA")
+    assert len(nvda["members"]) == 1 and nvda["members_total"] == whole["members_total"]
+    owners = Counter(f["member_key"] for f in call("/v1/filings", {"limit": "500"})[2]["items"])
+    member, count = owners.most_common(1)[0]
+    assert count >= 2
+    filings = call("/v1/filings", {"member": member, "limit": "500"})[2]
+    detail = data.member_detail(store.data(), member)
+    assert detail["filings_total"] == filings["total"] == count
+    assert [f["filing_key"] for f in detail["filings"]] == [filings["items"][0]["filing_key"]]
+    # coverage still counts every filing, not the first page's
+    assert detail["coverage"]["ptr_filings"] == sum(f["filing_type"] == "P" for f in filings["items"])
 
 
 def test_search_finds_members_tickers_and_assets(stack):
