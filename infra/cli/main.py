@@ -26,6 +26,9 @@ app.add_typer(dlq_app, name="dlq")
 
 
 YearsOpt = Annotated[list[int] | None, typer.Option("--years", "-y", help="Index years (default: current and previous)")]
+HttpWorkersOpt = Annotated[int, typer.Option(
+    help="Processes serving the API and website, as API Gateway spreads requests over Lambda instances (1: one process)",
+    min=1, max=16)]
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
@@ -90,11 +93,12 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary on the last line")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the run")] = 3600.0,  # the real year on a busy machine
     port: Annotated[int, typer.Option(help="Port of the local API and website (0: any free port)")] = 0,
+    http_workers: HttpWorkersOpt = 2,
 ) -> None:
     """Bring the whole stack up on the local emulator, run what the nightly rule runs, report."""
     from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
 
-    options = RuntimeOptions(source=source or default_source(), http_port=port)
+    options = RuntimeOptions(source=source or default_source(), http_port=port, http_workers=http_workers)
     console.print(f"[bold]source[/bold] {options.source}")
     runtime = LocalRuntime(options)
     with console.status("starting the local stack (moto server, provisioning the template)"):
@@ -157,6 +161,7 @@ def _main(state_dir: StateDirOpt = None) -> None:
 def up(
     source: Annotated[str | None, typer.Option(help="Clerk mirror folder or base URL")] = None,
     port: Annotated[int, typer.Option(help="Port of the API and website")] = 8080,
+    http_workers: HttpWorkersOpt = 2,
     state_dir: StateDirOpt = None,
 ) -> None:
     """Start the local stack in the background: emulator, pollers, scheduler, API and website.
@@ -177,7 +182,7 @@ def up(
         source = wanted
     except local_stack.NoStack:
         pass
-    args = (["--source", source] if source else []) + ["--port", str(port)]
+    args = (["--source", source] if source else []) + ["--port", str(port), "--http-workers", str(http_workers)]
     with console.status("starting the local stack"):
         state = local_stack.start_detached(args)
     out.print(f"website   {state['http_url']}/\napi       {state['http_url']}/v1/summary\n"
@@ -210,6 +215,7 @@ def serve(
     state_file: Annotated[Path, typer.Option()],
     source: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int, typer.Option()] = 8080,
+    http_workers: Annotated[int, typer.Option()] = 2,
 ) -> None:
     """Host the local stack in the foreground (what `up` runs in the background)."""
     import os
@@ -218,7 +224,7 @@ def serve(
 
     local_stack.use_state_dir(state_file.parent)
     runtime = LocalRuntime(RuntimeOptions(source=source or local_stack.last_source() or default_source(), http_port=port,
-                                          emulator_log=str(state_file.parent / "moto.log"), state_dir=state_file.parent))
+                                          http_workers=http_workers, emulator_log=str(state_file.parent / "moto.log"), state_dir=state_file.parent))
     runtime.start()
     state = {**runtime.describe(), "pid": os.getpid()}
     tmp = state_file.with_suffix(".tmp")

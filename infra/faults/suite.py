@@ -156,9 +156,10 @@ def snapshot(stack: LocalRuntime, run_ids: list[str]) -> dict[str, Any]:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> str:
     changed = [f"run {r}" for r in before["runs"] if before["runs"][r] != after["runs"][r]]
     for env, versions in before["versions"].items():
-        new = len(set(after["versions"][env]) - set(versions))
+        new = sorted({key for key, _ in set(after["versions"][env]) - set(versions)})
         if new:
-            changed.append(f"{new} new object versions in {env.split('_')[0].lower()}")
+            count = len(set(after["versions"][env]) - set(versions))
+            changed.append(f"{count} new object versions in {env.split('_')[0].lower()} ({', '.join(new[:4])})")
     return ", ".join(changed)
 
 

@@ -14,17 +14,29 @@ no route for it, a 404), and never the private `api/` prefix of the site bucket 
 answers and `api/meta.json`, which names the gold bucket): a 403, as the bucket policy gives.
 Like an edge, it keeps each site file a few seconds (`EDGE_TTL_S`) instead of reading the bucket
 for every request.
+
+`HttpApiWorkers` is API Gateway in front of several Lambda instances: worker processes, each
+an `HttpApiServer` with its own handler state (its own response cache, as each instance has), on
+one port the kernel shares between them (SO_REUSEPORT). `disclosures up` serves with them; one
+process of threads shares one interpreter lock, so a second worker is what lets a busy site use
+the second core.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -290,13 +302,18 @@ class _Server(ThreadingHTTPServer):
     edge: EdgeCache
 
 
+class _SharedPortServer(_Server):
+    allow_reuse_port = True  # a worker among others on one port
+
+
 class HttpApiServer:
     """The API and the website on http://127.0.0.1:<port>/ (port 0: any free port)."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", site_bucket: str | None = None, verbose: bool = False):
-        import os
-
-        self._server = _Server((host, port), _Handler)
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", site_bucket: str | None = None, verbose: bool = False,
+        shared_port: bool = False,
+    ) -> None:  # fmt: skip
+        self._server = (_SharedPortServer if shared_port else _Server)((host, port), _Handler)
         self._server.site_bucket = site_bucket or os.environ.get("SITE_BUCKET", "")
         self._server.verbose = verbose
         self._server.edge = EdgeCache()
@@ -328,11 +345,90 @@ class HttpApiServer:
         self.stop()
 
 
-def serve_forever(port: int = 8000) -> None:  # pragma: no cover - a manual entry point
-    server = HttpApiServer(port).start()
-    print(f"website: {server.url}/\nAPI:     {server.url}/v1/summary\nOpenAPI: {server.url}/openapi.json")
+class HttpApiWorkers:
+    """The API and the website on http://127.0.0.1:<port>/, served by `workers` processes that
+    share the port (see the module's docstring). They take this process's environment (the
+    stack's endpoint and buckets) and exit when it dies."""
+
+    def __init__(self, workers: int = 2, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.workers, self.host = workers, host
+        # Bound, never listening: it holds the port for the workers and takes no connection.
+        self._reserved = socket.socket()
+        self._reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        self._reserved.bind((host, port))
+        self._processes: list[subprocess.Popen[str]] = []
+
+    @property
+    def port(self) -> int:
+        return int(self._reserved.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> HttpApiWorkers:
+        command = [sys.executable, "-m", "infra.local.http_api", "--host", self.host, "--port", str(self.port),
+                   "--parent-pid", str(os.getpid())]  # fmt: skip
+        root = Path(__file__).resolve().parents[2]
+        for _ in range(self.workers):
+            self._processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root))
+        deadline = time.monotonic() + timeout_s
+        for process in self._processes:  # each says "ready" once it listens
+            line = process.stdout.readline() if process.stdout else ""
+            if line.strip() != "ready" or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"an HTTP API worker did not start (exit code {process.poll()})")
+        return self
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._processes if p.poll() is None]
+
+    def stop(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+        self._processes = []
+        self._reserved.close()
+
+    def __enter__(self) -> HttpApiWorkers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    """One worker of `HttpApiWorkers`, or with no --parent-pid a server of its own to try by hand."""
+    parser = argparse.ArgumentParser(description="The local API and website (one worker)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--parent-pid", type=int, default=None, help="a worker: share the port, exit when this process dies")
+    args = parser.parse_args()
+    server = HttpApiServer(args.port, args.host, shared_port=args.parent_pid is not None).start()
+    if args.parent_pid is None:
+        print(f"website: {server.url}/\nAPI:     {server.url}/v1/summary\nOpenAPI: {server.url}/openapi.json", flush=True)
+    else:
+        from infra.local.children import exit_with_parent
+
+        exit_with_parent(args.parent_pid, lambda: os._exit(0))
+        import services.api.handler  # noqa: F401 - imported before the first request, as a Lambda's init phase does
+
+        print("ready", flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from infra.local.children import exit_with_parent
 from infra.local.emulator import PID_FILE
 
 PERSISTED_SERVICES = ("s3", "sqs", "sns", "dynamodb", "cloudwatch", "events")
@@ -577,14 +578,6 @@ def _fast_queues() -> None:
 
 
 # --------------------------------------------------------------------------- the process
-def _watch_parent(parent_pid: int, shutdown: Any) -> None:
-    """The process that started the emulator died (kill -9 of the stack): save and exit, no orphan."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            shutdown()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -631,7 +624,7 @@ def main() -> None:
         record = {"pid": os.getpid(), "port": args.port, "endpoint": f"http://{args.host}:{args.port}"}
         (args.state_dir / PID_FILE).write_text(json.dumps(record))
     if args.parent_pid:
-        threading.Thread(target=_watch_parent, args=(args.parent_pid, shutdown), name="parent-watch", daemon=True).start()
+        exit_with_parent(args.parent_pid, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -72,6 +72,9 @@ class RuntimeOptions:
     emulator_log: str | None = None
     template: Path = TEMPLATE_PATH
     http_port: int | None = None  # serve the API and the website on this port (0: any free one)
+    # Processes serving it, as API Gateway spreads requests over Lambda instances; 1: threads of
+    # this process (no second interpreter; what a test that patches the API in-process needs).
+    http_workers: int = 2
     alarms: bool = True  # evaluate the template's alarms (periods divided by time_scale)
     alarm_interval_s: float | None = None  # seconds between evaluations (default: 120 s / time_scale)
     # Keep the emulator's state (objects, tables, queued messages, the site) in this folder across
@@ -183,14 +186,16 @@ class LocalRuntime:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(ports))
 
-    def start_http(self, port: int = 0) -> str:
+    def start_http(self, port: int = 0, workers: int | None = None) -> str:
         """Serve the API and the website (from the site bucket) as API Gateway and the CDN would."""
-        from infra.local.http_api import HttpApiServer
+        from infra.local.http_api import HttpApiServer, HttpApiWorkers
         from services.publish_api.publish import upload_static
 
         assert self.provisioned
         upload_static(self.client("s3"), self.provisioned.environment["SITE_BUCKET"])
-        self.http = HttpApiServer(port=port)
+        workers = self.options.http_workers if workers is None else workers
+        # The workers take this process's environment: the stack's endpoint and buckets, set above.
+        self.http = HttpApiWorkers(workers, port=port) if workers > 1 else HttpApiServer(port=port)
         self.http.start()
         return self.http.url
 

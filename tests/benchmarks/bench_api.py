@@ -3,16 +3,18 @@
 A full-year Gold is synthesized from the real 2025 index (1,618 rows, 471 PTRs): every PTR gets
 a realistic number of trades (heavy-tailed, 1 to 120, about 12 on average) over a few hundred
 tickers, every other filing an extracted document record. Gold is built with the real
-`build()` on the moto server and published with `publish_api`; `HttpApiServer` serves it from a
-separate process (as `disclosures up` does), and 50 client threads with keep-alive connections
-request `/v1/trades` with rotating filters, member pages, and a mix of every route a visitor's
-browser calls (trades, members, tickers, summary, trending, search, filings, health, the site's
-files), asyncio clients, so the load generator costs little CPU on a small machine. In the same
-run, the same clients load a plain static file server (Python's ThreadingHTTPServer serving the
-site's files from disk, keep-alive) in its own process: the floor this machine allows.
+`build()` on the moto server and published with `publish_api`; `HttpApiWorkers` serves it from
+worker processes on one port (as `disclosures up` does: 2 by default), and 50 clients with
+keep-alive connections request `/v1/trades` with rotating filters, member pages, and a mix of
+every route a visitor's browser calls (trades, members, tickers, summary, trending, search,
+filings, health, the site's files); the clients are asyncio, so the load generator costs little
+CPU on a small machine. In the same run, the same clients load a plain static file server
+(Python's ThreadingHTTPServer serving the site's files from disk, keep-alive) with as many
+processes on one port: the floor this machine allows. Every distinct request is made a few times
+per worker first (each worker has its own response cache, as each Lambda instance has).
 Target (issue 15): the mix's p99 under 50 ms and within 2x of the static server's.
 
-    .venv/bin/python tests/benchmarks/bench_api.py [--clients 50] [--seconds 10]
+    .venv/bin/python tests/benchmarks/bench_api.py [--clients 50] [--seconds 10] [--workers 2]
 
 Not collected by pytest (no test_ prefix).
 """
@@ -270,18 +272,9 @@ def mixed_paths(members: list[str], tickers: list[str], filings: list[str]) -> l
 STATIC_PATHS = ["/index.html", "/app.js", "/style.css"]
 
 
-def serve(port_file: str) -> None:
-    """Child process: the HTTP server, with the environment the parent set."""
-    from infra.local.http_api import HttpApiServer
-
-    server = HttpApiServer().start()
-    Path(port_file).write_text(server.url)
-    while True:
-        time.sleep(3600)
-
-
-def serve_static(port_file: str) -> None:
-    """Child process: a plain static file server (keep-alive, a thread per connection) of the site's files."""
+def serve_static(port_file: str, port: int) -> None:
+    """Child process: a plain static file server (keep-alive, a thread per connection) of the
+    site's files, sharing `port` with its siblings (0: any free port)."""
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -292,17 +285,20 @@ def serve_static(port_file: str) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(ROOT / "services" / "website" / "static")))
-    server.daemon_threads = True
-    server.request_queue_size = 256
+    class Server(ThreadingHTTPServer):
+        allow_reuse_port = True
+        daemon_threads = True
+        request_queue_size = 256
+
+    server = Server(("127.0.0.1", port), functools.partial(Handler, directory=str(ROOT / "services" / "website" / "static")))
     Path(port_file).write_text(f"http://127.0.0.1:{server.server_address[1]}")
     server.serve_forever()
 
 
-def start_child(flag: str, env: dict) -> tuple[subprocess.Popen, str]:
-    port_file = Path(f"/tmp/bench_api_{os.getpid()}_{flag.strip('-')}.url")
+def start_static(port: int = 0) -> tuple[subprocess.Popen, str]:
+    port_file = Path(f"/tmp/bench_api_{os.getpid()}_static.url")
     port_file.unlink(missing_ok=True)
-    child = subprocess.Popen([sys.executable, __file__, flag, str(port_file)], env=env, cwd=ROOT)
+    child = subprocess.Popen([sys.executable, __file__, "--serve-static", str(port_file), "--port", str(port)], cwd=ROOT)
     deadline = time.monotonic() + 30
     while not port_file.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -317,21 +313,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-cache", action="store_true", help="turn the API's response cache off (every request computed)")
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help="processes serving the API (and the static server)")
     parser.add_argument("--serve-static", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return
     if args.serve_static:
-        serve_static(args.serve_static)
+        serve_static(args.serve_static, args.port)
         return
 
     from infra.local.emulator import Emulator, aws_environment
+    from infra.local.http_api import HttpApiWorkers
 
     emulator = Emulator.start()
-    server: subprocess.Popen | None = None
-    static: subprocess.Popen | None = None
+    server: HttpApiWorkers | None = None
+    statics: list[subprocess.Popen] = []
     try:
         env = {**aws_environment(emulator.endpoint), **BUCKETS, "POWERTOOLS_LOG_LEVEL": "ERROR",
                "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
@@ -355,8 +350,10 @@ def main() -> None:
               f"({trades} synthesized), {result.row_counts['fact_filings']} filings, {result.row_counts['dim_member']} members")
         print(f"load silver {t1 - t0:.1f}s, build {t2 - t1:.1f}s, publish {t3 - t2:.1f}s ({published.objects} objects)")
 
-        server, url = start_child("--serve", {**os.environ, **env})
-        static, static_url = start_child("--serve-static", {**os.environ, **env})
+        server = HttpApiWorkers(args.workers).start()
+        url = server.url
+        first, static_url = start_static()
+        statics = [first] + [start_static(int(static_url.rsplit(":", 1)[1]))[0] for _ in range(args.workers - 1)]
 
         def get(path: str) -> dict:
             with urllib.request.urlopen(url + path) as response:
@@ -375,11 +372,14 @@ def main() -> None:
             "mix of every route + site files": (url, mixed_paths(members, tickers, filings)),
             "static file server (same files)": (static_url, STATIC_PATHS),
         }
-        for target, paths in scenarios.values():  # warm: every distinct request once (answers and sort orders in memory)
-            warm(target, sorted(set(paths)))
+        # Warm: every distinct request a few times per worker (a new connection each, so the
+        # kernel spreads them), so each worker has the answers and sort orders in memory.
+        for target, paths in scenarios.values():
+            for _ in range(3 * args.workers):
+                warm(target, sorted(set(paths)))
         cache = "off: every request routed, validated, computed" if args.no_cache else "on (warm)"
-        print(f"\n{args.clients} concurrent clients, {args.seconds:.0f} s each, keep-alive, servers in their own processes, "
-              f"response cache {cache}")
+        print(f"\n{args.clients} concurrent clients, {args.seconds:.0f} s each, keep-alive, each server {args.workers} "
+              f"processes on one port, response cache {cache}")
         print(f"{'scenario':34} {'requests':>9} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
         results = {}
         for name, (target, paths) in scenarios.items():
@@ -394,10 +394,11 @@ def main() -> None:
               f"{ratio:.2f}x the static server's p99 {floor['p99_ms']} ms (<= 2x: {'met' if ratio <= 2 else 'MISSED'}); "
               f"p50 {mix['p50_ms']} vs {floor['p50_ms']} ms")
     finally:
-        for child in (server, static):
-            if child:
-                child.terminate()
-                child.wait(timeout=10)
+        if server:
+            server.stop()
+        for child in statics:
+            child.terminate()
+            child.wait(timeout=10)
         emulator.stop()
 
 
