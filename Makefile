@@ -72,13 +72,13 @@ schemas: $(STAMP)
 	$(BIN)/disclosures schemas
 
 ## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
-## Three pytest processes, coverage appended: the unit/aws/emulator tiers and the e2e tier on
-## PYTEST_WORKERS workers (pytest-xdist; each worker has its own emulator and stacks), the browser
+## Two pytest processes, coverage appended: every tier but the browser's on PYTEST_WORKERS workers
+## (pytest-xdist; each worker has its own emulator and stacks; an idle worker takes tests from a
+## busy one, so the long e2e tests and the many short ones share both cores), then the browser
 ## tier alone (one Chromium and one stack per module are enough for two cores).
 PYTEST_WORKERS ?= 2
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
-	$(BIN)/python -m pytest tests -q -m "not browser and not e2e" -n $(PYTEST_WORKERS) --cov --cov-report= --cov-fail-under=0
-	$(BIN)/python -m pytest tests/e2e -q -n $(PYTEST_WORKERS) --cov --cov-append --cov-report= --cov-fail-under=0
+	$(BIN)/python -m pytest tests -q -m "not browser" -n $(PYTEST_WORKERS) --dist worksteal --cov --cov-report= --cov-fail-under=0
 	$(BIN)/python -m pytest tests/browser -q --cov --cov-append --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 ## One test tier each (docs/developer-guide.md, Run the tests locally); tests/conftest.py gives the markers.

@@ -128,3 +128,29 @@ def real_records(mirror_2025: Path, doc_ids: list[str], index: list[dict[str, An
         base = document_record(doc_id, filing_type=entry["filing_type"], filing_date=entry["filing_date"])
         records.append(base | record)
     return records
+
+
+def real_year_record(filing: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The silver record extract writes for one real PDF (provenance plus the real parser's analysis)."""
+    import hashlib
+
+    from services.extract.extract import analyze
+    from services.extract.version import PARSER_VERSION
+
+    body = path.read_bytes()
+    digest = hashlib.sha256(body).hexdigest()
+    pdf = keys.PdfKey(2025, filing["filing_type"], filing["doc_id"], digest)
+    analysis, _ = analyze(body, pdf)
+    return {
+        "doc_id": pdf.doc_id,
+        "year": 2025,
+        "filing_type": pdf.filing_type,
+        "filing_date": filing["filing_date"],
+        "source_url": f"https://disclosures-clerk.house.gov/public_disc/ptr-pdfs/2025/{pdf.doc_id}.pdf",
+        "bronze_key": keys.pdf_key(2025, pdf.filing_type, pdf.doc_id, digest),
+        "sha256": digest,
+        "run_id": "run-real-year",
+        "parser_version": PARSER_VERSION,
+        "extracted_at": "2025-12-01T08:00:00+00:00",
+        **analysis,
+    }
