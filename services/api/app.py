@@ -21,9 +21,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from services.api import data, models
+from services.api import models
 from services.api.models import USE_RESTRICTION
+from services.common import keys
 from services.common.aws import client
+from services.read_model import data
 
 logger = Logger(service="api", child=True)
 
@@ -212,7 +214,7 @@ def get_trades(
 
 @app.get("/v1/trades/latest", summary="The latest disclosed trades", tags=["trades"], cache_control=CACHE_SHORT)
 def get_latest_trades() -> models.LatestTrades:
-    return store.answer(data.latest_trades_key(), data.latest_trades)
+    return store.answer(keys.latest_trades_key(), data.latest_trades)
 
 
 @app.get("/v1/trades/<transaction_key>", summary="One trade and its chain: original, amended by, deleted by", tags=["trades"], cache_control=CACHE_SHORT)
@@ -254,7 +256,7 @@ def get_member(
         if len(found) != 1:
             raise UnknownResource(f"no member with key '{member_key}'")
         member_key = found.pop()
-    return store.answer(data.member_key_of(member_key), lambda g: data.member_detail(g, member_key))
+    return store.answer(keys.member_key_of(member_key), lambda g: data.member_detail(g, member_key))
 
 
 @app.get("/v1/tickers", summary="Tickers traded, most traded first", tags=["tickers"], cache_control=CACHE_SHORT)
@@ -269,7 +271,7 @@ def get_tickers(
 @app.get("/v1/tickers/<ticker>", summary="One ticker: who traded it, and the trades", tags=["tickers"], cache_control=CACHE_SHORT)
 def get_ticker(ticker: Annotated[str, Path(max_length=20, description="Ticker symbol, e.g. NVDA")]) -> models.TickerDetail:
     symbol = _known_ticker(ticker)
-    return store.answer(data.ticker_key_of(symbol), lambda g: data.ticker_detail(g, symbol))
+    return store.answer(keys.ticker_key_of(symbol), lambda g: data.ticker_detail(g, symbol))
 
 
 def _known_ticker(ticker: str) -> str:
@@ -330,13 +332,13 @@ def get_trending(
     limit: Annotated[int, Query(ge=1, le=500, description="How many tickers")] = 20,
 ) -> models.Trending:
     days = int(window)
-    answer = store.answer(data.trending_key(days), lambda g: data.trending(g, days))
+    answer = store.answer(keys.trending_key(days), lambda g: data.trending(g, days))
     return {**answer, "items": answer["items"][:limit]}
 
 
 @app.get("/v1/summary", summary="Totals, activity by month, top members, extraction coverage", tags=["summary"], cache_control=CACHE_SHORT)
 def get_summary() -> models.Summary:
-    return store.answer(data.summary_key(), data.summary)
+    return store.answer(keys.summary_key(), data.summary)
 
 
 @app.get("/v1/health", summary="Health and data freshness", tags=["operations"], cache_control=CACHE_NONE)

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.api.data import META_KEY
 from services.build_gold import store
 from services.common import keys
 
@@ -77,7 +76,7 @@ def version_time(version: str) -> datetime | None:
 
 def served_versions(s3: Any, site_bucket: str) -> set[str]:
     """The versions the API may hold: api/meta.json's live one and the one it replaced."""
-    meta = store.get_bytes(s3, site_bucket, META_KEY) if site_bucket else None
+    meta = store.get_bytes(s3, site_bucket, keys.SITE_META_KEY) if site_bucket else None
     try:
         body = json.loads(meta) if meta else {}
     except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 SOURCE = "house-fd"
 
@@ -131,3 +132,57 @@ def gold_manifest_key(version: str) -> str:
 def reference_key(name: str, sha256: str) -> str:
     """Reference data (e.g. congress-legislators), stored like any other source: by content."""
     return f"reference/{name}/sha256={sha256}/{name}"
+
+
+# --- the site bucket: the website, its feeds, and the API's precomputed answers -----------------
+# Each Gold version's answers have a prefix of their own, written in full before `api/meta.json`
+# names it and never rewritten with another version's data, so a reader that takes the prefix
+# from the meta it loaded gets that version's answers only. The `*_key` functions name an answer
+# inside a version's prefix; the API's routes and publish_api both use them. Everything under
+# `api/` is private (the bucket policy denies it to CloudFront).
+SITE_META_KEY = "api/meta.json"
+API_PREFIX = "api/v1/"
+ANSWERS_ROOT = API_PREFIX + "versions/"
+
+
+def answers_prefix(version: str) -> str:
+    return f"{ANSWERS_ROOT}{version}/"
+
+
+def answers_version(key: str) -> str | None:
+    """The version whose answers prefix holds `key`; None for a key outside every version's."""
+    if not key.startswith(ANSWERS_ROOT):
+        return None
+    return key[len(ANSWERS_ROOT) :].split("/", 1)[0] or None
+
+
+def summary_key() -> str:
+    return "summary.json"
+
+
+def latest_trades_key() -> str:
+    return "trades/latest.json"
+
+
+def trending_key(window: int) -> str:
+    return f"trending/{window}.json"
+
+
+def member_key_of(member_key: str) -> str:
+    return f"members/{quote(member_key, safe='')}.json"
+
+
+def ticker_key_of(ticker: str) -> str:
+    return f"tickers/{quote(ticker.upper(), safe='')}.json"
+
+
+def latest_feed_key() -> str:
+    return "feeds/latest.xml"
+
+
+def member_feed_key(member_key: str) -> str:
+    return f"feeds/members/{quote(member_key, safe='')}.xml"
+
+
+def ticker_feed_key(ticker: str) -> str:
+    return f"feeds/tickers/{quote(ticker.upper(), safe='')}.xml"

@@ -11,8 +11,8 @@ from events.models import DocumentExtractRequested, Envelope, FilingDiscovered, 
 from services.common import http, keys, storage, watermarks
 from services.common.config import settings
 from services.common.source import index_url, pdf_url
+from services.common.versions import PARSER_VERSION
 from services.discover.index import IndexError_, IndexRow, parse_index_zip
-from services.extract.version import PARSER_VERSION
 
 SERVICE = "discover"
 Publish = Callable[[list[Envelope]], object]

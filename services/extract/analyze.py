@@ -14,12 +14,12 @@ from typing import Any
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from services.common.versions import PARSER_VERSION
 from services.extract.classify import classify_rendering, clean_text, is_ptr, read_header
 from services.extract.errors import InvalidPdf, ParseFailure
 from services.extract.limits import MAX_PAGES
 from services.extract.ptr.layout import PageLayout, build_layout, page_text
 from services.extract.ptr.parser import parse_ptr
-from services.extract.version import PARSER_VERSION
 
 _PDFIUM_REASONS = {pdfium_c.FPDF_ERR_PASSWORD: "encrypted", pdfium_c.FPDF_ERR_SECURITY: "encrypted"}
 

@@ -11,9 +11,9 @@ from events.models import DocumentExtracted, DocumentFailed, DocumentNeedsOcr
 from services.common import keys, storage, watermarks
 from services.common.config import settings
 from services.common.pdf import PDFIUM_LOCK
+from services.common.versions import PARSER_VERSION
 from services.extract.analyze import analyze_document
 from services.extract.errors import InvalidPdf, ParseFailure
-from services.extract.version import PARSER_VERSION
 
 SERVICE = "extract"
 Outcome = DocumentExtracted | DocumentNeedsOcr | DocumentFailed

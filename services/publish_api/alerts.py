@@ -31,9 +31,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from services.api import data
 from services.common import keys
 from services.publish_api.feeds import trade_title
+from services.read_model import data
 
 MARKER = "alerts.json"
 _BATCH = 10  # SNS PublishBatch takes ten entries
@@ -114,7 +114,7 @@ def publish_trades(sns: Any, topic_arn: str, trades: list[dict[str, Any]]) -> in
 def announce(s3: Any, sns: Any, *, topic_arn: str, gold: data.GoldData, gold_bucket: str, site_bucket: str,
              previous_version: str | None) -> Announcement:  # fmt: skip
     """Announce the trades of `gold` new since `previous_version`, once per version."""
-    marker = data.answers_prefix(gold.version) + MARKER
+    marker = keys.answers_prefix(gold.version) + MARKER
     done = data._get_json(s3, site_bucket, marker)
     if done is not None:
         return Announcement(0, done.get("against"))

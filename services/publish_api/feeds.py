@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from services.api import data
+from services.common import keys
+from services.read_model import data
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
@@ -25,18 +26,6 @@ ID_ROOT = "tag:house-trades,2025:"
 SIDES = {"buy": "bought", "sell": "sold", "exchange": "exchanged"}
 
 ET.register_namespace("", ATOM)
-
-
-def latest_key() -> str:
-    return "feeds/latest.xml"
-
-
-def member_feed_key(member_key: str) -> str:
-    return f"feeds/members/{quote(member_key, safe='')}.xml"
-
-
-def ticker_feed_key(ticker: str) -> str:
-    return f"feeds/tickers/{quote(ticker.upper(), safe='')}.xml"
 
 
 def _instant(d: date | None, fallback: str) -> str:
@@ -104,20 +93,20 @@ def _newest(d: data.GoldData, **filters: str) -> list[dict[str, Any]]:
 
 def all_feeds(d: data.GoldData) -> dict[str, bytes]:
     """Every feed of this Gold version: site-bucket key -> Atom document."""
-    out = {latest_key(): atom_feed(feed_id="latest", title="Latest trades of members of the US House",
-                                   self_href="/" + latest_key(), page_href="/#/", trades=_newest(d), built_at=d.built_at)}
+    out = {keys.latest_feed_key(): atom_feed(feed_id="latest", title="Latest trades of members of the US House",
+                                   self_href="/" + keys.latest_feed_key(), page_href="/#/", trades=_newest(d), built_at=d.built_at)}
     for key, member in d.members.items():
         if not (d.stats.get(key) or {}).get("trades"):
             continue
-        out[member_feed_key(key)] = atom_feed(
-            feed_id=f"member/{key}", title=f"Trades of {member['name']}", self_href="/" + member_feed_key(key),
+        out[keys.member_feed_key(key)] = atom_feed(
+            feed_id=f"member/{key}", title=f"Trades of {member['name']}", self_href="/" + keys.member_feed_key(key),
             page_href=f"/#/member/{quote(key, safe='')}", trades=_newest(d, member=key), built_at=d.built_at,
         )  # fmt: skip
     for row in d.tickers():
         symbol = row["ticker"]
-        out[ticker_feed_key(symbol)] = atom_feed(
+        out[keys.ticker_feed_key(symbol)] = atom_feed(
             feed_id=f"ticker/{symbol}", title=f"Trades of {symbol} by members of the US House",
-            self_href="/" + ticker_feed_key(symbol), page_href=f"/#/ticker/{quote(symbol, safe='')}",
+            self_href="/" + keys.ticker_feed_key(symbol), page_href=f"/#/ticker/{quote(symbol, safe='')}",
             trades=_newest(d, ticker=symbol), built_at=d.built_at,
         )  # fmt: skip
     return out

@@ -3,7 +3,7 @@
 On `gold.published` it reads the Gold pointer and the version's tables, computes every answer
 that does not depend on a query (summary, latest trades, trending, each member, each ticker)
 with the same functions the API uses, and writes them under the version's own prefix,
-`api/v1/versions/{gold_version}/...` (`data.answers_prefix`). It also uploads the website's
+`api/v1/versions/{gold_version}/...` (`keys.answers_prefix`). It also uploads the website's
 static files to the bucket root, so the site bucket is the website on AWS.
 
 With the answers it writes the Atom feeds (`feeds.py`: latest trades, per member, per ticker) as
@@ -44,9 +44,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.api import data
 from services.common import keys
 from services.publish_api import alerts, feeds
+from services.read_model import data
 
 SERVICE = "publish_api"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "website" / "static"
@@ -145,11 +145,11 @@ def publish(
     # older build's event publishes the newer version (a no-op when that one is already published).
     manifest = _pointer(s3, gold_bucket)
     version = manifest["version"]
-    prefix = data.answers_prefix(version)
+    prefix = keys.answers_prefix(version)
 
     statics = static_files(static_root)
     digest = _static_digest(statics)
-    meta = _read_json(s3, site_bucket, data.META_KEY) or {}
+    meta = _read_json(s3, site_bucket, keys.SITE_META_KEY) or {}
     published = (meta.get("gold_version"), meta.get("answers_prefix"), meta.get("static_sha256"))
     if published == (version, prefix, digest):
         return PublishResult(version, meta.get("objects", 0), 0, 0, True)
@@ -211,7 +211,7 @@ def _pointer(s3: Any, gold_bucket: str) -> dict[str, Any]:
 def _put_meta(s3: Any, site_bucket: str, meta: dict[str, Any]) -> None:
     """The flip: from here on the API takes `meta`'s version and answers prefix as live."""
     s3.put_object(
-        Bucket=site_bucket, Key=data.META_KEY, Body=_json_bytes(meta),
+        Bucket=site_bucket, Key=keys.SITE_META_KEY, Body=_json_bytes(meta),
         ContentType="application/json", CacheControl=CACHE_META,
     )  # fmt: skip
 
@@ -225,8 +225,8 @@ def _collect(s3: Any, site_bucket: str, existing: dict[str, str], keep: set[str]
     oldest_kept = min(keep)
     stale = []
     for key in existing:
-        if key.startswith(data.API_PREFIX):
-            owner = data.answers_version(key)
+        if key.startswith(keys.API_PREFIX):
+            owner = keys.answers_version(key)
             if owner is None or owner < oldest_kept:
                 stale.append(key)
     for start in range(0, len(stale), 1000):

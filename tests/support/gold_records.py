@@ -134,8 +134,8 @@ def real_year_record(filing: dict[str, Any], path: Path) -> dict[str, Any]:
     """The silver record extract writes for one real PDF (provenance plus the real parser's analysis)."""
     import hashlib
 
+    from services.common.versions import PARSER_VERSION
     from services.extract.extract import analyze
-    from services.extract.version import PARSER_VERSION
 
     body = path.read_bytes()
     digest = hashlib.sha256(body).hexdigest()

@@ -4,7 +4,6 @@ CORS, coverage beside the numbers, paged member/ticker trades, search, dollars a
 from __future__ import annotations
 
 import json
-
 from collections import Counter
 
 import pytest
@@ -97,7 +96,7 @@ def test_member_coverage_beside_the_trades(stack):
 
 
 def test_coverage_counts_paper_and_missing_ptrs():
-    from services.api.data import coverage_of
+    from services.read_model.data import coverage_of
 
     filings = [{"filing_type": "P", "extraction_status": s} for s in ("extracted", "needs_ocr", "needs_ocr", "missing")]
     filings.append({"filing_type": "A", "extraction_status": "extracted"})
@@ -105,7 +104,7 @@ def test_coverage_counts_paper_and_missing_ptrs():
 
 
 def test_member_and_ticker_trades_come_in_pages(stack, monkeypatch):
-    from services.api import data
+    from services.read_model import data
 
     _, _, body = call(f"/v1/members/{PELOSI}")
     assert body["trades_total"] == 9 and len(body["trades"]) == 9
@@ -122,8 +121,8 @@ def test_member_and_ticker_trades_come_in_pages(stack, monkeypatch):
 
 
 def test_a_tickers_members_and_a_members_filings_come_in_pages(stack, monkeypatch):
-    from services.api import data
     from services.api.app import store
+    from services.read_model import data
 
     whole = call("/v1/tickers/NVDA")[2]
     assert whole["members_total"] == len(whole["members"]) >= 2

@@ -61,8 +61,8 @@ def test_a_bad_source_is_a_400_naming_it(stack):
 
 
 def test_a_gold_from_before_the_ocr_stage_reads_as_efiled_rows(stack):
-    from services.api import data
     from services.api.app import store
+    from services.read_model import data
 
     live = store.data()
     facts = live.tables["fact_transactions"]

@@ -192,12 +192,12 @@ def test_unknown_things_are_a_404_json(stack, path):
 
 
 def test_cacheable_answers_come_from_the_site_bucket(stack):
-    from services.api import data
     from services.api.app import store
+    from services.common import keys
 
     s3 = stack["s3"]
-    meta = json.loads(s3.get_object(Bucket="site", Key=data.META_KEY)["Body"].read())
-    key = meta["answers_prefix"] + data.member_key_of(PELOSI)
+    meta = json.loads(s3.get_object(Bucket="site", Key=keys.SITE_META_KEY)["Body"].read())
+    key = meta["answers_prefix"] + keys.member_key_of(PELOSI)
     original = s3.get_object(Bucket="site", Key=key)["Body"].read()
     doctored = json.loads(original)
     doctored["member"]["name"] = "From The Cache"

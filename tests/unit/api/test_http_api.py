@@ -115,7 +115,7 @@ def test_requests_are_answered_concurrently(server, monkeypatch):
     import threading
     import time
 
-    from services.api import data
+    from services.read_model import data
 
     srv, _ = server
     started, release = threading.Event(), threading.Event()

@@ -14,7 +14,6 @@ from gold_records import document_record, row
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from services.api.data import META_KEY
 from services.build_gold import retention, store
 from services.build_gold.build import _version, build
 from services.build_gold.retention import Policy
@@ -422,7 +421,7 @@ def test_the_versions_the_api_serves_are_kept_when_publishing_lags(s3, history):
     # publish_api failed since B: the API still serves B (and holds A for a few seconds more).
     v = history
     s3.create_bucket(Bucket="site")
-    s3.put_object(Bucket="site", Key=META_KEY, Body=json.dumps({"gold_version": v["B"], "previous_gold_version": v["A"]}))
+    s3.put_object(Bucket="site", Key=keys.SITE_META_KEY, Body=json.dumps({"gold_version": v["B"], "previous_gold_version": v["A"]}))
     served = retention.served_versions(s3, "site")
     assert served == {v["A"], v["B"]}
     pruned = retention.prune(s3, gold_bucket=GOLD, silver_bucket=SILVER, policy=Policy(1, 0), now=NOW, served=served)

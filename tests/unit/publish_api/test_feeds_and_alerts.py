@@ -38,33 +38,33 @@ def test_feeds_of_the_latest_trades_per_member_and_per_ticker(stack):
     from services.api.app import store
 
     s3 = stack["s3"]
-    latest = _feed(s3, feeds.latest_key())
+    latest = _feed(s3, keys.latest_feed_key())
     expected = [t["transaction_key"] for t in store.data().trades.to_pylist()]
     assert 0 < len(latest.entries) <= feeds.FEED_ENTRIES and len(latest.entries) == min(len(expected), feeds.FEED_ENTRIES)
     updated = [e.updated for e in latest.entries]
     assert updated == sorted(updated, reverse=True)  # newest disclosure first
     assert "13107" in latest.feed.subtitle
 
-    pelosi = _feed(s3, feeds.member_feed_key(PELOSI))
+    pelosi = _feed(s3, keys.member_feed_key(PELOSI))
     assert pelosi.feed.title == "Trades of Nancy Pelosi" and len(pelosi.entries) == 9
     assert {e.author for e in pelosi.entries} == {"Nancy Pelosi"}
     assert all(e.id.startswith("tag:house-trades,2025:trade/") for e in pelosi.entries)
     assert all(e.link.startswith("/#/filing/2025-20026590") for e in pelosi.entries)
     assert len({e.id for e in pelosi.entries}) == 9
 
-    nvda = _feed(s3, feeds.ticker_feed_key("NVDA"))
+    nvda = _feed(s3, keys.ticker_feed_key("NVDA"))
     assert len(nvda.entries) == 5 and {e.tags[0].term for e in nvda.entries} == {"NVDA"}
     assert any("Nancy Pelosi" in e.title and "NVDA" in e.title for e in nvda.entries)
 
 
 def test_feeds_are_rewritten_only_when_they_change(stack):
     s3 = stack["s3"]
-    before = s3.get_object(Bucket=SITE, Key=feeds.latest_key())["ETag"]
+    before = s3.get_object(Bucket=SITE, Key=keys.latest_feed_key())["ETag"]
     from services.api.app import store
 
     d = store.data()
-    assert feeds.all_feeds(d)[feeds.latest_key()] == feeds.all_feeds(d)[feeds.latest_key()]  # no clock inside
-    assert s3.get_object(Bucket=SITE, Key=feeds.latest_key())["ETag"] == before
+    assert feeds.all_feeds(d)[keys.latest_feed_key()] == feeds.all_feeds(d)[keys.latest_feed_key()]  # no clock inside
+    assert s3.get_object(Bucket=SITE, Key=keys.latest_feed_key())["ETag"] == before
 
 
 def test_amount_bands_and_attributes():
@@ -147,9 +147,8 @@ def test_each_publish_announces_only_its_new_trades_filtered_by_policy(stack):
     again = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, sns=sns, alerts_topic_arn=topic)
     assert again.alerts_sent == 0 and drain(everything) == []
     # even when the meta flip had not happened yet: the version's marker holds
-    from services.api import data
 
-    meta = json.loads(s3.get_object(Bucket=SITE, Key=data.META_KEY)["Body"].read())
-    s3.put_object(Bucket=SITE, Key=data.META_KEY, Body=json.dumps({**meta, "gold_version": "older"}).encode())
+    meta = json.loads(s3.get_object(Bucket=SITE, Key=keys.SITE_META_KEY)["Body"].read())
+    s3.put_object(Bucket=SITE, Key=keys.SITE_META_KEY, Body=json.dumps({**meta, "gold_version": "older"}).encode())
     assert publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, sns=sns, alerts_topic_arn=topic).alerts_sent == 0
     assert drain(everything) == []

@@ -10,9 +10,10 @@ import pytest
 from gold_env import NOW, build_gold, gold_stack
 
 from infra.local.http_api import LambdaContext, http_event
-from services.api import data
+from services.common import keys
 from services.publish_api import publish as publish_module
 from services.publish_api.publish import publish
+from services.read_model import data
 
 SITE, GOLD = "site", "gold"
 
@@ -47,11 +48,11 @@ def _versions(s3):
 
 
 def _prefix(version):
-    return data.answers_prefix(version)
+    return keys.answers_prefix(version)
 
 
 def _answer_versions(s3):
-    return {data.answers_version(k) for k in _keys(s3, data.API_PREFIX)}
+    return {keys.answers_version(k) for k in _keys(s3, keys.API_PREFIX)}
 
 
 def test_precomputed_objects_and_meta(stack):
@@ -60,7 +61,7 @@ def test_precomputed_objects_and_meta(stack):
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     assert result.gold_version == version and not result.already_published
 
-    meta = _json(s3, data.META_KEY)
+    meta = _json(s3, keys.SITE_META_KEY)
     assert meta["gold_version"] == version and meta["answers_prefix"] == _prefix(version) == f"api/v1/versions/{version}/"
     assert meta["previous_gold_version"] is None
     assert meta["built_at"] == NOW.isoformat() and meta["published_at"] == NOW.isoformat(timespec="seconds")
@@ -68,20 +69,20 @@ def test_precomputed_objects_and_meta(stack):
     assert meta["objects"] == result.objects
 
     prefix = meta["answers_prefix"]
-    summary = _json(s3, prefix + data.summary_key())
+    summary = _json(s3, prefix + keys.summary_key())
     assert summary["totals"]["trades"] == 72 and summary["gold_version"] == version
-    assert len(_json(s3, prefix + data.latest_trades_key())["items"]) == 50
+    assert len(_json(s3, prefix + keys.latest_trades_key())["items"]) == 50
     for window in (7, 30, 90):
-        assert _json(s3, prefix + data.trending_key(window))["window_days"] == window
-    pelosi = _json(s3, prefix + data.member_key_of("P000197"))
+        assert _json(s3, prefix + keys.trending_key(window))["window_days"] == window
+    pelosi = _json(s3, prefix + keys.member_key_of("P000197"))
     assert pelosi["member"]["name"] == "Nancy Pelosi" and len(pelosi["trades"]) == 9
-    nvda = _json(s3, prefix + data.ticker_key_of("NVDA"))
+    nvda = _json(s3, prefix + keys.ticker_key_of("NVDA"))
     assert nvda["ticker"]["trades"] == 5
     members = _keys(s3, prefix + "members/")
     tickers = _keys(s3, prefix + "tickers/")
     assert len(members) == meta["members"] and len(tickers) == meta["tickers"] == 35
     # a ticker with a dot stays one key
-    assert prefix + data.ticker_key_of("BRK.B") in tickers
+    assert prefix + keys.ticker_key_of("BRK.B") in tickers
     assert _answer_versions(s3) == {version}  # every answer is under the version's prefix
 
     # the website is at the bucket root, with content types a browser accepts
@@ -94,10 +95,10 @@ def test_same_version_twice_changes_nothing(stack):
     s3 = stack["s3"]
     publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     versions = _versions(s3)
-    meta = _json(s3, data.META_KEY)
+    meta = _json(s3, keys.SITE_META_KEY)
     again = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=datetime(2025, 11, 27, tzinfo=UTC))
     assert again.already_published and again.written == 0
-    assert _versions(s3) == versions and _json(s3, data.META_KEY) == meta
+    assert _versions(s3) == versions and _json(s3, keys.SITE_META_KEY) == meta
 
 
 def _crash_before_the_flip(monkeypatch):
@@ -113,12 +114,12 @@ def test_a_retry_after_a_crash_rewrites_only_what_is_missing(stack, monkeypatch)
         _crash_before_the_flip(patched)
         with pytest.raises(ConnectionError):
             publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
-    assert _keys(s3, data.META_KEY) == []  # nothing is live yet
+    assert _keys(s3, keys.SITE_META_KEY) == []  # nothing is live yet
     prefix = _prefix(stack["build"].version)
-    s3.delete_object(Bucket=SITE, Key=prefix + data.summary_key())  # as if it died while writing
+    s3.delete_object(Bucket=SITE, Key=prefix + keys.summary_key())  # as if it died while writing
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     assert result.written == 2  # the summary and the meta; every other object was already there
-    assert _json(s3, data.META_KEY)["answers_prefix"] == prefix
+    assert _json(s3, keys.SITE_META_KEY)["answers_prefix"] == prefix
 
 
 def _store():
@@ -132,8 +133,8 @@ def _served(s3, member="P000197"):
 
     fresh = _store()
     version = fresh.data().version
-    summary = fresh.answer(data.summary_key(), data.summary)
-    detail = fresh.answer(data.member_key_of(member), lambda g: data.member_detail(g, member))
+    summary = fresh.answer(keys.summary_key(), data.summary)
+    detail = fresh.answer(keys.member_key_of(member), lambda g: data.member_detail(g, member))
     store.reset()  # the app's own instance, through its handler (its response cache starts afresh too)
     assert call("/v1/health")["gold_version"] == version
     assert call("/v1/summary")["gold_version"] == summary["gold_version"]
@@ -144,7 +145,7 @@ def test_a_reader_never_mixes_versions_while_a_publish_is_under_way(stack, monke
     s3 = stack["s3"]
     v1 = stack["build"].version
     publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
-    v1_member = _json(s3, _prefix(v1) + data.member_key_of("P000197"))
+    v1_member = _json(s3, _prefix(v1) + keys.member_key_of("P000197"))
     v2 = build_gold(s3, now=datetime(2025, 11, 27, 8, 0, tzinfo=UTC), run_id="run-2").version
     assert v2 != v1
 
@@ -153,7 +154,7 @@ def test_a_reader_never_mixes_versions_while_a_publish_is_under_way(stack, monke
 
     def between_answers_and_flip(*args, **kwargs):
         # Every answer of v2 is in the bucket, the meta still names v1: readers keep v1 throughout.
-        assert _json(s3, _prefix(v2) + data.summary_key())["gold_version"] == v2
+        assert _json(s3, _prefix(v2) + keys.summary_key())["gold_version"] == v2
         seen.append(_served(s3))
         flip(*args, **kwargs)
 
@@ -162,7 +163,7 @@ def test_a_reader_never_mixes_versions_while_a_publish_is_under_way(stack, monke
     assert seen == [(v1, v1, v1_member)]
     version, summary_version, member = _served(s3)
     assert (version, summary_version) == (v2, v2)
-    assert member == _json(s3, _prefix(v2) + data.member_key_of("P000197"))
+    assert member == _json(s3, _prefix(v2) + keys.member_key_of("P000197"))
 
 
 def test_a_crash_before_the_flip_leaves_the_old_version_whole(stack, monkeypatch):
@@ -186,8 +187,8 @@ def test_gc_keeps_the_live_and_the_previous_version(stack):
     publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     v1_answers = len(_keys(s3, _prefix(v1)))
     # The in-place layout of earlier releases, and a newer version a concurrent publish is writing.
-    legacy = data.API_PREFIX + data.summary_key()
-    writing = _prefix("29991231T000000Z-00000000") + data.summary_key()
+    legacy = keys.API_PREFIX + keys.summary_key()
+    writing = _prefix("29991231T000000Z-00000000") + keys.summary_key()
     for key in (legacy, writing):
         s3.put_object(Bucket=SITE, Key=key, Body=b"{}")
 
@@ -195,13 +196,13 @@ def test_gc_keeps_the_live_and_the_previous_version(stack):
     second = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     assert second.deleted == 1 and legacy not in _keys(s3)  # v1 stays: instances may still hold its meta
     assert _answer_versions(s3) == {v1, v2, "29991231T000000Z-00000000"}
-    assert _json(s3, data.META_KEY)["previous_gold_version"] == v1
+    assert _json(s3, keys.SITE_META_KEY)["previous_gold_version"] == v1
 
     v3 = build_gold(s3, now=datetime(2025, 11, 28, 8, 0, tzinfo=UTC), run_id="run-3").version
     third = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     assert third.deleted == v1_answers
     assert _answer_versions(s3) == {v2, v3, "29991231T000000Z-00000000"}
-    meta = _json(s3, data.META_KEY)
+    meta = _json(s3, keys.SITE_META_KEY)
     assert (meta["gold_version"], meta["previous_gold_version"]) == (v3, v2)
     assert _served(s3)[:2] == (v3, v3)
 
@@ -215,7 +216,7 @@ def test_new_static_files_republish_the_live_version_and_keep_the_previous(stack
     (tmp_path / "index.html").write_text("<!doctype html><title>new site</title>")
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW, static_root=tmp_path)
     assert not result.already_published and result.written == 2 and result.deleted == 0  # index.html, meta
-    meta = _json(s3, data.META_KEY)
+    meta = _json(s3, keys.SITE_META_KEY)
     assert (meta["gold_version"], meta["previous_gold_version"]) == (v2, v1)
     assert _answer_versions(s3) == {v1, v2}
 
@@ -238,7 +239,7 @@ def test_a_build_that_overtakes_the_publish_is_the_one_published(stack, monkeypa
     result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, now=NOW)
     v3 = builds[0]
     assert result.gold_version == v3
-    meta = _json(s3, data.META_KEY)
+    meta = _json(s3, keys.SITE_META_KEY)
     assert (meta["gold_version"], meta["previous_gold_version"]) == (v3, v1)
     # v2 was written but never live; the next version's publish collects it.
     assert _answer_versions(s3) == {v1, v2, v3}
@@ -267,7 +268,7 @@ def test_handler_publishes_and_announces(stack, monkeypatch):
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}  # redelivery: no change
     assert [e.event_type for e in sent] == ["api.published", "api.published"]
-    assert sent[0].detail == {"gold_version": build.version, "objects": _json(stack["s3"], data.META_KEY)["objects"]}
+    assert sent[0].detail == {"gold_version": build.version, "objects": _json(stack["s3"], keys.SITE_META_KEY)["objects"]}
     assert sent[0].run_id == "run-1"
 
     # A bad record next to a good one is reported alone; the good one is still published.

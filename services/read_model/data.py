@@ -26,7 +26,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,9 +35,6 @@ from botocore.exceptions import ClientError
 from services.build_gold import schemas
 from services.common import keys
 
-META_KEY = "api/meta.json"
-API_PREFIX = "api/v1/"
-ANSWERS_ROOT = API_PREFIX + "versions/"
 CLERK_URL = "https://disclosures-clerk.house.gov"
 STALE_AFTER_HOURS = 48.0
 TRENDING_WINDOWS = (7, 30, 90)
@@ -87,43 +83,6 @@ class DataUnavailable(RuntimeError):
 
 
 # --- where the precomputed answers live (site bucket) ------------------------------------------
-# Each Gold version's answers have a prefix of their own, written in full before `api/meta.json`
-# names it and never rewritten with another version's data, so a reader that takes the prefix
-# from the meta it loaded gets that version's answers only. The `*_key` functions name an answer
-# inside a version's prefix; the API's routes and publish_api both use them.
-
-
-def answers_prefix(version: str) -> str:
-    return f"{ANSWERS_ROOT}{version}/"
-
-
-def answers_version(key: str) -> str | None:
-    """The version whose answers prefix holds `key`; None for a key outside every version's."""
-    if not key.startswith(ANSWERS_ROOT):
-        return None
-    return key[len(ANSWERS_ROOT) :].split("/", 1)[0] or None
-
-
-def summary_key() -> str:
-    return "summary.json"
-
-
-def latest_trades_key() -> str:
-    return "trades/latest.json"
-
-
-def trending_key(window: int) -> str:
-    return f"trending/{window}.json"
-
-
-def member_key_of(member_key: str) -> str:
-    return f"members/{quote(member_key, safe='')}.json"
-
-
-def ticker_key_of(ticker: str) -> str:
-    return f"tickers/{quote(ticker.upper(), safe='')}.json"
-
-
 def pdf_url(year: int, doc_id: str, filing_type: str | None) -> str:
     folder = "ptr-pdfs" if filing_type == "P" else "financial-pdfs"
     return f"{CLERK_URL}/public_disc/{folder}/{year}/{doc_id}.pdf"
@@ -710,17 +669,17 @@ def freshness(built_at: str | None, now: datetime | None = None) -> float | None
 
 def precomputed_answers(d: GoldData) -> dict[str, dict[str, Any]]:
     """Every cacheable answer of this version, keyed by its name inside the version's prefix."""
-    out: dict[str, dict[str, Any]] = {summary_key(): summary(d), latest_trades_key(): latest_trades(d)}
+    out: dict[str, dict[str, Any]] = {keys.summary_key(): summary(d), keys.latest_trades_key(): latest_trades(d)}
     for window in TRENDING_WINDOWS:
-        out[trending_key(window)] = trending(d, window)
+        out[keys.trending_key(window)] = trending(d, window)
     for key in d.members:
         detail = member_detail(d, key)
         if detail is not None:
-            out[member_key_of(key)] = detail
+            out[keys.member_key_of(key)] = detail
     for row in d.tickers():
         detail = ticker_detail(d, row["ticker"])
         if detail is not None:
-            out[ticker_key_of(row["ticker"])] = detail
+            out[keys.ticker_key_of(row["ticker"])] = detail
     return out
 
 
@@ -812,7 +771,7 @@ class LiveStore:
                 return self._live
             s3 = self._s3_factory()
             current = self._live.data
-            meta = _get_json(s3, self.site_bucket, META_KEY) if self.site_bucket else None
+            meta = _get_json(s3, self.site_bucket, keys.SITE_META_KEY) if self.site_bucket else None
             manifest = None
             if meta and meta.get("gold_version"):
                 if current is not None and current.version == meta["gold_version"]:
