@@ -19,13 +19,14 @@ def register(app: typer.Typer, attach, request) -> None:
     @gold_app.command("status")
     def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         """The live Gold version, its row counts and quality report."""
-        from services.build_gold import overrides, store
+        from services.build_gold import overrides
         from services.common.aws import client
         from services.common.config import settings
+        from services.common.documents import read_pointer
 
         attach()
-        pointer = store.read_pointer(client("s3"), settings().gold_bucket)
-        body = pointer.body if pointer else None
+        pointer = read_pointer(client("s3"), settings().gold_bucket)
+        body = pointer.manifest.to_json() if pointer else None
         if as_json:
             print(json.dumps({"live": body, "overrides": overrides.active()}, default=str))
             return

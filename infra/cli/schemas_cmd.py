@@ -1,4 +1,4 @@
-"""`disclosures schemas`: export the contracts (events, tables) to `schemas/`."""
+"""`disclosures schemas`: export the contracts (events, S3 documents, tables) to `schemas/`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 from events.models import DETAIL_TYPES, Envelope
 from services.build_gold import schemas as parquet
-from services.common import tables
+from services.common import documents, tables
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -20,6 +20,8 @@ def generated() -> dict[str, str]:
     files = {"envelope.schema.json": Envelope.model_json_schema()}
     for event_type, model in DETAIL_TYPES.items():
         files[f"events/{event_type}.schema.json"] = model.model_json_schema()
+    for name, document in documents.DOCUMENTS.items():
+        files[f"documents/{name}.schema.json"] = document.model_json_schema()
     files["tables.json"] = tables.describe()
     for layer, group in (("silver", parquet.SILVER_TABLES), ("gold", parquet.GOLD_TABLES)):
         for name, schema in group.items():

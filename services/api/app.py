@@ -343,7 +343,7 @@ def get_summary() -> models.Summary:
 
 @app.get("/v1/health", summary="Health and data freshness", tags=["operations"], cache_control=CACHE_NONE)
 def get_health() -> models.Health:
-    meta = store.meta() or {}
+    meta = store.meta()
     try:
         d = store.data()
     except data.DataUnavailable:
@@ -355,7 +355,7 @@ def get_health() -> models.Health:
         "status": "stale" if stale else "ok",
         "gold_version": d.version,
         "built_at": d.built_at,
-        "published_at": meta.get("published_at") if meta.get("gold_version") == d.version else None,
+        "published_at": meta.published_at if meta is not None and meta.gold_version == d.version else None,
         "freshness_hours": hours,
         "last_disclosure_date": last,
         "disclosure_age_days": (date.today() - last).days if last else None,

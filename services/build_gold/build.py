@@ -25,9 +25,9 @@ from services.build_gold import schemas, store
 from services.build_gold.compact import SilverFailure, YearTables, compact_year
 from services.build_gold.members import MemberResolver, load_legislators
 from services.build_gold.quality import DEFAULT_CONFIG, QualityConfig, QualityReport, flag_rows, run_checks
-from services.build_gold.store import Pointer
 from services.build_gold.transform import SilverTables, build_gold_tables
-from services.common import keys, storage
+from services.common import keys, objects, storage
+from services.common.documents import MANIFEST_FORMAT, GoldManifest, Pointer, read_pointer
 
 
 @dataclass(frozen=True)
@@ -72,29 +72,29 @@ def _compact_years(s3: Any, bucket: str, years: list[int]) -> _Silver:
     silver = _Silver({}, [], 0, sorted(years), {})
     for year in list(silver.rebuilt):
         snapshot, failures = store.read_filings(s3, bucket, year)
-        objects, unreadable = store.read_documents(s3, bucket, year)
-        if snapshot is None and not objects and not unreadable:
+        documents, unreadable = store.read_documents(s3, bucket, year)
+        if snapshot is None and not documents and not unreadable:
             # No index published for that year yet (early January): nothing to build, not a fault.
             silver.rebuilt.remove(year)
             continue
-        tables, invalid = compact_year(snapshot, keys.filings_key(year), objects, year)
+        tables, invalid = compact_year(snapshot, keys.filings_key(year), documents, year)
         silver.tables[year] = tables
         silver.filings_digests[year] = _filings_digest(snapshot)
         silver.failures += failures + unreadable + invalid
-        silver.documents_read += len(objects) + len(unreadable)
+        silver.documents_read += len(documents) + len(unreadable)
     return silver
 
 
 def _carried_year(s3: Any, previous: Pointer, year: int) -> YearTables | None:
     """A year's silver tables from the live version; None when absent or of an older schema."""
-    bucket = previous.body["silver_bucket"]
+    bucket = previous.manifest.silver_bucket
     found = {}
     for table, schema in schemas.SILVER_TABLES.items():
-        key = previous.body["silver_tables"].get(table, {}).get(str(year))
+        key = previous.manifest.silver_tables.get(table, {}).get(str(year))
         if key is None:
             return None
         try:
-            found[table] = store.read_parquet(s3, bucket, key, schema)
+            found[table] = objects.read_parquet(s3, bucket, key, schema)
         except (FileNotFoundError, pa.ArrowException, ValueError):
             return None
     return YearTables(**found)
@@ -103,7 +103,7 @@ def _carried_year(s3: Any, previous: Pointer, year: int) -> YearTables | None:
 def _read_silver(s3: Any, bucket: str, years: list[int], previous: Pointer | None) -> _Silver:
     carried: dict[int, YearTables] = {}
     stale: list[int] = []
-    for year in previous.body.get("years", []) if previous else []:
+    for year in previous.manifest.years if previous else []:
         if year in years:
             continue
         tables = _carried_year(s3, previous, year)
@@ -113,7 +113,7 @@ def _read_silver(s3: Any, bucket: str, years: list[int], previous: Pointer | Non
             carried[year] = tables
     silver = _compact_years(s3, bucket, sorted(set(years) | set(stale)))
     silver.tables |= carried
-    recorded = previous.body.get("filings_digests", {}) if previous else {}
+    recorded = (previous.manifest.filings_digests or {}) if previous else {}
     silver.filings_digests |= {year: recorded.get(str(year)) for year in carried}
     return silver
 
@@ -137,10 +137,10 @@ def _gold_files(gold: dict[str, pa.Table], years: list[int]) -> dict[tuple[str, 
     files: dict[tuple[str, int | None], bytes] = {}
     for name, table in gold.items():
         if name not in schemas.PARTITIONED_BY_YEAR:
-            files[(name, None)] = store.parquet_bytes(table)
+            files[(name, None)] = objects.parquet_bytes(table)
             continue
         for year in years:
-            files[(name, year)] = store.parquet_bytes(table.filter(pc.equal(table["year"], year)))
+            files[(name, year)] = objects.parquet_bytes(table.filter(pc.equal(table["year"], year)))
     return files
 
 
@@ -169,12 +169,12 @@ def _write(
     silver_keys: dict[str, dict[str, str]] = {name: {} for name in schemas.SILVER_TABLES}
     for (table, year), data in sorted(silver_files.items()):
         key = keys.silver_table_key(table, year, version)
-        store.put_bytes(s3, silver_bucket, key, data, "application/vnd.apache.parquet")
+        objects.put_bytes(s3, silver_bucket, key, data, "application/vnd.apache.parquet")
         silver_keys[table][str(year)] = key
     gold_keys: dict[str, list[str]] = {name: [] for name in schemas.GOLD_TABLES}
     for (table, year), data in sorted(gold_files.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
         key = _gold_key(version, table, year)
-        store.put_bytes(s3, gold_bucket, key, data, "application/vnd.apache.parquet")
+        objects.put_bytes(s3, gold_bucket, key, data, "application/vnd.apache.parquet")
         gold_keys[table].append(key)
     return silver_keys, gold_keys
 
@@ -185,7 +185,7 @@ def _carried_keys(previous: Pointer | None, years: list[int]) -> dict[str, dict[
         return {}
     return {
         table: {y: k for y, k in by_year.items() if int(y) in years}
-        for table, by_year in previous.body.get("silver_tables", {}).items()
+        for table, by_year in previous.manifest.silver_tables.items()
     }
 
 
@@ -203,11 +203,11 @@ def built_from_current_filings(s3: Any, silver_bucket: str, live: Pointer, years
     a filing without any new document. A version built before digests were recorded answers
     False, so it is rebuilt once.
     """
-    if "filings_digests" not in live.body:
+    recorded = live.manifest.filings_digests
+    if recorded is None:
         return False
-    recorded = live.body["filings_digests"]
     for year in years:
-        head = store.head(s3, silver_bucket, keys.filings_key(year))
+        head = objects.head(s3, silver_bucket, keys.filings_key(year))
         current = (head or {}).get("Metadata", {}).get(keys.FILINGS_DIGEST_METADATA)
         if head is not None and current is None:  # a snapshot written before the metadata existed
             current = _filings_digest(store.read_filings(s3, silver_bucket, year)[0])
@@ -242,12 +242,12 @@ def build(
     if legislators is None:
         if not (reference_bucket and reference_key):
             raise ValueError("give legislators bytes or reference_bucket and reference_key")
-        legislators = store.get_bytes(s3, reference_bucket, reference_key)
+        legislators = objects.get_bytes(s3, reference_bucket, reference_key)
         if legislators is None:
             raise FileNotFoundError(f"s3://{reference_bucket}/{reference_key}")
     resolver = _resolver(legislators, former_legislators)
 
-    previous = store.read_pointer(s3, gold_bucket)
+    previous = read_pointer(s3, gold_bucket)
     silver = _read_silver(s3, silver_bucket, years, previous)
     all_years = sorted(silver.tables)
     gold = build_gold_tables(_concat(silver.tables), resolver)
@@ -258,13 +258,13 @@ def build(
         today=now.date(),
         silver_failures=silver.failures,
         documents_read=silver.documents_read,
-        previous_counts=previous.body.get("row_counts") if previous else None,
+        previous_counts=previous.manifest.row_counts if previous else None,
         overrides=overrides,
         config=config,
     )
 
     silver_files = {
-        (name, year): store.parquet_bytes(table)
+        (name, year): objects.parquet_bytes(table)
         for year in silver.rebuilt
         for name, table in silver.tables[year].as_dict().items()
     }
@@ -276,26 +276,27 @@ def build(
         silver_keys.setdefault(table, {}).update(by_year)
 
     status: Literal["published", "rejected"] = "published" if report.passed else "rejected"
-    manifest = {
-        "version": version,
-        "status": status,
-        "built_at": now.isoformat(),
-        "run_id": run_id,
-        "previous_version": previous.version if previous else None,
-        "years": all_years,
-        "rebuilt_years": silver.rebuilt,
-        "row_counts": row_counts,
-        "quality": report.to_dict(),
-        "legislators_sha256": hashlib.sha256(legislators).hexdigest(),
-        "former_legislators_sha256": hashlib.sha256(former_legislators).hexdigest() if former_legislators else None,
-        "filings_digests": {str(year): digest for year, digest in sorted(silver.filings_digests.items())},
-        "silver_bucket": silver_bucket,
-        "silver_tables": silver_keys,
-        "gold_bucket": gold_bucket,
-        "tables": gold_keys,
-    }
+    manifest = GoldManifest(
+        format_version=MANIFEST_FORMAT,
+        version=version,
+        status=status,
+        built_at=now.isoformat(),
+        run_id=run_id,
+        previous_version=previous.version if previous else None,
+        years=all_years,
+        rebuilt_years=silver.rebuilt,
+        row_counts=row_counts,
+        quality=report.to_dict(),
+        legislators_sha256=hashlib.sha256(legislators).hexdigest(),
+        former_legislators_sha256=hashlib.sha256(former_legislators).hexdigest() if former_legislators else None,
+        filings_digests={str(year): digest for year, digest in sorted(silver.filings_digests.items())},
+        silver_bucket=silver_bucket,
+        silver_tables=silver_keys,
+        gold_bucket=gold_bucket,
+        tables=gold_keys,
+    )
     manifest_key = keys.gold_manifest_key(version)
-    store.put_json(s3, gold_bucket, manifest_key, manifest)
+    objects.put_json(s3, gold_bucket, manifest_key, manifest.to_json())
     if report.passed:
         store.move_pointer(s3, gold_bucket, manifest, previous)
     return BuildResult(

@@ -9,11 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import Envelope, GoldPublished, GoldRejected
-from services.build_gold import overrides, reference, retention, store
+from services.build_gold import overrides, reference, retention
 from services.build_gold.build import build, built_from_current_filings
 from services.common import bus, idempotency
 from services.common.aws import client
 from services.common.config import settings
+from services.common.documents import read_pointer
 from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
 
 SERVICE = "build_gold"
@@ -45,7 +46,7 @@ def build_for(envelope: Envelope) -> Envelope:
     years = list(envelope.detail.get("years") or [])
     cfg = settings()
     trace = current_trace(envelope.trace)
-    live = store.read_pointer(client("s3"), cfg.gold_bucket)
+    live = read_pointer(client("s3"), cfg.gold_bucket)
     if (
         live is not None
         and envelope.event_type == "run.documents_settled"
@@ -53,7 +54,7 @@ def build_for(envelope: Envelope) -> Envelope:
         and built_from_current_filings(client("s3"), cfg.silver_bucket, live, years)
     ):
         # Nothing was extracted and no filing changed: the live version is still exact, keep it.
-        unchanged = GoldPublished(version=live.version, years=live.body["years"], row_counts=live.body["row_counts"],
+        unchanged = GoldPublished(version=live.version, years=live.manifest.years, row_counts=live.manifest.row_counts,
                                   unchanged=True)
         return Envelope.build(unchanged, run_id=envelope.run_id, source=SERVICE, trace=trace)
     legislators, _ = reference.load(os.environ.get("LEGISLATORS_URL", DEFAULT_LEGISLATORS_URL), cfg.bronze_bucket)

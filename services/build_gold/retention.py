@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.build_gold import store
-from services.common import keys
+from services.common import keys, objects
+from services.common.documents import read_pointer
 
 KEEP_VERSIONS_ENV = "GOLD_KEEP_VERSIONS"
 KEEP_REJECTED_DAYS_ENV = "GOLD_KEEP_REJECTED_DAYS"
@@ -76,7 +76,7 @@ def version_time(version: str) -> datetime | None:
 
 def served_versions(s3: Any, site_bucket: str) -> set[str]:
     """The versions the API may hold: api/meta.json's live one and the one it replaced."""
-    meta = store.get_bytes(s3, site_bucket, keys.SITE_META_KEY) if site_bucket else None
+    meta = objects.get_bytes(s3, site_bucket, keys.SITE_META_KEY) if site_bucket else None
     try:
         body = json.loads(meta) if meta else {}
     except ValueError:
@@ -205,7 +205,7 @@ class _Manifests:
 
     def get(self, version: str) -> dict[str, Any] | None:
         if version not in self.read:
-            data = store.get_bytes(self.s3, self.bucket, keys.gold_manifest_key(version))
+            data = objects.get_bytes(self.s3, self.bucket, keys.gold_manifest_key(version))
             try:
                 body = json.loads(data) if data is not None else None
             except (UnicodeDecodeError, json.JSONDecodeError):
@@ -218,7 +218,7 @@ def _by_version(
     s3: Any, bucket: str, prefix: str, version_of: Callable[[str], str | None]
 ) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = defaultdict(list)
-    for key in store.list_keys(s3, bucket, prefix):
+    for key in objects.list_keys(s3, bucket, prefix):
         version = version_of(key)
         if version is not None:
             grouped[version].append(key)
@@ -271,7 +271,7 @@ def plan(
     """Decide what stays and what goes; deletes nothing."""
     policy = policy or Policy()
     now = now or _now()
-    pointer = store.read_pointer(s3, gold_bucket)
+    pointer = read_pointer(s3, gold_bucket)
     if pointer is None or version_time(pointer.version) is None:
         # Before any version is live there is nothing to order versions against: keep everything.
         return Plan(gold_bucket, silver_bucket, policy, pointer.version if pointer else None)
@@ -279,8 +279,11 @@ def plan(
 
     gold = _by_version(s3, gold_bucket, keys.GOLD_VERSIONS_PREFIX, keys.gold_key_version)
     silver = _by_version(s3, silver_bucket, keys.SILVER_TABLES_PREFIX, keys.silver_table_version)
-    manifests = _Manifests(s3, gold_bucket, {live: pointer.body})
-    chain = _chain(pointer.body, manifests, gold)
+    # Retention reads the other manifests as plain JSON (one it cannot read or parse is kept, not
+    # guessed at); the pointer's is the same document.
+    live_manifest = pointer.manifest.to_json()
+    manifests = _Manifests(s3, gold_bucket, {live: live_manifest})
+    chain = _chain(live_manifest, manifests, gold)
     in_chain = set(chain)
 
     kept: dict[str, str] = {live: "live"}
@@ -329,7 +332,7 @@ def plan(
                     status,
                 )
 
-    protected = references(pointer.body)
+    protected = references(pointer.manifest.to_json())
     for version in kept:
         body = manifests.get(version) if keys.gold_manifest_key(version) in gold.get(version, ()) else None
         protected |= references(body or {})
@@ -395,10 +398,10 @@ def apply(s3: Any, planned: Plan) -> Applied:
     """Delete what the plan says, never a key the pointer references now (it may have moved)."""
     if planned.empty:
         return Applied(0, 0)
-    pointer = store.read_pointer(s3, planned.gold_bucket)
+    pointer = read_pointer(s3, planned.gold_bucket)
     if pointer is None:
         raise RetentionError("the Gold pointer is gone: nothing deleted")
-    protected = references(pointer.body)
+    protected = references(pointer.manifest.to_json())
     live_prefix = keys.gold_version_prefix(pointer.version)
     gold = [k for k in planned.gold_keys if k not in protected and not k.startswith(live_prefix)]
     silver = [k for k in planned.silver_keys if k not in protected]

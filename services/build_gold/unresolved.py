@@ -8,7 +8,9 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from services.build_gold import schemas, store
+from services.build_gold import schemas
+from services.common import objects
+from services.common.documents import read_pointer
 
 REASONS = {
     "unresolved_no_match": "no current or former House member has this name and seat",
@@ -67,14 +69,14 @@ def unresolved_filers(
 
 def read_live(s3: Any, gold_bucket: str, year: int, filing_type: str | None = None) -> list[UnresolvedFiler] | None:
     """The live Gold version's unresolved filers of a year; None before any version is live."""
-    pointer = store.read_pointer(s3, gold_bucket)
+    pointer = read_pointer(s3, gold_bucket)
     if pointer is None:
         return None
-    tables = pointer.body["tables"]
-    members = [store.read_parquet(s3, gold_bucket, k, schemas.DIM_MEMBER) for k in tables["dim_member"]]
+    tables = pointer.manifest.tables
+    members = [objects.read_parquet(s3, gold_bucket, k, schemas.DIM_MEMBER) for k in tables["dim_member"]]
     filings = []
     for key in tables["fact_filings"]:
-        part = store.read_parquet(s3, gold_bucket, key, schemas.FACT_FILINGS)
+        part = objects.read_parquet(s3, gold_bucket, key, schemas.FACT_FILINGS)
         filings += part.filter(pc.equal(part["year"], year)).to_pylist()
     return unresolved_filers([r for t in members for r in t.to_pylist()], filings, year, filing_type)
 

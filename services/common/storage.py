@@ -1,4 +1,4 @@
-"""Small S3 helpers shared by the stages."""
+"""The S3 helpers of `objects.py` with the process's shared client, for the stages' handlers."""
 
 from __future__ import annotations
 
@@ -6,34 +6,17 @@ import hashlib
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from services.common import objects
 from services.common.aws import client
 
 
 def head(bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        return client("s3").head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+    return objects.head(client("s3"), bucket, key)
 
 
 def put_if_absent(bucket: str, key: str, body: bytes, metadata: dict[str, str], content_type: str) -> bool:
-    """Write an immutable, content-addressed object once; False when it was already there.
-
-    One conditional PUT (`If-None-Match: *`), not HEAD then PUT: no window between the two for
-    another writer. A 409 (another conditional write of the key in flight) is raised: retried.
-    """
-    try:
-        client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata, ContentType=content_type,
-                                IfNoneMatch="*")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("PreconditionFailed", "412"):
-            return False
-        raise
-    return True
+    """`objects.put_if_absent` with the shared client."""
+    return objects.put_if_absent(client("s3"), bucket, key, body, metadata, content_type)
 
 
 def json_digest(value: Any) -> str:
@@ -68,9 +51,4 @@ def get_json(bucket: str, key: str) -> Any:
 
 def get_json_if_exists(bucket: str, key: str) -> Any | None:
     """One GET, None when the key is absent (not a HEAD first: that is two requests)."""
-    try:
-        return get_json(bucket, key)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+    return objects.get_json(client("s3"), bucket, key)

@@ -31,7 +31,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from services.common import keys
+from services.common import keys, objects
+from services.common.documents import read_manifest
 from services.publish_api.feeds import trade_title
 from services.read_model import data
 
@@ -51,12 +52,12 @@ def amount_band(low: float | None, high: float | None) -> str:
 
 def previous_keys(s3: Any, gold_bucket: str, version: str) -> set[str] | None:
     """The transaction keys of an earlier Gold version (None when its manifest is gone)."""
-    manifest = data._get_json(s3, gold_bucket, keys.gold_manifest_key(version))
+    manifest = read_manifest(s3, gold_bucket, version)
     if manifest is None:
         return None
     found: set[str] = set()
-    for key in manifest.get("tables", {}).get("fact_transactions", []):
-        body = s3.get_object(Bucket=manifest.get("gold_bucket") or gold_bucket, Key=key)["Body"].read()
+    for key in manifest.tables.get("fact_transactions", []):
+        body = s3.get_object(Bucket=manifest.gold_bucket or gold_bucket, Key=key)["Body"].read()
         found.update(pq.read_table(io.BytesIO(body), columns=["transaction_key"])["transaction_key"].to_pylist())
     return found
 
@@ -115,7 +116,7 @@ def announce(s3: Any, sns: Any, *, topic_arn: str, gold: data.GoldData, gold_buc
              previous_version: str | None) -> Announcement:  # fmt: skip
     """Announce the trades of `gold` new since `previous_version`, once per version."""
     marker = keys.answers_prefix(gold.version) + MARKER
-    done = data._get_json(s3, site_bucket, marker)
+    done = objects.get_json(s3, site_bucket, marker)
     if done is not None:
         return Announcement(0, done.get("against"))
     before = previous_keys(s3, gold_bucket, previous_version) if previous_version and previous_version != gold.version else None

@@ -42,9 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from services.common import keys
+from services.common.documents import GoldManifest, SiteMeta, read_pointer, read_site_meta
 from services.publish_api import alerts, feeds
 from services.read_model import data
 
@@ -88,15 +87,6 @@ def _existing_etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     return found
 
 
-def _read_json(s3: Any, bucket: str, key: str) -> Any | None:
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
-            return None
-        raise
-
-
 def static_files(root: Path = STATIC_DIR) -> dict[str, tuple[bytes, str]]:
     """The website's files: site-bucket key -> (bytes, content type)."""
     out = {}
@@ -112,12 +102,12 @@ def static_files(root: Path = STATIC_DIR) -> dict[str, tuple[bytes, str]]:
 def upload_static(s3: Any, site_bucket: str, root: Path = STATIC_DIR) -> int:
     """Only the website's files (e.g. `disclosures up` before any data): the site shows "no data yet"."""
     statics = static_files(root)
-    objects = {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
-    return _put_all(s3, site_bucket, objects, _existing_etags(s3, site_bucket, ""))
+    files = {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
+    return _put_all(s3, site_bucket, files, _existing_etags(s3, site_bucket, ""))
 
 
-def _put_all(s3: Any, bucket: str, objects: dict[str, tuple[bytes, str, str]], existing: dict[str, str]) -> int:
-    todo = [(k, v) for k, v in objects.items() if existing.get(k) != _etag_of(v[0])]
+def _put_all(s3: Any, bucket: str, files: dict[str, tuple[bytes, str, str]], existing: dict[str, str]) -> int:
+    todo = [(k, v) for k, v in files.items() if existing.get(k) != _etag_of(v[0])]
 
     def put(item: tuple[str, tuple[bytes, str, str]]) -> None:
         key, (body, content_type, cache_control) = item
@@ -143,28 +133,28 @@ def publish(
     `alerts_topic_arn` (and an `sns` client), announce its new trades there."""
     # The pointer, not the event, names the version: when builds overtook each other, the
     # older build's event publishes the newer version (a no-op when that one is already published).
-    manifest = _pointer(s3, gold_bucket)
-    version = manifest["version"]
+    manifest = _live_manifest(s3, gold_bucket)
+    version = manifest.version
     prefix = keys.answers_prefix(version)
 
     statics = static_files(static_root)
     digest = _static_digest(statics)
-    meta = _read_json(s3, site_bucket, keys.SITE_META_KEY) or {}
-    published = (meta.get("gold_version"), meta.get("answers_prefix"), meta.get("static_sha256"))
-    if published == (version, prefix, digest):
-        return PublishResult(version, meta.get("objects", 0), 0, 0, True)
+    meta = read_site_meta(s3, site_bucket)
+    if meta is not None and (meta.gold_version, meta.answers_prefix, meta.static_sha256) == (version, prefix, digest):
+        return PublishResult(version, meta.objects, 0, 0, True)
+    live_before = meta.gold_version if meta else None
 
-    gold = data.load_gold(s3, manifest)
-    objects: dict[str, tuple[bytes, str, str]] = {
+    gold = data.load_gold(s3, manifest, gold_bucket)
+    site_objects: dict[str, tuple[bytes, str, str]] = {
         prefix + name: (_json_bytes(value), "application/json", CACHE_API)
         for name, value in data.precomputed_answers(gold).items()
     }
-    objects |= {key: (body, feeds.CONTENT_TYPE, CACHE_API) for key, body in feeds.all_feeds(gold).items()}
-    objects |= {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
+    site_objects |= {key: (body, feeds.CONTENT_TYPE, CACHE_API) for key, body in feeds.all_feeds(gold).items()}
+    site_objects |= {key: (body, kind, CACHE_STATIC) for key, (body, kind) in statics.items()}
     existing = _existing_etags(s3, site_bucket, "")
-    written = _put_all(s3, site_bucket, objects, existing)
+    written = _put_all(s3, site_bucket, site_objects, existing)
 
-    if _pointer(s3, gold_bucket)["version"] != version:  # overtaken while writing: flip to the newer one
+    if _live_manifest(s3, gold_bucket).version != version:  # overtaken while writing: flip to the newer one
         return publish(
             s3, gold_bucket=gold_bucket, site_bucket=site_bucket, run_id=run_id, now=now, static_root=static_root,
             sns=sns, alerts_topic_arn=alerts_topic_arn,
@@ -174,44 +164,43 @@ def publish(
     if alerts_topic_arn and sns is not None:
         sent = alerts.announce(
             s3, sns, topic_arn=alerts_topic_arn, gold=gold, gold_bucket=gold_bucket, site_bucket=site_bucket,
-            previous_version=meta.get("gold_version"),
+            previous_version=live_before,
         ).announced  # fmt: skip
 
     # Republishing the live version (new static files) keeps the version it replaced.
-    same = meta.get("gold_version") == version
-    previous = meta.get("previous_gold_version") if same else meta.get("gold_version")
+    previous = meta.previous_gold_version if meta is not None and live_before == version else live_before
     published_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    _put_meta(s3, site_bucket, {
-        "gold_version": version,
-        "answers_prefix": prefix,
-        "previous_gold_version": previous,
-        "gold_bucket": gold_bucket,
-        "built_at": manifest.get("built_at"),
-        "published_at": published_at,
-        "run_id": run_id or manifest.get("run_id"),
-        "years": manifest.get("years", []),
-        "row_counts": manifest.get("row_counts", {}),
-        "objects": len(objects),
-        "members": len(gold.members),
-        "tickers": len(gold.tickers()),
-        "static_sha256": digest,
-    })  # fmt: skip
+    _put_meta(s3, site_bucket, SiteMeta(
+        gold_version=version,
+        answers_prefix=prefix,
+        previous_gold_version=previous,
+        gold_bucket=gold_bucket,
+        built_at=manifest.built_at,
+        published_at=published_at,
+        run_id=run_id or manifest.run_id,
+        years=manifest.years,
+        row_counts=manifest.row_counts,
+        objects=len(site_objects),
+        members=len(gold.members),
+        tickers=len(gold.tickers()),
+        static_sha256=digest,
+    ))  # fmt: skip
 
     deleted = _collect(s3, site_bucket, existing, keep={v for v in (version, previous) if v})
-    return PublishResult(version, len(objects), written + 1, deleted, False, sent)
+    return PublishResult(version, len(site_objects), written + 1, deleted, False, sent)
 
 
-def _pointer(s3: Any, gold_bucket: str) -> dict[str, Any]:
-    pointer = _read_json(s3, gold_bucket, keys.GOLD_POINTER_KEY)
+def _live_manifest(s3: Any, gold_bucket: str) -> GoldManifest:
+    pointer = read_pointer(s3, gold_bucket)
     if pointer is None:
         raise FileNotFoundError(f"no Gold pointer in s3://{gold_bucket}/{keys.GOLD_POINTER_KEY}")
-    return pointer
+    return pointer.manifest
 
 
-def _put_meta(s3: Any, site_bucket: str, meta: dict[str, Any]) -> None:
+def _put_meta(s3: Any, site_bucket: str, meta: SiteMeta) -> None:
     """The flip: from here on the API takes `meta`'s version and answers prefix as live."""
     s3.put_object(
-        Bucket=site_bucket, Key=keys.SITE_META_KEY, Body=_json_bytes(meta),
+        Bucket=site_bucket, Key=keys.SITE_META_KEY, Body=_json_bytes(meta.model_dump(mode="json")),
         ContentType="application/json", CacheControl=CACHE_META,
     )  # fmt: skip
 

@@ -18,7 +18,6 @@ beside it are always of one version.
 from __future__ import annotations
 
 import io
-import json
 import os
 import threading
 import time
@@ -30,10 +29,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from botocore.exceptions import ClientError
 
 from services.build_gold import schemas
-from services.common import keys
+from services.common import keys, objects
+from services.common.documents import GoldManifest, SiteMeta, read_manifest, read_pointer, read_site_meta
 
 CLERK_URL = "https://disclosures-clerk.house.gov"
 STALE_AFTER_HOURS = 48.0
@@ -351,18 +350,20 @@ def _read_table(s3: Any, bucket: str, key_list: list[str], schema: pa.Schema) ->
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
-def load_gold(s3: Any, manifest: dict[str, Any]) -> GoldData:
+def load_gold(s3: Any, manifest: GoldManifest, gold_bucket: str | None = None) -> GoldData:
     """Every Gold table of the version the manifest (or pointer) describes."""
-    bucket = manifest["gold_bucket"]
+    bucket = manifest.gold_bucket or gold_bucket
+    if not bucket:
+        raise ValueError(f"manifest of {manifest.version} names no gold bucket")
     tables = {
-        name: _read_table(s3, bucket, manifest.get("tables", {}).get(name, []), schema)
+        name: _read_table(s3, bucket, manifest.tables.get(name, []), schema)
         for name, schema in schemas.GOLD_TABLES.items()
     }
     return GoldData(
-        version=manifest["version"],
-        built_at=manifest.get("built_at"),
-        years=list(manifest.get("years", [])),
-        row_counts=dict(manifest.get("row_counts", {})),
+        version=manifest.version,
+        built_at=manifest.built_at,
+        years=list(manifest.years),
+        row_counts=dict(manifest.row_counts),
         tables=tables,
     )
 
@@ -686,28 +687,19 @@ def precomputed_answers(d: GoldData) -> dict[str, dict[str, Any]]:
 # --- which version is live --------------------------------------------------------------------
 
 
-def _get_json(s3: Any, bucket: str, key: str) -> Any | None:
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}:
-            return None
-        raise
-
-
 @dataclass(frozen=True)
 class _Live:
     """What one look at the site bucket found; replaced whole, so a reader never mixes two looks."""
 
     data: GoldData | None = None
-    meta: dict[str, Any] | None = None
+    meta: SiteMeta | None = None
     answers: dict[str, Any] = field(default_factory=dict)  # answers of `data` read or computed so far
 
     def answers_prefix(self) -> str | None:
         """Where `data`'s precomputed answers are: the prefix the meta names, when it names `data`."""
-        if self.data is None or not self.meta or self.meta.get("gold_version") != self.data.version:
+        if self.data is None or self.meta is None or self.meta.gold_version != self.data.version:
             return None
-        return self.meta.get("answers_prefix")
+        return self.meta.answers_prefix
 
 
 class LiveStore:
@@ -733,7 +725,7 @@ class LiveStore:
             self._checked_at = float("-inf")
             self._live = _Live()
 
-    def meta(self) -> dict[str, Any] | None:
+    def meta(self) -> SiteMeta | None:
         return self._refresh().meta
 
     def data(self) -> GoldData:
@@ -749,7 +741,7 @@ class LiveStore:
         found = None
         prefix = live.answers_prefix()
         if prefix and self.site_bucket:
-            found = _get_json(self._s3_factory(), self.site_bucket, prefix + key)
+            found = objects.get_json(self._s3_factory(), self.site_bucket, prefix + key)
         if found is None:  # not precomputed (or collected since): the same function on the same data
             found = compute(d)
         if found is not None:
@@ -771,17 +763,18 @@ class LiveStore:
                 return self._live
             s3 = self._s3_factory()
             current = self._live.data
-            meta = _get_json(s3, self.site_bucket, keys.SITE_META_KEY) if self.site_bucket else None
+            meta = read_site_meta(s3, self.site_bucket) if self.site_bucket else None
             manifest = None
-            if meta and meta.get("gold_version"):
-                if current is not None and current.version == meta["gold_version"]:
+            if meta is not None:
+                if current is not None and current.version == meta.gold_version:
                     self._live, self._checked_at = _Live(current, meta, self._live.answers), now
                     return self._live
-                manifest = _get_json(s3, meta.get("gold_bucket") or self.gold_bucket, keys.gold_manifest_key(meta["gold_version"]))
+                manifest = read_manifest(s3, meta.gold_bucket or self.gold_bucket, meta.gold_version)
             if manifest is None and self.gold_bucket:
-                manifest = _get_json(s3, self.gold_bucket, keys.GOLD_POINTER_KEY)
-            if manifest is not None and (current is None or current.version != manifest["version"]):
-                self._live = _Live(load_gold(s3, manifest), meta)
+                pointer = read_pointer(s3, self.gold_bucket)
+                manifest = pointer.manifest if pointer else None
+            if manifest is not None and (current is None or current.version != manifest.version):
+                self._live = _Live(load_gold(s3, manifest, self.gold_bucket), meta)
             else:
                 self._live = _Live(current, meta, self._live.answers)
             self._checked_at = now

@@ -17,6 +17,7 @@ from moto import mock_aws
 from services.build_gold import store
 from services.build_gold.build import build, built_from_current_filings
 from services.common import keys, storage
+from services.common.documents import GoldManifest, Pointer, read_pointer
 
 SILVER, GOLD = "silver", "gold"
 NOW = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
@@ -117,7 +118,7 @@ def test_failing_check_rejects_then_an_override_publishes_with_the_reason(
 
     rejected = _build(s3, legislators_bytes)
     assert (rejected.status, rejected.failed_checks) == ("rejected", ["amount_bounds"])
-    assert store.read_pointer(s3, GOLD) is None
+    assert read_pointer(s3, GOLD) is None
 
     reason = "OPS-7: filer's typo confirmed against the PDF"
     result = _build(s3, legislators_bytes, overrides={"amount_bounds": reason})
@@ -193,12 +194,12 @@ def test_other_years_are_carried_forward(s3, mirror_silver, legislators_bytes):
 def test_a_stale_build_cannot_move_the_pointer_back(s3, mirror_silver, legislators_bytes):
     _load_mirror(s3, mirror_silver)
     _build(s3, legislators_bytes)
-    stale = store.read_pointer(s3, GOLD)
+    stale = read_pointer(s3, GOLD)
     _build(s3, legislators_bytes, now=NOW.replace(hour=9))
     with pytest.raises(store.PointerConflict):
-        store.move_pointer(s3, GOLD, {"version": "old"}, stale)
+        store.move_pointer(s3, GOLD, GoldManifest(version="old"), stale)
     with pytest.raises(store.PointerConflict):
-        store.move_pointer(s3, GOLD, {"version": "old"}, None)
+        store.move_pointer(s3, GOLD, GoldManifest(version="old"), None)
 
 
 def test_legislators_are_read_from_s3_like_any_source(s3, mirror_silver, legislators_bytes):
@@ -227,7 +228,7 @@ def test_a_run_without_documents_keeps_gold_only_while_the_filings_are_the_same(
     snapshot, _ = mirror_silver()
     _put_snapshot(s3, snapshot)
     _build(s3, legislators_bytes)
-    live = store.read_pointer(s3, GOLD)
+    live = read_pointer(s3, GOLD)
     assert built_from_current_filings(s3, SILVER, live, [2025])
 
     # The Clerk's daily rebuild: new zip, new run, same rows.
@@ -246,9 +247,9 @@ def test_a_run_without_documents_keeps_gold_only_while_the_filings_are_the_same(
     assert built_from_current_filings(s3, SILVER, live, [2024]) is True
 
     rebuilt = _build(s3, legislators_bytes, run_id="run-3", now=NOW.replace(hour=9))
-    now_live = store.read_pointer(s3, GOLD)
+    now_live = read_pointer(s3, GOLD)
     assert rebuilt.published and now_live.version == rebuilt.version != live.version
-    filings_key = now_live.body["silver_tables"]["filings"]["2025"]
+    filings_key = now_live.manifest.silver_tables["filings"]["2025"]
     indexed = pq.read_table(io.BytesIO(s3.get_object(Bucket=SILVER, Key=filings_key)["Body"].read()))
     assert snapshot["filings"][0]["doc_id"] not in indexed.column("doc_id").to_pylist()
     assert built_from_current_filings(s3, SILVER, now_live, [2025])
@@ -257,6 +258,6 @@ def test_a_run_without_documents_keeps_gold_only_while_the_filings_are_the_same(
 def test_a_version_without_recorded_digests_is_rebuilt_once(s3, mirror_silver, legislators_bytes):
     _load_mirror(s3, mirror_silver)
     _build(s3, legislators_bytes)
-    live = store.read_pointer(s3, GOLD)
-    legacy = store.Pointer({k: v for k, v in live.body.items() if k != "filings_digests"}, live.etag)
+    live = read_pointer(s3, GOLD)
+    legacy = Pointer(live.manifest.model_copy(update={"filings_digests": None, "format_version": 1}), live.etag)
     assert not built_from_current_filings(s3, SILVER, legacy, [2025])

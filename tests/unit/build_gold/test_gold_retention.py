@@ -14,10 +14,11 @@ from gold_records import document_record, row
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from services.build_gold import retention, store
+from services.build_gold import retention
 from services.build_gold.build import _version, build
 from services.build_gold.retention import Policy
-from services.common import keys
+from services.common import keys, objects
+from services.common.documents import read_pointer
 
 SILVER, GOLD = "silver", "gold"
 NOW = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
@@ -119,7 +120,7 @@ def history(s3, legislators_bytes):
     v["R_young"] = _rejected_build(s3, legislators_bytes, NOW - 10 * day)
     v["E"] = _build(s3, legislators_bytes, NOW - 5 * day, years=(2024, 2025))
     assert all(v[n].published for n in "ABCDE")
-    assert store.read_pointer(s3, GOLD).version == v["E"].version
+    assert read_pointer(s3, GOLD).version == v["E"].version
     assert [r.rebuilt_years for r in v.values()] == [[2024, 2025]] + [[2025]] * 5 + [[2024, 2025]]
     return {name: result.version for name, result in v.items()}
 
@@ -164,7 +165,7 @@ def test_prune_keeps_the_live_the_previous_n_and_young_rejected_versions_whole(s
     for name in ("A", "R_old", "B"):
         assert _keys(s3, GOLD, keys.gold_version_prefix(v[name])) == set(), name
     # The live one, the two before it and the young rejected one are complete and readable.
-    assert store.read_pointer(s3, GOLD).version == v["E"]
+    assert read_pointer(s3, GOLD).version == v["E"]
     for name in ("E", "D", "C", "R_young"):
         _assert_whole(s3, v[name])
     for name in ("D", "C", "R_young"):
@@ -200,7 +201,7 @@ def test_settings_at_zero_still_keep_everything_the_pointer_references(s3, histo
     assert set(pruned.plan.deleted_versions) == set(v.values())
     # The plan itself names none of them (apply checks the pointer again, a second guard).
     assert not retention.references(manifest) & {*pruned.plan.gold_keys, *pruned.plan.silver_keys}
-    store.put_json(s3, GOLD, keys.gold_manifest_key(live), manifest)
+    objects.put_json(s3, GOLD, keys.gold_manifest_key(live), manifest)
     gold, silver = _everything(s3)
     assert gold == _keys(s3, GOLD, keys.gold_version_prefix(live)) | {keys.GOLD_POINTER_KEY}
     _assert_whole(s3, live)
@@ -243,7 +244,7 @@ def test_a_published_manifest_that_never_went_live_does_not_count_as_a_previous_
     loser = _fake_version(NOW - timedelta(days=2), "loser")
     lost = {**_manifest(s3, first.version), "version": loser, "previous_version": first.version,
             "tables": {"dim_member": [keys.gold_table_key(loser, "dim_member")]}}  # fmt: skip
-    store.put_json(s3, GOLD, keys.gold_manifest_key(loser), lost)
+    objects.put_json(s3, GOLD, keys.gold_manifest_key(loser), lost)
     _put(s3, keys.gold_table_key(loser, "dim_member"), b"x", bucket=GOLD)
     live = _build(s3, legislators_bytes, NOW - timedelta(days=1))
     assert live.previous_version == first.version
