@@ -10,11 +10,14 @@ AXE := tests/browser/axe
 .PHONY: demo test lint cfn-lint schemas unit aws emulator e2e browser browser-deps mermaid-deps axe-deps ocr-deps ocr-image bench faults clean
 
 # ocr-deps is order-only: it must run first (tesserocr builds against it) but never forces a reinstall.
+# uv installs in seconds what pip takes a minute for (most of `.ci/run`'s set-up); pip is the
+# fallback when uv cannot be had. tesserocr is built from source, against Debian's Tesseract 5 and
+# its tessdata (the PyPI wheel bundles its own).
 $(STAMP): pyproject.toml | ocr-deps
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# tesserocr from source, against Debian's Tesseract 5 and its tessdata (the PyPI wheel bundles its own).
-	$(BIN)/pip install --quiet --no-binary tesserocr -e '.[dev]'
+	$(BIN)/pip install --quiet uv || true
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-binary tesserocr -e '.[dev]' \
+		|| { $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet --no-binary tesserocr -e '.[dev]'; }
 	touch $(STAMP)
 
 ## The main job: the whole pipeline on the local AWS emulator. Its default source is the Clerk
