@@ -7,7 +7,14 @@ import json
 import pytest
 
 from services.common import keys
-from services.common.documents import MANIFEST_FORMAT, GoldManifest, SiteMeta, read_manifest, read_pointer, read_site_meta
+from services.common.documents import (
+    MANIFEST_FORMAT,
+    GoldManifest,
+    SiteMeta,
+    read_manifest,
+    read_pointer,
+    read_site_meta,
+)
 
 
 @pytest.fixture
