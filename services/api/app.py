@@ -8,9 +8,11 @@ Gold version when absent); filtered queries run on the in-memory Gold tables.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
+from collections.abc import Callable
 from datetime import date
 from enum import IntEnum
 from functools import cache
@@ -48,6 +50,27 @@ CACHE_NONE = "no-store"
 # A response that does not fit its model is our bug: a 500, never a silent 422.
 app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
 store = data.LiveStore(lambda: client("s3"))
+
+ERRORS = {
+    400: "A bad parameter (named in the error)",
+    404: "Not found",
+    503: "No data published yet, or a dependency is unreachable",
+}
+
+
+def get(path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`app.get` with the route's documented answers (Powertools `responses=`): 200, its return
+    type; and the errors it can give, as `Error`: 400 when it takes parameters, 404 when its path
+    names a resource, 503 always."""
+
+    def register(route: Callable[..., Any]) -> Callable[..., Any]:
+        codes = [400] * bool(inspect.signature(route).parameters) + [404] * ("<" in path) + [503]
+        responses: dict[int, Any] = {200: {"description": "Successful Response"}}
+        for code in codes:
+            responses[code] = {"description": ERRORS[code], "content": {"application/json": {"model": models.Error}}}
+        return app.get(path, responses=responses, **options)(route)
+
+    return register
 
 Sort = Literal[
     "transaction_date", "-transaction_date", "disclosure_date", "-disclosure_date",
@@ -171,7 +194,7 @@ def _check_dates(date_from: date | None, date_to: date | None) -> None:
         raise ParameterError("to", f"must not be before 'from' ({date_from.isoformat()})")
 
 
-@app.get("/v1/trades", summary="Trades, filtered, sorted and paged", tags=["trades"], cache_control=CACHE_SHORT)
+@get("/v1/trades", summary="Trades, filtered, sorted and paged", tags=["trades"], cache_control=CACHE_SHORT)
 def get_trades(
     member: Annotated[str | None, Query(max_length=100, description="Member key, bioguide ID or part of a name")] = None,
     ticker: Annotated[str | None, Query(max_length=20, description="Ticker symbol, e.g. NVDA")] = None,
@@ -212,12 +235,12 @@ def get_trades(
     return page
 
 
-@app.get("/v1/trades/latest", summary="The latest disclosed trades", tags=["trades"], cache_control=CACHE_SHORT)
+@get("/v1/trades/latest", summary="The latest disclosed trades", tags=["trades"], cache_control=CACHE_SHORT)
 def get_latest_trades() -> models.LatestTrades:
     return store.answer(keys.latest_trades_key(), data.latest_trades)
 
 
-@app.get("/v1/trades/<transaction_key>", summary="One trade and its chain: original, amended by, deleted by", tags=["trades"], cache_control=CACHE_SHORT)
+@get("/v1/trades/<transaction_key>", summary="One trade and its chain: original, amended by, deleted by", tags=["trades"], cache_control=CACHE_SHORT)
 def get_trade(
     transaction_key: Annotated[str, Path(max_length=40, pattern="^[0-9a-f]{1,40}$", description="Transaction key")],
 ) -> models.TradeDetail:
@@ -227,7 +250,7 @@ def get_trade(
     return found
 
 
-@app.get("/v1/members", summary="Members (filers), with their trading stats", tags=["members"], cache_control=CACHE_SHORT)
+@get("/v1/members", summary="Members (filers), with their trading stats", tags=["members"], cache_control=CACHE_SHORT)
 def get_members(
     q: Annotated[str | None, Query(max_length=100, description="Part of a name, a member key or bioguide ID")] = None,
     state: Annotated[str | None, Query(min_length=2, max_length=2, description="Two-letter state code")] = None,
@@ -246,7 +269,7 @@ def get_members(
     )
 
 
-@app.get("/v1/members/<member_key>", summary="One member: stats, trades, filings", tags=["members"], cache_control=CACHE_SHORT)
+@get("/v1/members/<member_key>", summary="One member: stats, trades, filings", tags=["members"], cache_control=CACHE_SHORT)
 def get_member(
     member_key: Annotated[str, Path(max_length=100, description="Member key (bioguide ID when resolved)")],
 ) -> models.MemberDetail:
@@ -259,7 +282,7 @@ def get_member(
     return store.answer(keys.member_key_of(member_key), lambda g: data.member_detail(g, member_key))
 
 
-@app.get("/v1/tickers", summary="Tickers traded, most traded first", tags=["tickers"], cache_control=CACHE_SHORT)
+@get("/v1/tickers", summary="Tickers traded, most traded first", tags=["tickers"], cache_control=CACHE_SHORT)
 def get_tickers(
     q: Annotated[str | None, Query(max_length=100, description="Part of a ticker or asset name")] = None,
     limit: Limit = 50,
@@ -268,7 +291,7 @@ def get_tickers(
     return data.list_tickers(store.data(), q=q, limit=limit, offset=offset)
 
 
-@app.get("/v1/tickers/<ticker>", summary="One ticker: who traded it, and the trades", tags=["tickers"], cache_control=CACHE_SHORT)
+@get("/v1/tickers/<ticker>", summary="One ticker: who traded it, and the trades", tags=["tickers"], cache_control=CACHE_SHORT)
 def get_ticker(ticker: Annotated[str, Path(max_length=20, description="Ticker symbol, e.g. NVDA")]) -> models.TickerDetail:
     symbol = _known_ticker(ticker)
     return store.answer(keys.ticker_key_of(symbol), lambda g: data.ticker_detail(g, symbol))
@@ -281,7 +304,7 @@ def _known_ticker(ticker: str) -> str:
     return symbol
 
 
-@app.get("/v1/tickers/<ticker>/members", summary="The members who traded a ticker, most trades first, paged", tags=["tickers"], cache_control=CACHE_SHORT)
+@get("/v1/tickers/<ticker>/members", summary="The members who traded a ticker, most trades first, paged", tags=["tickers"], cache_control=CACHE_SHORT)
 def get_ticker_members(
     ticker: Annotated[str, Path(max_length=20, description="Ticker symbol, e.g. NVDA")],
     limit: Limit = 50,
@@ -291,14 +314,14 @@ def get_ticker_members(
     return data.ticker_members(store.data(), symbol, limit=limit, offset=offset)
 
 
-@app.get("/v1/search", summary="Members, tickers and assets matching a text (the site's search box)", tags=["search"], cache_control=CACHE_SHORT)
+@get("/v1/search", summary="Members, tickers and assets matching a text (the site's search box)", tags=["search"], cache_control=CACHE_SHORT)
 def get_search(
     q: Annotated[str, Query(min_length=1, max_length=100, description="Part of a name, ticker or asset")],
 ) -> models.SearchResults:
     return data.search(store.data(), q)
 
 
-@app.get("/v1/filings", summary="Filings in the index, with extraction status", tags=["filings"], cache_control=CACHE_SHORT)
+@get("/v1/filings", summary="Filings in the index, with extraction status", tags=["filings"], cache_control=CACHE_SHORT)
 def get_filings(
     member: Annotated[str | None, Query(max_length=100, description="Member key, bioguide ID or part of a name")] = None,
     type: Annotated[  # noqa: A002
@@ -316,7 +339,7 @@ def get_filings(
     )
 
 
-@app.get("/v1/filings/<filing_id>", summary="One filing, its trades and its PDF", tags=["filings"], cache_control=CACHE_SHORT)
+@get("/v1/filings/<filing_id>", summary="One filing, its trades and its PDF", tags=["filings"], cache_control=CACHE_SHORT)
 def get_filing(
     filing_id: Annotated[str, Path(max_length=40, description="Filing key (YEAR-DOCID) or DocID")],
 ) -> models.FilingDetail:
@@ -326,7 +349,7 @@ def get_filing(
     return found
 
 
-@app.get("/v1/trending", summary="Tickers most bought by members lately", tags=["tickers"], cache_control=CACHE_SHORT)
+@get("/v1/trending", summary="Tickers most bought by members lately", tags=["tickers"], cache_control=CACHE_SHORT)
 def get_trending(
     window: Annotated[Window, Query(description="Window in days (7, 30 or 90), ending on the latest disclosure")] = Window.month,
     limit: Annotated[int, Query(ge=1, le=500, description="How many tickers")] = 20,
@@ -336,12 +359,12 @@ def get_trending(
     return {**answer, "items": answer["items"][:limit]}
 
 
-@app.get("/v1/summary", summary="Totals, activity by month, top members, extraction coverage", tags=["summary"], cache_control=CACHE_SHORT)
+@get("/v1/summary", summary="Totals, activity by month, top members, extraction coverage", tags=["summary"], cache_control=CACHE_SHORT)
 def get_summary() -> models.Summary:
     return store.answer(keys.summary_key(), data.summary)
 
 
-@app.get("/v1/health", summary="Health and data freshness", tags=["operations"], cache_control=CACHE_NONE)
+@get("/v1/health", summary="Health and data freshness", tags=["operations"], cache_control=CACHE_NONE)
 def get_health() -> models.Health:
     meta = store.meta()
     try:
@@ -418,7 +441,7 @@ def _run(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@app.get("/v1/ops/runs", summary="Recent pipeline runs from the run ledger", tags=["operations"], cache_control=CACHE_NONE)
+@get("/v1/ops/runs", summary="Recent pipeline runs from the run ledger", tags=["operations"], cache_control=CACHE_NONE)
 def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many runs, newest first")] = 20) -> models.Runs:
     from services.ledger.queries import list_runs
 
@@ -436,7 +459,7 @@ def _dead_letter_queues() -> tuple[str, ...]:
     return tuple(u.strip() for u in os.environ.get("DEAD_LETTER_QUEUES", "").split(",") if u.strip())
 
 
-@app.get("/v1/ops/dlq", summary="Depth of every dead-letter queue", tags=["operations"], cache_control=CACHE_NONE)
+@get("/v1/ops/dlq", summary="Depth of every dead-letter queue", tags=["operations"], cache_control=CACHE_NONE)
 def get_dlq() -> models.DeadLetterQueues:
     sqs = client("sqs")
     items = []
@@ -454,29 +477,22 @@ def get_dlq() -> models.DeadLetterQueues:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    """The generated document, with the 422 Powertools declares replaced by our 400/404 errors."""
+    """The generated document, without what Powertools adds for every route and this API never
+    answers: a 422 (a bad parameter is a 400 here) and the 500 of a response that fails its model
+    (a bug, not a contract)."""
     doc = json.loads(
         app.get_openapi_json_schema(
             title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION,
             summary="Trades of members of the US House, from the Clerk's financial disclosures",
         )
     )  # fmt: skip
-    components = doc.setdefault("components", {}).setdefault("schemas", {})
-    components["Error"] = models.Error.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.pop("HTTPValidationError", None)
-    components.pop("ValidationError", None)
-    components.pop("ResponseValidationError", None)
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for path, methods in doc.get("paths", {}).items():
+    components = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        components.pop(name, None)
+    for methods in doc.get("paths", {}).values():
         for operation in methods.values():
-            responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
-            responses.pop("500", None)
-            if operation.get("parameters"):
-                responses["400"] = {"description": "A bad parameter (named in the error)", **error}
-            if "{" in path:
-                responses["404"] = {"description": "Not found", **error}
-            responses["503"] = {"description": "No data published yet, or a dependency is unreachable", **error}
+            operation.get("responses", {}).pop("422", None)
+            operation.get("responses", {}).pop("500", None)
     return doc
 
 
