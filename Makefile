@@ -10,13 +10,14 @@ AXE := tests/browser/axe
 .PHONY: demo test lint cfn-lint schemas unit aws emulator e2e browser browser-deps mermaid-deps axe-deps ocr-deps ocr-image bench faults clean
 
 # ocr-deps is order-only: it must run first (tesserocr builds against it) but never forces a reinstall.
-# uv installs in seconds what pip takes a minute for (most of `.ci/run`'s set-up); pip is the
-# fallback when uv cannot be had. tesserocr is built from source, against Debian's Tesseract 5 and
-# its tessdata (the PyPI wheel bundles its own).
+# uv installs faster than pip (most of `.ci/run`'s set-up); pip is the fallback when uv cannot be
+# had. Bytecode is compiled at install, as pip does: with PYTHONDONTWRITEBYTECODE set (as on CI)
+# every process of the suite would otherwise compile boto3, moto and pydantic again. tesserocr is
+# built from source, against Debian's Tesseract 5 and its tessdata (the PyPI wheel bundles its own).
 $(STAMP): pyproject.toml | ocr-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv || true
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-binary tesserocr -e '.[dev]' \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-binary tesserocr -e '.[dev]' \
 		|| { $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet --no-binary tesserocr -e '.[dev]'; }
 	touch $(STAMP)
 
@@ -81,6 +82,8 @@ schemas: $(STAMP)
 ## tier alone (one Chromium and one stack per module are enough for two cores).
 PYTEST_WORKERS ?= 2
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
+	@# The project's own bytecode once, for the hundreds of processes the suite starts (CI sets PYTHONDONTWRITEBYTECODE).
+	$(BIN)/python -m compileall -q -j 0 -x node_modules services infra events tests
 	$(BIN)/python -m pytest tests -q -m "not browser" -n $(PYTEST_WORKERS) --dist worksteal --cov --cov-report= --cov-fail-under=0
 	$(BIN)/python -m pytest tests/browser -q --cov --cov-append --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
