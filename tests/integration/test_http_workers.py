@@ -84,7 +84,7 @@ def test_workers_listen_on_one_port_and_serve_the_api_and_the_site(site_env):
 
 
 def test_workers_exit_when_the_stack_is_killed(site_env, tmp_path):
-    """kill -9 of the process that started them: they exit on their own, the port is free again."""
+    """kill -9 of the process that started them: they exit on their own."""
     script = tmp_path / "host.py"
     script.write_text(
         "import json, sys, time\n"
@@ -105,6 +105,5 @@ def test_workers_exit_when_the_stack_is_killed(site_env, tmp_path):
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in started["pids"]) and time.monotonic() < deadline:
         time.sleep(0.1)
+    # (Not "the port refuses connections": once free, a test running beside this one may take it.)
     assert not any(alive(pid) for pid in started["pids"])
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(started["url"] + "/", timeout=5)
