@@ -57,7 +57,7 @@ class GoldManifest(_Document):
 
 class SiteMeta(_Document):
     gold_version: str
-    answers_prefix: str
+    answers_prefix: str | None = None  # None: the API computes every answer from Gold
     previous_gold_version: str | None = None
     gold_bucket: str | None = None
     built_at: str | None = None
@@ -103,5 +103,10 @@ def read_manifest(s3: Any, bucket: str, version: str) -> GoldManifest | None:
 
 
 def read_site_meta(s3: Any, site_bucket: str) -> SiteMeta | None:
-    found = objects.get_json(s3, site_bucket, keys.SITE_META_KEY)
-    return None if found is None else SiteMeta.model_validate(found)
+    """The published meta; None before the first publish, and for one that is not a meta (hand
+    edited, cut short): the API then serves the pointer's version and the next publish rewrites it."""
+    try:
+        found = objects.get_json(s3, site_bucket, keys.SITE_META_KEY)
+        return None if found is None else SiteMeta.model_validate(found)
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError and ValidationError are ValueErrors
+        return None

@@ -62,3 +62,10 @@ def test_site_meta_round_trips_and_is_none_before_the_first_publish(s3):
     meta = SiteMeta(gold_version="v1", answers_prefix=keys.answers_prefix("v1"), objects=3)
     s3.put_object(Bucket="site", Key=keys.SITE_META_KEY, Body=json.dumps(meta.model_dump(mode="json")).encode())
     assert read_site_meta(s3, "site") == meta
+
+
+def test_a_meta_that_is_not_one_reads_as_none(s3):
+    """Before typed documents, a broken meta fell back to the pointer; it still does."""
+    for body in (b"{not json", b'{"answers_prefix": "api/v1/versions/x/"}', b"[]"):
+        s3.put_object(Bucket="site", Key=keys.SITE_META_KEY, Body=body)
+        assert read_site_meta(s3, "site") is None
