@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -375,8 +376,10 @@ class HttpApiWorkers:
             self._processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root))
         deadline = time.monotonic() + timeout_s
         for process in self._processes:  # each says "ready" once it listens
-            line = process.stdout.readline() if process.stdout else ""
-            if line.strip() != "ready" or time.monotonic() > deadline:
+            assert process.stdout is not None
+            answered, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            line = process.stdout.readline() if answered else ""  # a worker that died answers "" at once
+            if line.strip() != "ready":
                 self.stop()
                 raise RuntimeError(f"an HTTP API worker did not start (exit code {process.poll()})")
         return self

@@ -107,3 +107,16 @@ def test_workers_exit_when_the_stack_is_killed(site_env, tmp_path):
         time.sleep(0.1)
     # (Not "the port refuses connections": once free, a test running beside this one may take it.)
     assert not any(alive(pid) for pid in started["pids"])
+
+
+@pytest.mark.parametrize("script", ["exit 1", "exec sleep 60"], ids=["exits", "hangs"])
+def test_a_worker_that_cannot_start_is_an_error_not_a_hang(monkeypatch, tmp_path, script):
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))  # each worker dies, or never says "ready"
+    workers = HttpApiWorkers(2)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="did not start"):
+        workers.start(timeout_s=2)
+    assert time.monotonic() - started < 10 and workers.pids() == []
