@@ -61,11 +61,6 @@ def parse(body: str) -> tuple[Envelope | None, str | None]:
     return event, None
 
 
-def invalid_reason(body: str) -> str | None:
-    """Why an event cannot be recorded, or None."""
-    return parse(body)[1]
-
-
 def dead_letter(record: SQSRecord, reason: str) -> None:
     """Put an event the ledger cannot record into its DLQ at once, with the reason: bad input is
     not retried, and a run is never made up from it."""

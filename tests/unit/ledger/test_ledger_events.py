@@ -44,9 +44,10 @@ def _valid(**detail) -> dict:
     ("not json at all", "invalid event"),
 ])
 def test_an_invalid_event_goes_to_the_dlq_with_its_reason_and_makes_no_run(dlq, body, says):
-    from services.ledger.handler import invalid_reason, record_batch
+    from services.ledger.handler import parse, record_batch
 
-    assert says in invalid_reason(body)
+    event, reason = parse(body)
+    assert event is None and says in reason
     assert record_batch([_record(body)]) == []  # consumed: bad input is not retried
 
     assert list(LedgerItem.scan()) == []  # no run, not even a failed one
@@ -57,10 +58,11 @@ def test_an_invalid_event_goes_to_the_dlq_with_its_reason_and_makes_no_run(dlq, 
 
 
 def test_a_valid_event_is_recorded_and_nothing_is_dead_lettered(dlq):
-    from services.ledger.handler import invalid_reason, record_batch
+    from services.ledger.handler import parse, record_batch
 
     body = json.dumps(_valid())
-    assert invalid_reason(body) is None
+    event, reason = parse(body)
+    assert reason is None and event is not None and event.event_type == "run.requested"
     assert record_batch([_record(body)]) == []
     assert LedgerItem.get("RUN#20251201T000000Z-bad", "RUN").status == "running"
     assert _dead_letters(dlq) == []
