@@ -156,10 +156,10 @@ def snapshot(stack: LocalRuntime, run_ids: list[str]) -> dict[str, Any]:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> str:
     changed = [f"run {r}" for r in before["runs"] if before["runs"][r] != after["runs"][r]]
     for env, versions in before["versions"].items():
-        new = sorted({key for key, _ in set(after["versions"][env]) - set(versions)})
-        if new:
-            count = len(set(after["versions"][env]) - set(versions))
-            changed.append(f"{count} new object versions in {env.split('_')[0].lower()} ({', '.join(new[:4])})")
+        added = set(after["versions"][env]) - set(versions)
+        if added:
+            names = sorted({key for key, _ in added})
+            changed.append(f"{len(added)} new object versions in {env.split('_')[0].lower()} ({', '.join(names[:4])})")
     return ", ".join(changed)
 
 

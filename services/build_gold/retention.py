@@ -332,7 +332,7 @@ def plan(
                     status,
                 )
 
-    protected = references(pointer.manifest.to_json())
+    protected = references(live_manifest)
     for version in kept:
         body = manifests.get(version) if keys.gold_manifest_key(version) in gold.get(version, ()) else None
         protected |= references(body or {})

@@ -1,4 +1,4 @@
-"""The API's data: the live Gold version's tables in memory, and the answers computed from them.
+"""Gold as its consumers read it: the live version's tables in memory, and the answers computed from them.
 
 `GoldData` holds one Gold version (read with pyarrow from the gold bucket) plus the indexes the
 routes need; filtered trade queries run on it with pyarrow compute (a mask, then a precomputed
