@@ -528,9 +528,9 @@ async function membersPage(params) {
 // rest are fetched a page at a time from the list's route (same order), so a page with thousands
 // of rows stays light.
 const DETAIL_LISTS = {
-  trades: { path: "/v1/trades", label: "trades", render: (items, omit) => tradesTable(items, omit) },
-  filings: { path: "/v1/filings", label: "filings", render: (items) => filingsTable(items) },
-  members: { path: "/v1/tickers/{ticker}/members", label: "members", render: (items) => tickerMembersTable(items) },
+  trades: { path: "/v1/trades", render: (items, omit) => tradesTable(items, omit) },
+  filings: { path: "/v1/filings", render: (items) => filingsTable(items) },
+  members: { path: "/v1/tickers/{ticker}/members", render: (items) => tickerMembersTable(items) },
 };
 // The pages go on at the size of the first one, the size the API chose.
 function detailList(kind, filter, first, total, omit = []) {
@@ -541,7 +541,7 @@ function detailList(kind, filter, first, total, omit = []) {
 function detailPager(kind, size, offset, count, total) {
   const prev = offset > 0 ? `<button type="button" class="secondary" data-offset="${Math.max(0, offset - size)}">← Previous</button>` : "";
   const next = offset + count < total ? `<button type="button" class="secondary" data-offset="${offset + size}">Next →</button>` : "";
-  return `<nav class="pager" aria-label="Pages of ${DETAIL_LISTS[kind].label}">${prev}<span class="muted" data-shown>${pages(offset, count, total)}</span>${next}</nav>`;
+  return `<nav class="pager" aria-label="Pages of ${kind}">${prev}<span class="muted" data-shown>${pages(offset, count, total)}</span>${next}</nav>`;
 }
 app.addEventListener("click", async (e) => {
   const button = e.target.closest(".detail-list .pager button");
