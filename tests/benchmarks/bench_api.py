@@ -16,6 +16,9 @@ Target (issue 15): the mix's p99 under 50 ms and within 2x of the static server'
 
     .venv/bin/python tests/benchmarks/bench_api.py [--clients 50] [--seconds 10] [--workers 2]
 
+With `--url`, it measures a running stack instead, e.g. the real year: `disclosures demo --port
+8099` (source mirror-2025), then `bench_api.py --url http://127.0.0.1:8099` once the run ended.
+
 Not collected by pytest (no test_ prefix).
 """
 
@@ -308,58 +311,19 @@ def start_static(port: int = 0) -> tuple[subprocess.Popen, str]:
     return child, url
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--no-cache", action="store_true", help="turn the API's response cache off (every request computed)")
-    parser.add_argument("--workers", type=int, default=2, help="processes serving the API (and the static server)")
-    parser.add_argument("--serve-static", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve_static:
-        serve_static(args.serve_static, args.port)
-        return
+def measure(url: str, args: argparse.Namespace) -> None:
+    """Load `url` (the API and site) and, in the same run, a static file server of the site's
+    files with as many processes; print the table and the targets."""
+    import urllib.request
 
-    from infra.local.emulator import Emulator, aws_environment
-    from infra.local.http_api import HttpApiWorkers
-
-    emulator = Emulator.start()
-    server: HttpApiWorkers | None = None
     statics: list[subprocess.Popen] = []
     try:
-        env = {**aws_environment(emulator.endpoint), **BUCKETS, "POWERTOOLS_LOG_LEVEL": "ERROR",
-               "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-               "API_RESPONSE_CACHE": "0" if args.no_cache else "4096"}  # fmt: skip
-        os.environ.update(env)
-        s3 = emulator.client("s3")
-        for bucket in BUCKETS.values():
-            s3.create_bucket(Bucket=bucket)
-        t0 = time.perf_counter()
-        trades = load_year(s3)
-        t1 = time.perf_counter()
-        from services.build_gold.build import build
-        from services.publish_api.publish import publish
-
-        result = build(s3, silver_bucket=BUCKETS["SILVER_BUCKET"], gold_bucket=BUCKETS["GOLD_BUCKET"], years=[2025],
-                       run_id="bench", legislators=LEGISLATORS.read_bytes())  # fmt: skip
-        t2 = time.perf_counter()
-        published = publish(s3, gold_bucket=BUCKETS["GOLD_BUCKET"], site_bucket=BUCKETS["SITE_BUCKET"])
-        t3 = time.perf_counter()
-        print(f"gold {result.version} ({result.status}): {result.row_counts['fact_transactions']} trades "
-              f"({trades} synthesized), {result.row_counts['fact_filings']} filings, {result.row_counts['dim_member']} members")
-        print(f"load silver {t1 - t0:.1f}s, build {t2 - t1:.1f}s, publish {t3 - t2:.1f}s ({published.objects} objects)")
-
-        server = HttpApiWorkers(args.workers).start()
-        url = server.url
         first, static_url = start_static()
         statics = [first] + [start_static(int(static_url.rsplit(":", 1)[1]))[0] for _ in range(args.workers - 1)]
 
         def get(path: str) -> dict:
             with urllib.request.urlopen(url + path) as response:
                 return json.loads(response.read())
-
-        import urllib.request
 
         t = time.perf_counter()
         members = [m["member_key"] for m in get("/v1/members?traded=true&limit=500")["items"]]
@@ -394,11 +358,62 @@ def main() -> None:
               f"{ratio:.2f}x the static server's p99 {floor['p99_ms']} ms (<= 2x: {'met' if ratio <= 2 else 'MISSED'}); "
               f"p50 {mix['p50_ms']} vs {floor['p50_ms']} ms")
     finally:
-        if server:
-            server.stop()
         for child in statics:
             child.terminate()
             child.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-cache", action="store_true", help="turn the API's response cache off (every request computed)")
+    parser.add_argument("--workers", type=int, default=2, help="processes serving the API (and the static server)")
+    parser.add_argument("--url", help="measure a running stack (e.g. `disclosures demo --port 8099` on mirror-2025) "
+                                       "instead of a synthesized year")
+    parser.add_argument("--serve-static", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_static:
+        serve_static(args.serve_static, args.port)
+        return
+    if args.url:
+        measure(args.url.rstrip("/"), args)
+        return
+
+    from infra.local.emulator import Emulator, aws_environment
+    from infra.local.http_api import HttpApiWorkers
+
+    emulator = Emulator.start()
+    server: HttpApiWorkers | None = None
+    try:
+        env = {**aws_environment(emulator.endpoint), **BUCKETS, "POWERTOOLS_LOG_LEVEL": "ERROR",
+               "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
+               "API_RESPONSE_CACHE": "0" if args.no_cache else "4096"}  # fmt: skip
+        os.environ.update(env)
+        s3 = emulator.client("s3")
+        for bucket in BUCKETS.values():
+            s3.create_bucket(Bucket=bucket)
+        t0 = time.perf_counter()
+        trades = load_year(s3)
+        t1 = time.perf_counter()
+        from services.build_gold.build import build
+        from services.publish_api.publish import publish
+
+        result = build(s3, silver_bucket=BUCKETS["SILVER_BUCKET"], gold_bucket=BUCKETS["GOLD_BUCKET"], years=[2025],
+                       run_id="bench", legislators=LEGISLATORS.read_bytes())  # fmt: skip
+        t2 = time.perf_counter()
+        published = publish(s3, gold_bucket=BUCKETS["GOLD_BUCKET"], site_bucket=BUCKETS["SITE_BUCKET"])
+        t3 = time.perf_counter()
+        print(f"gold {result.version} ({result.status}): {result.row_counts['fact_transactions']} trades "
+              f"({trades} synthesized), {result.row_counts['fact_filings']} filings, {result.row_counts['dim_member']} members")
+        print(f"load silver {t1 - t0:.1f}s, build {t2 - t1:.1f}s, publish {t3 - t2:.1f}s ({published.objects} objects)")
+
+        server = HttpApiWorkers(args.workers).start()
+        measure(server.url, args)
+    finally:
+        if server:
+            server.stop()
         emulator.stop()
 
 
