@@ -1,3 +1,11 @@
-from events.models import DETAIL_TYPES, Envelope, new_run_id
+from events.models import (
+    DETAIL_TYPES,
+    EVENT_CLASSES,
+    Envelope,
+    Event,
+    new_run_id,
+    parse_event,
+    parse_event_json,
+)
 
-__all__ = ["DETAIL_TYPES", "Envelope", "new_run_id"]
+__all__ = ["DETAIL_TYPES", "EVENT_CLASSES", "Envelope", "Event", "new_run_id", "parse_event", "parse_event_json"]

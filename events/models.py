@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class _Detail(BaseModel):
@@ -162,77 +162,153 @@ class RunFailed(_Detail):
     counts: dict[str, int]
 
 
-DETAIL_TYPES: dict[str, type[_Detail]] = {
-    "run.requested": RunRequested,
-    "run.discovered": RunDiscovered,
-    "filing.discovered": FilingDiscovered,
-    "document.extract_requested": DocumentExtractRequested,
-    "document.stored": DocumentStored,
-    "document.unchanged": DocumentUnchanged,
-    "document.extracted": DocumentExtracted,
-    "document.needs_ocr": DocumentNeedsOcr,
-    "document.ocr_extracted": DocumentOcrExtracted,
-    "document.failed": DocumentFailed,
-    "run.documents_settled": RunDocumentsSettled,
-    "gold.requested": GoldRequested,
-    "gold.published": GoldPublished,
-    "gold.rejected": GoldRejected,
-    "api.published": ApiPublished,
-    "run.succeeded": RunSucceeded,
-    "run.failed": RunFailed,
-}
-
-EventType = Literal[
-    "run.requested",
-    "run.discovered",
-    "filing.discovered",
-    "document.extract_requested",
-    "document.stored",
-    "document.unchanged",
-    "document.extracted",
-    "document.needs_ocr",
-    "document.ocr_extracted",
-    "document.failed",
-    "run.documents_settled",
-    "gold.requested",
-    "gold.published",
-    "gold.rejected",
-    "api.published",
-    "run.succeeded",
-    "run.failed",
-]
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Envelope(BaseModel):
-    """The one envelope every event is carried in."""
+    """What every event carries around its detail. An event is one of the subclasses below, one
+    per event type: parse with `parse_event` and `detail` is typed by its `event_type`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    event_type: EventType
+    event_type: str
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     run_id: str
     occurred_at: str = Field(default_factory=_now)
     source: str = Field(description="The service that emitted the event")
     trace: str | None = Field(None, description="X-Ray trace header, carried across stages")
-    detail: dict[str, Any]
-
-    def typed(self) -> _Detail:
-        return DETAIL_TYPES[self.event_type].model_validate(self.detail)
+    detail: _Detail
 
     @classmethod
     def build(cls, detail: _Detail, *, run_id: str, source: str, trace: str | None = None) -> Envelope:
-        event_type = next(name for name, model in DETAIL_TYPES.items() if type(detail) is model)
-        return cls(
-            event_type=event_type,
-            run_id=run_id,
-            source=source,
-            trace=trace,
-            detail=detail.model_dump(mode="json"),
-        )
+        """The event that carries `detail`, of the type its model belongs to."""
+        event_type, cls = _EVENT_OF_DETAIL[type(detail)]
+        return cls(event_type=event_type, run_id=run_id, source=source, trace=trace, detail=detail)
+
+
+class RunRequestedEvent(Envelope):
+    event_type: Literal["run.requested"]
+    detail: RunRequested
+
+
+class RunDiscoveredEvent(Envelope):
+    event_type: Literal["run.discovered"]
+    detail: RunDiscovered
+
+
+class FilingDiscoveredEvent(Envelope):
+    event_type: Literal["filing.discovered"]
+    detail: FilingDiscovered
+
+
+class DocumentExtractRequestedEvent(Envelope):
+    event_type: Literal["document.extract_requested"]
+    detail: DocumentExtractRequested
+
+
+class DocumentStoredEvent(Envelope):
+    event_type: Literal["document.stored"]
+    detail: DocumentStored
+
+
+class DocumentUnchangedEvent(Envelope):
+    event_type: Literal["document.unchanged"]
+    detail: DocumentUnchanged
+
+
+class DocumentExtractedEvent(Envelope):
+    event_type: Literal["document.extracted"]
+    detail: DocumentExtracted
+
+
+class DocumentNeedsOcrEvent(Envelope):
+    event_type: Literal["document.needs_ocr"]
+    detail: DocumentNeedsOcr
+
+
+class DocumentOcrExtractedEvent(Envelope):
+    event_type: Literal["document.ocr_extracted"]
+    detail: DocumentOcrExtracted
+
+
+class DocumentFailedEvent(Envelope):
+    event_type: Literal["document.failed"]
+    detail: DocumentFailed
+
+
+class RunDocumentsSettledEvent(Envelope):
+    event_type: Literal["run.documents_settled"]
+    detail: RunDocumentsSettled
+
+
+class GoldRequestedEvent(Envelope):
+    event_type: Literal["gold.requested"]
+    detail: GoldRequested
+
+
+class GoldPublishedEvent(Envelope):
+    event_type: Literal["gold.published"]
+    detail: GoldPublished
+
+
+class GoldRejectedEvent(Envelope):
+    event_type: Literal["gold.rejected"]
+    detail: GoldRejected
+
+
+class ApiPublishedEvent(Envelope):
+    event_type: Literal["api.published"]
+    detail: ApiPublished
+
+
+class RunSucceededEvent(Envelope):
+    event_type: Literal["run.succeeded"]
+    detail: RunSucceeded
+
+
+class RunFailedEvent(Envelope):
+    event_type: Literal["run.failed"]
+    detail: RunFailed
+
+
+# One parse picks the event's class by its `event_type`, and validates the detail against it.
+Event = Annotated[
+    RunRequestedEvent | RunDiscoveredEvent | FilingDiscoveredEvent | DocumentExtractRequestedEvent
+    | DocumentStoredEvent | DocumentUnchangedEvent | DocumentExtractedEvent | DocumentNeedsOcrEvent
+    | DocumentOcrExtractedEvent | DocumentFailedEvent | RunDocumentsSettledEvent | GoldRequestedEvent
+    | GoldPublishedEvent | GoldRejectedEvent | ApiPublishedEvent | RunSucceededEvent | RunFailedEvent,
+    Field(discriminator="event_type"),
+]
+_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Event, config=ConfigDict(title="Event"))
+EVENT_CLASSES: tuple[type[Envelope], ...] = get_args(get_args(Event)[0])
+
+
+def _declared(cls: type[Envelope]) -> tuple[str, type[_Detail]]:
+    """An event class's type name and detail model, as its fields declare them."""
+    [event_type] = get_args(cls.model_fields["event_type"].annotation)
+    detail: type[_Detail] = cls.model_fields["detail"].annotation  # type: ignore[assignment]
+    return event_type, detail
+
+
+DETAIL_TYPES: dict[str, type[_Detail]] = dict(_declared(cls) for cls in EVENT_CLASSES)
+_EVENT_OF_DETAIL: dict[type[_Detail], tuple[str, type[Envelope]]] = {
+    _declared(cls)[1]: (_declared(cls)[0], cls) for cls in EVENT_CLASSES
+}
+
+
+def parse_event(data: Any) -> Envelope:
+    """The typed event from its JSON form (a dict); ValidationError names what does not fit."""
+    return _ADAPTER.validate_python(data)
+
+
+def parse_event_json(text: str | bytes) -> Envelope:
+    return _ADAPTER.validate_json(text)
+
+
+def event_schema() -> dict[str, Any]:
+    """The JSON schema of every event: a union discriminated by `event_type`."""
+    return _ADAPTER.json_schema()
 
 
 def new_run_id() -> str:

@@ -25,8 +25,9 @@ def attributes(event: Envelope) -> dict[str, dict[str, str]]:
         "event_type": {"DataType": "String", "StringValue": event.event_type},
         "run_id": {"DataType": "String", "StringValue": event.run_id},
     }
-    if isinstance(event.detail.get("filing_type"), str):
-        out["filing_type"] = {"DataType": "String", "StringValue": event.detail["filing_type"]}
+    filing_type = getattr(event.detail, "filing_type", None)
+    if isinstance(filing_type, str):
+        out["filing_type"] = {"DataType": "String", "StringValue": filing_type}
     return out
 
 

@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from pydantic import BaseModel
 
-from events.models import Envelope
+from events.models import Envelope, Event
 from services.common.aws import client
 
 TABLE_ENV = "IDEMPOTENCY_TABLE"
@@ -45,7 +45,7 @@ NO_CONTEXT_WAIT_S = 60.0
 class Announced(BaseModel):
     """What one piece of work announced: saved with its idempotency record."""
 
-    events: list[Envelope]
+    events: list[Event]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -83,29 +82,6 @@ def lambda_entry(logger: Logger, tracer: Tracer, metrics: ServiceMetrics) -> Cal
         return entry
 
     return decorate
-
-
-def sqs_batch_handler(record_handler: Callable[[SQSRecord], Any], logger: Logger, tracer: Tracer,
-                      metrics: ServiceMetrics, batch_events: bool = False) -> Callable[[dict, Any], PartialItemFailureResponse]:
-    """A Lambda handler for an SQS event source that reports partial batch failures.
-    `batch_events`: what the records publish goes out together once every record was handled
-    (one PublishBatch for ten records, not ten Publish): only for handlers that do nothing after
-    publishing that relies on the event being out (the ledger records its announcements: not it)."""
-    import contextlib
-
-    from services.common import bus
-
-    @lambda_entry(logger, tracer, metrics)
-    def lambda_handler(event: dict, context: Any) -> PartialItemFailureResponse:
-        # One processor per invocation: the local runtime runs a function's pollers as threads,
-        # and a processor holds the state of the batch it is working on.
-        with bus.batched() if batch_events else contextlib.nullcontext():
-            return process_partial_response(
-                event=event, record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS),
-                context=context,
-            )
-
-    return lambda_handler
 
 
 def sqs_whole_batch_handler(batch_handler: Callable[[list[SQSRecord]], list[str]], logger: Logger, tracer: Tracer,

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from events.models import DocumentExtractRequested, Envelope, FilingDiscovered, RunDiscovered, RunRequested
+from events.models import (
+    DocumentExtractRequested,
+    Envelope,
+    FilingDiscovered,
+    RunDiscovered,
+    RunRequested,
+    RunRequestedEvent,
+)
 from services.common import http, keys, storage, watermarks
 from services.common.config import settings
 from services.common.source import index_url, pdf_url
@@ -144,10 +151,9 @@ def _discover_index(request: RunRequested, year: int, run_id: str, publish: Publ
     return YearResult(discovered, filings, index=(response.headers.get("etag"), sha256, index_key))
 
 
-def run(envelope: Envelope, publish: Publish) -> list[YearResult]:
+def run(envelope: RunRequestedEvent, publish: Publish) -> list[YearResult]:
     """Handle one run.requested: each year in turn, announcing each year's result."""
-    request = envelope.typed()
-    assert isinstance(request, RunRequested)
+    request = envelope.detail
     results = []
     for year in request.years:
         result = discover_year(request, year, envelope.run_id, publish, envelope.trace)

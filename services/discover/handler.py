@@ -3,45 +3,48 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import UTC, datetime
+from datetime import UTC
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
-from events.models import Envelope, RunRequested
+from events.models import Envelope, RunRequested, RunRequestedEvent
+from events.sources import ScheduleTick
 from services.common import bus
 from services.common.config import settings
-from services.common.observability import annotate, current_trace, sqs_batch_handler, tools
+from services.common.observability import current_trace
+from services.common.stage import Stage
 from services.discover.discover import SERVICE, default_years, run
 
-logger, tracer, metrics = tools(SERVICE)
+Body = RunRequestedEvent | ScheduleTick
 
 
-def _scheduled_run_id(record: SQSRecord) -> str:
+def scheduled_run_id(record: SqsRecordModel) -> str:
     """Derived from the message, so a redelivered schedule tick starts the same run, not a second."""
-    sent = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
-    return sent.strftime("%Y%m%dT%H%M%SZ") + "-" + hashlib.sha256(record.message_id.encode()).hexdigest()[:8]
+    sent = record.attributes.SentTimestamp.astimezone(UTC)
+    return sent.strftime("%Y%m%dT%H%M%SZ") + "-" + hashlib.sha256(record.messageId.encode()).hexdigest()[:8]
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    body = json.loads(record.body)
-    if "event_type" not in body:
+def discover(body: Body, record: SqsRecordModel | None = None) -> list[Envelope]:
+    if isinstance(body, ScheduleTick):
+        if record is None:
+            raise ValueError("a schedule tick names its run by the SQS message it came in")
         # The nightly rule's tick: announce the run; its run.requested comes back on q-runs.
         request = RunRequested(years=default_years(), source_url=settings().clerk_base_url, trigger="schedule")
-        bus.publish_one(Envelope.build(request, run_id=_scheduled_run_id(record), source=SERVICE, trace=current_trace()))
-        return
-    envelope = Envelope.model_validate(body)
-    if not envelope.trace:
+        return [Envelope.build(request, run_id=scheduled_run_id(record), source=SERVICE, trace=current_trace())]
+    if not body.trace:
         # A run requested from outside (CLI) starts its trace here: every later stage carries it.
-        envelope = envelope.model_copy(update={"trace": current_trace()})
-    logger.append_keys(run_id=envelope.run_id)
-    annotate(tracer, envelope.run_id, envelope.trace)
-    for result in run(envelope, bus.publish):
+        body = body.model_copy(update={"trace": current_trace()})
+    stage.logger.append_keys(run_id=body.run_id)
+    # Each year's filings go out before its index watermark is written (a redelivery may then
+    # skip the year): discover publishes as it goes, and returns nothing left to announce.
+    for result in run(body, bus.publish):
         d = result.discovered
-        logger.info("year discovered", extra={"year": d.year, "status": d.index_status, "dispatched": d.dispatched})
-        metrics.add_metric(name="FilingsDispatched", unit=MetricUnit.Count, value=d.dispatched)
+        stage.logger.info("year discovered", extra={"year": d.year, "status": d.index_status,
+                                                     "dispatched": d.dispatched})
+        stage.metrics.add_metric(name="FilingsDispatched", unit=MetricUnit.Count, value=d.dispatched)
+    return []
 
 
-lambda_handler = sqs_batch_handler(record_handler, logger, tracer, metrics)
+stage: Stage[Body] = Stage(SERVICE, accepts=[RunRequestedEvent, ScheduleTick], work=discover)
+lambda_handler = stage.lambda_handler

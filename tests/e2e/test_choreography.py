@@ -174,10 +174,9 @@ def test_duplicate_deliveries_change_nothing(make_stack, mirror_dir):
 
 def test_a_handler_killed_mid_batch_loses_nothing(make_stack, mirror_dir):
     """Messages a dead invocation held come back after their visibility timeout."""
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
+    from events.models import parse_event_json
     from infra.local.pollers import sqs_event
-    from services.fetch.handler import record_handler
+    from services.fetch.handler import stage
 
     stack = make_stack(mirror_dir, pollers=False)
     run_id = stack.request_run([2025])
@@ -193,8 +192,8 @@ def test_a_handler_killed_mid_batch_loses_nothing(make_stack, mirror_dir):
     batch = sqs.receive_message(QueueUrl=stack.provisioned.queues["FetchQueue"], MaxNumberOfMessages=10,
                                 WaitTimeSeconds=2, AttributeNames=["All"])["Messages"]
     assert len(batch) == 10
-    for record in sqs_event(batch[:5], "arn:aws:sqs:us-east-1:123456789012:fetch")["Records"]:
-        record_handler(SQSRecord(record))
+    for message in batch[:5]:
+        stage.handle(parse_event_json(message["Body"]))
     # ...killed here: no batch response, nothing deleted. Now the platform carries on.
     stack.start_pollers()
     run = stack.wait_for_run(run_id, timeout_s=240)

@@ -158,4 +158,4 @@ def test_an_invalid_ledger_event_lands_in_the_ledger_dlq_with_its_reason_and_mak
     dlq = harness.runtime.provisioned.dead_letter_queues[harness.runtime.provisioned.queues["LedgerQueue"]]
     [letter] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert letter["Body"] == body
-    assert letter["MessageAttributes"]["reason"]["StringValue"].startswith("invalid event: run.requested detail.years")
+    assert letter["MessageAttributes"]["reason"]["StringValue"].startswith("invalid event: run.requested.detail.years")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from events.models import DocumentNeedsOcr, DocumentOcrExtracted, Envelope
+from events.models import DocumentNeedsOcr, DocumentOcrExtracted, Envelope, parse_event
 from services.common import bus, keys, watermarks
 from services.ocr.model import OcrResult, OcrRow
 from tests.integration.conftest import envelope_event, lambda_event
@@ -88,7 +88,7 @@ def test_the_real_reader_reads_a_typed_scan_and_refuses_a_handwritten_one(harnes
         harness.invoke("services.extract.handler.lambda_handler",
                        lambda_event("sqs_s3_object_created", BUCKET=harness.env["BRONZE_BUCKET"], KEY=key.replace("=", "%3D")))
         [needs] = harness.published()
-        envelope = Envelope.model_validate(needs)
+        envelope = parse_event(needs)
         assert harness.invoke("services.ocr.handler.lambda_handler", envelope_event(envelope)) == {"batchItemFailures": []}
         [outcomes[doc_id]] = harness.published()
     typed = DocumentOcrExtracted.model_validate(outcomes[DOC]["detail"])

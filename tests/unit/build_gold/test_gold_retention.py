@@ -345,12 +345,12 @@ def test_settings_come_from_the_environment_and_a_bad_value_stops_retention():
 def test_a_failing_retention_never_fails_the_build(monkeypatch):
     from services.build_gold import handler
 
-    handler.metrics.drain()
+    handler.stage.metrics.drain()
     monkeypatch.setenv("GOLD_KEEP_VERSIONS", "lots")
     assert handler.prune_old_versions(object(), GOLD, SILVER) is None
     monkeypatch.setenv("GOLD_KEEP_VERSIONS", "5")
     assert handler.prune_old_versions(object(), GOLD, SILVER) is None  # S3 itself fails
-    assert handler.metrics.drain()["GoldRetentionFailed"]["Value"] == [1.0, 1.0]
+    assert handler.stage.metrics.drain()["GoldRetentionFailed"]["Value"] == [1.0, 1.0]
 
 
 def test_the_handler_prunes_after_a_publish(s3, history, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -33,12 +34,12 @@ class Ledgered:
     published: list[Envelope] = field(default_factory=list)
     deliveries: int = 0
 
-    def invoke(self, events: list[Envelope]) -> list[Envelope]:
-        """Deliver these events as one SQS batch; return those reported as failed."""
+    def invoke(self, events: list[Envelope] | list[Envelope | str]) -> list[Envelope | str]:
+        """Deliver these events (or raw bodies) as one SQS batch; return those reported as failed."""
         from services.ledger import handler
 
         self.deliveries += 1
-        records = [{"messageId": f"m{self.deliveries}-{n}", "body": e.model_dump_json(), "attributes": {},
+        records = [{"messageId": f"m{self.deliveries}-{n}", "body": e if isinstance(e, str) else e.model_dump_json(), "attributes": {},
                     "messageAttributes": {}} for n, e in enumerate(events)]
         failed = handler.lambda_handler({"Records": records}, LambdaContext())["batchItemFailures"]
         failed_ids = {f["itemIdentifier"] for f in failed}
@@ -211,7 +212,7 @@ def test_the_last_document_settling_in_a_batch_is_announced_once(ledgered):
     batch = [extracted(RUN_A, n) for n in range(9)] + [failed(RUN_A, 9)]
     assert ledgered.invoke(batch) == []
     [settled] = ledgered.published
-    assert settled.event_type == "run.documents_settled" and settled.detail["counts"]["extract_extracted"] == 9
+    assert settled.event_type == "run.documents_settled" and settled.detail.counts["extract_extracted"] == 9
     # Its documents, the failure kept in the run's errors, the read, the settlement, its announcement.
     assert ledgered.calls == ["TransactWriteItems", "UpdateItem", "GetItem", "UpdateItem", "UpdateItem"]
     assert run(RUN_A).status == "settled" and run(RUN_A).settled_announced_at
@@ -247,9 +248,9 @@ def test_an_invalid_event_in_a_batch_is_dead_lettered_and_the_rest_recorded(ledg
     dlq = client("sqs").create_queue(QueueName="ledger-dlq")["QueueUrl"]
     monkeypatch.setenv(handler.DLQ_ENV, dlq)
     assert ledgered.invoke(start(RUN_A, docs=3)) == []
-    bad = stored(RUN_A, 1).model_copy(update={"detail": {"doc_id": _doc(1)}})
+    bad = json.dumps({**stored(RUN_A, 1).model_dump(), "detail": {"doc_id": _doc(1)}})
 
     assert ledgered.invoke([stored(RUN_A, 0), bad, stored(RUN_A, 2)]) == []
     [letter] = client("sqs").receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
-    assert letter["MessageAttributes"]["reason"]["StringValue"].startswith("invalid event: document.stored detail.")
+    assert letter["MessageAttributes"]["reason"]["StringValue"].startswith("invalid event: document.stored.detail.")
     assert run(RUN_A).counts.as_dict()["fetch_stored"] == 2

@@ -57,7 +57,7 @@ def test_a_scanned_ptr_settles_the_run_only_once_ocr_is_done(ledger_table):
                                             message="every page is handwritten"), "ocr")
 
     assert [e.event_type for e in settled] == ["run.documents_settled"]
-    counts = settled[0].detail["counts"]
+    counts = settled[0].detail.counts
     assert counts["extract_needs_ocr"] == 2 and counts["ocr_extracted"] == 1 and counts["ocr_failed"] == 1
     assert counts["failed_handwritten"] == 1 and counts["transactions"] == 3 and counts["ocr_needs_review"] == 1
     doc = LedgerItem.get(run_pk(RUN), "DOC#8221120")

@@ -75,7 +75,7 @@ def test_extract_carries_the_trace_from_the_bronze_metadata(monkeypatch):
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-lambda")
     announced = handler._extract("bronze", "k", trace="Root=1-request") + handler._extract("bronze", "k")
     assert [e.trace for e in announced] == ["Root=1-request", "Root=1-lambda"]
-    handler.metrics.drain()
+    handler.stage.metrics.drain()
 
 
 def test_the_cost_model_counts_every_alarm_of_the_template():

@@ -255,11 +255,12 @@ def test_without_gold_it_raises_for_a_retry(stack):
 
 
 def test_handler_publishes_and_announces(stack, monkeypatch):
-    from events.models import Envelope, GoldPublished
+    from events.models import ApiPublished, Envelope, GoldPublished, RunDocumentsSettled
+    from services.common import bus
     from services.publish_api import handler
 
     sent: list[Envelope] = []
-    monkeypatch.setattr(handler.bus, "publish_one", sent.append)
+    monkeypatch.setattr(bus, "publish", sent.extend)
     build = stack["build"]
     envelope = Envelope.build(
         GoldPublished(version=build.version, years=[2025], row_counts=build.row_counts), run_id="run-1", source="build_gold"
@@ -268,12 +269,18 @@ def test_handler_publishes_and_announces(stack, monkeypatch):
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}  # redelivery: no change
     assert [e.event_type for e in sent] == ["api.published", "api.published"]
-    assert sent[0].detail == {"gold_version": build.version, "objects": _json(stack["s3"], keys.SITE_META_KEY)["objects"]}
+    assert sent[0].detail == ApiPublished(gold_version=build.version,
+                                          objects=_json(stack["s3"], keys.SITE_META_KEY)["objects"])
     assert sent[0].run_id == "run-1"
 
     # A bad record next to a good one is reported alone; the good one is still published.
-    mixed = {"Records": [_sqs_record("not json", message_id="m2"), _sqs_record(envelope.model_dump_json(), "m3")]}
-    assert handler.lambda_handler(mixed, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    # So is a well-formed event the publish queue never takes (a poison pill: to its DLQ).
+    settled = Envelope.build(RunDocumentsSettled(years=[2025], documents=1, counts={}), run_id="run-1", source="ledger")
+    mixed = {"Records": [_sqs_record("not json", message_id="m2"), _sqs_record(envelope.model_dump_json(), "m3"),
+                         _sqs_record(settled.model_dump_json(), "m4")]}
+    assert handler.lambda_handler(mixed, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m2"},
+                                                                                    {"itemIdentifier": "m4"}]}
+    assert len(sent) == 3
 
 
 def _sqs_record(body: str, message_id: str = "m1") -> dict:
