@@ -6,6 +6,10 @@ one once and gets named fields, and `schemas/documents/` is generated from these
   read by build_gold (the next build, retention), publish_api, the API and the CLI.
 - `SiteMeta`: `api/meta.json` in the site bucket, written last by publish_api (the flip), read
   by the API and by Gold retention.
+- `SilverDocument`: one filing's extraction (`keys.document_key`), written by extract, completed
+  by the OCR stage, read by build_gold; `FilingsSnapshot`: a year's index as discover read it
+  (`keys.filings_key`). Both are read strictly (a wrong type is an error naming the field, not a
+  coerced value): a record that does not fit is reported by the build, never guessed at.
 
 `read_pointer` is the one reader of the Gold pointer.
 """
@@ -14,10 +18,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.common import keys, objects
 
@@ -71,8 +76,133 @@ class SiteMeta(_Document):
     static_sha256: str | None = None
 
 
+def _clean(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None
+
+
+def _iso_date(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"expected an ISO date, got {value!r}") from exc
+    return value
+
+
+def _iso_instant(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"expected an ISO datetime, got {value!r}") from exc
+        # Naive instants are taken as UTC, the pipeline's only clock.
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value
+
+
+def _none_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+Text = Annotated[str | None, AfterValidator(_clean)]  # stripped; blank is None
+IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
+Instant = Annotated[datetime | None, BeforeValidator(_iso_instant)]
+Texts = Annotated[list[Text], BeforeValidator(_none_as_empty), AfterValidator(lambda v: [t for t in v if t])]
+
+
+class _Silver(BaseModel):
+    # Strict: a number written as a string, or a flag as a number, is a writer's bug to report.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class SilverTransaction(_Silver):
+    """One PTR row, from the e-filed text layer or from OCR."""
+
+    row: int
+    page: int | None = None
+    owner: Text = None
+    asset_name: Text = None
+    ticker: Text = None
+    asset_type: Text = None
+    transaction_type: Text = None
+    transaction_date: IsoDate = None
+    notification_date: IsoDate = None
+    amount_low: float | None = None
+    amount_high: float | None = None
+    cap_gains_over_200: bool | None = None
+    filing_status: Text = None
+    transaction_id: Text = None
+    description: Text = None
+    subholding_of: Text = None
+    location: Text = None
+    comments: Text = None
+    confidence: float | None = Field(None, ge=0.0, le=1.0)
+    # Rows from before the OCR stage carry none: they were read from the e-filed text layer.
+    source: Annotated[Literal["efiled", "ocr"], BeforeValidator(lambda v: v or "efiled")] = "efiled"
+    needs_review: Texts = Field(default_factory=list)
+
+
+class SilverFiler(_Silver):
+    """The filer as the form's header (or the PTR's own header) names them."""
+
+    filer_name: Text = None
+    status: Text = None
+    state_district: Text = None
+    signature_date: IsoDate = None
+
+
+class SilverPtr(SilverFiler):
+    transactions: Annotated[list[SilverTransaction], BeforeValidator(_none_as_empty)] = Field(default_factory=list)
+
+
+class SilverDocument(_Silver):
+    doc_id: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    year: int | None = None
+    filing_type: Text = None
+    filing_date: IsoDate = None
+    filer_name: Text = None
+    source_url: Text = None
+    bronze_key: Text = None
+    sha256: Text = None
+    run_id: Text = None
+    parser_version: Text = None
+    extracted_at: Instant = None
+    extraction_status: Literal["extracted", "needs_ocr", "failed"]
+    failure_reason: Text = None
+    failure_message: Text = None
+    rendering: Text = None
+    pages: int | None = None
+    header: SilverFiler | None = None
+    ptr: SilverPtr | None = None
+    warnings: Texts = Field(default_factory=list)
+
+
+class IndexFiling(_Silver):
+    doc_id: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    year: int | None = None
+    prefix: Text = None
+    first: Text = None
+    last: Text = None
+    suffix: Text = None
+    filing_type: Text = None
+    state_district: Text = None
+    filing_date: IsoDate = None
+
+
+class FilingsSnapshot(_Silver):
+    year: int | None = None
+    index_key: str | None = None
+    run_id: str | None = None
+    filings: Annotated[list[IndexFiling], BeforeValidator(_none_as_empty)] = Field(default_factory=list)
+
+
 # What `disclosures schemas` exports to schemas/documents/ (the pointer is a GoldManifest).
-DOCUMENTS: dict[str, type[BaseModel]] = {"gold-manifest": GoldManifest, "site-meta": SiteMeta}
+DOCUMENTS: dict[str, type[BaseModel]] = {
+    "gold-manifest": GoldManifest, "site-meta": SiteMeta, "silver-document": SilverDocument,
+    "filings-snapshot": FilingsSnapshot,
+}
 
 
 @dataclass(frozen=True)

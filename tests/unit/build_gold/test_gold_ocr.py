@@ -69,8 +69,8 @@ def test_the_quality_report_counts_ocr_rows_apart(gold_from, records):
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("source", "fax", "source: unknown value 'fax'"),
-    ("needs_review", "amount", "needs_review: expected a list"),
+    ("source", "fax", r"ptr\.transactions\.0\.source: Input should be 'efiled' or 'ocr'"),
+    ("needs_review", "amount", r"ptr\.transactions\.0\.needs_review: Input should be a valid list"),
 ])
 def test_a_row_with_a_bad_source_or_review_list_is_reported(field, value, message):
     record = document_record("8221237", rendering="scanned", ptr={"transactions": [{**_ocr_row(1, 1, []), field: value}]})

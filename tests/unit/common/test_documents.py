@@ -69,3 +69,44 @@ def test_a_meta_that_is_not_one_reads_as_none(s3):
     for body in (b"{not json", b'{"answers_prefix": "api/v1/versions/x/"}', b"[]"):
         s3.put_object(Bucket="site", Key=keys.SITE_META_KEY, Body=body)
         assert read_site_meta(s3, "site") is None
+
+
+def test_a_silver_document_is_read_strictly_and_names_the_field_that_does_not_fit():
+    from pydantic import ValidationError
+
+    from services.build_gold.compact import RecordError, SilverObject, parse_document
+    from services.common.documents import SilverDocument
+
+    record = {"doc_id": "20026590", "extraction_status": "extracted", "extracted_at": "2025-03-01T10:00:00",
+              "header": {"filer_name": "  Hon. Jane Doe "}, "warnings": ["", "x"],
+              "ptr": {"transactions": [{"row": 1, "amount_low": 1001, "source": None, "ticker": " "}]}}
+    document = SilverDocument.model_validate(record)
+    assert document.extracted_at is not None and document.extracted_at.tzinfo is not None  # naive: UTC
+    assert document.header and document.header.filer_name == "Hon. Jane Doe" and document.warnings == ["x"]
+    [row] = document.ptr.transactions if document.ptr else []
+    assert (row.amount_low, row.source, row.ticker) == (1001.0, "efiled", None)
+    key = "house-fd/documents/year=2025/doc_id=20026590/document.json"
+    for field, value, says in (("row", "1", "ptr.transactions.0.row"), ("cap_gains_over_200", 1, "cap_gains"),
+                               ("confidence", 1.5, "ptr.transactions.0.confidence")):
+        bad = {**record, "ptr": {"transactions": [{"row": 1, field: value}]}}
+        with pytest.raises(ValidationError):
+            SilverDocument.model_validate(bad)
+        with pytest.raises(RecordError, match=says):
+            parse_document(SilverObject(key, bad), 2025)
+    with pytest.raises(RecordError, match="extraction_status"):
+        parse_document(SilverObject(key, {**record, "extraction_status": "done"}), 2025)
+    with pytest.raises(RecordError, match="does not match its key"):
+        parse_document(SilverObject(key.replace("20026590", "1"), record), 2025)
+
+
+def test_a_filings_snapshot_keeps_the_latest_filing_of_a_repeated_doc_id():
+    from services.build_gold.compact import compact_filings
+
+    snapshot = {"filings": [{"doc_id": "1", "filing_date": "2025-01-02", "last": "A"},
+                            {"doc_id": "1", "filing_date": "2025-02-02", "last": "B"},
+                            {"doc_id": "2", "year": 2024, "filing_date": ""}]}
+    table, failures = compact_filings(snapshot, 2025, "k")
+    assert failures == [] and table.column("last").to_pylist() == ["B", None]
+    assert table.column("year").to_pylist() == [2025, 2024]
+    _, failures = compact_filings({"filings": [{"doc_id": 1}]}, 2025, "k")
+    assert [f.reason for f in failures] == ["filings.0.doc_id: Input should be a valid string"]
