@@ -20,6 +20,7 @@ from typing import Any
 
 from infra.local import logs
 from infra.local.callers import calling_as
+from infra.local.capture import EventCapture
 from infra.local.provision import QueueSource, ScheduleSource
 from infra.local.template import ACCOUNT_ID, REGION
 
@@ -96,10 +97,10 @@ def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalConte
 
 class QueuePoller(threading.Thread):
     def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, wait_s: int = 10,
-                 cloudwatch=None) -> None:
+                 cloudwatch=None, capture: EventCapture | None = None) -> None:
         super().__init__(name=f"poller-{source.function}", daemon=True)
         self.source, self.sqs, self.stop_event, self.stats, self.wait_s = source, sqs, stop, stats, wait_s
-        self.cloudwatch = cloudwatch
+        self.cloudwatch, self.capture = cloudwatch, capture
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
         self.handler = load_handler(source.handler)
         attrs = sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
@@ -130,9 +131,12 @@ class QueuePoller(threading.Thread):
         finished = threading.Event()
         heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, finished), daemon=True)
         heartbeat.start()
+        event = sqs_event(messages, self.queue_arn)
+        if self.capture:
+            self.capture.record(self.source.queue_url, event)
         try:
-            result = invoke(self.handler, sqs_event(messages, self.queue_arn), LocalContext(self.source.function),
-                            self.source.service_name, self.cloudwatch)
+            result = invoke(self.handler, event, LocalContext(self.source.function), self.source.service_name,
+                            self.cloudwatch)
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - an unhandled error fails the whole batch, as on Lambda
             self.stats.errors += 1

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from events.models import Envelope, RunRequested, new_run_id
+from infra.local.capture import EventCapture
 from infra.local.emulator import Emulator, aws_environment
 from infra.local.mirror import MirrorServer
 from infra.local.pollers import InvocationStats, QueuePoller, Scheduler
@@ -80,6 +81,7 @@ class RuntimeOptions:
     # Keep the emulator's state (objects, tables, queued messages, the site) in this folder across
     # restarts and crashes; None: in memory only, gone when the emulator stops.
     state_dir: Path | None = None
+    capture_dir: Path | None = None  # keep the first SQS event of each kind per queue here (infra/local/capture.py)
 
 
 def _port_free(port: int) -> bool:
@@ -220,11 +222,12 @@ class LocalRuntime:
 
         sqs, cloudwatch = self.emulator.client("sqs"), self.emulator.client("cloudwatch")
         logs.install()  # each invocation's output is read as CloudWatch Logs reads it
+        capture = EventCapture(self.options.capture_dir, self.options.stack_name) if self.options.capture_dir else None
         for source in self.provisioned.queue_sources:
             stats = self.stats.setdefault(source.service_name, InvocationStats())
             for _ in range(source.max_concurrency):
                 poller = QueuePoller(source, sqs, self.stop_event, stats, wait_s=self.options.long_poll_s,
-                                     cloudwatch=cloudwatch)
+                                     cloudwatch=cloudwatch, capture=capture)
                 poller.start()
                 self.pollers.append(poller)
         self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale, cloudwatch)
