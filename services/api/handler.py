@@ -106,7 +106,7 @@ def _finish(response: dict[str, Any]) -> dict[str, Any]:
 def _not_modified(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     etag = (response.get("headers") or {}).get("ETag")
     wanted = {(event.get("headers") or {}).get(h) for h in ("if-none-match", "If-None-Match")} - {None}
-    tags = {t.strip().removeprefix("W/") for value in wanted for t in value.split(",")}
+    tags = {t.strip().removeprefix("W/") for value in wanted if value for t in value.split(",")}
     if etag and (etag in tags or "*" in tags):
         keep = ("ETag", "Cache-Control", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
         return {"statusCode": 304, "headers": {k: v for k, v in response["headers"].items() if k in keep}, "body": ""}

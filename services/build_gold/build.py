@@ -88,6 +88,8 @@ def _compact_years(s3: Any, bucket: str, years: list[int]) -> _Silver:
 def _carried_year(s3: Any, previous: Pointer, year: int) -> YearTables | None:
     """A year's silver tables from the live version; None when absent or of an older schema."""
     bucket = previous.manifest.silver_bucket
+    if bucket is None:  # a format-1 manifest names no silver bucket: nothing to carry
+        return None
     found = {}
     for table, schema in schemas.SILVER_TABLES.items():
         key = previous.manifest.silver_tables.get(table, {}).get(str(year))
@@ -106,6 +108,7 @@ def _read_silver(s3: Any, bucket: str, years: list[int], previous: Pointer | Non
     for year in previous.manifest.years if previous else []:
         if year in years:
             continue
+        assert previous is not None
         tables = _carried_year(s3, previous, year)
         if tables is None:
             stale.append(year)
@@ -172,8 +175,8 @@ def _write(
         objects.put_bytes(s3, silver_bucket, key, data, "application/vnd.apache.parquet")
         silver_keys[table][str(year)] = key
     gold_keys: dict[str, list[str]] = {name: [] for name in schemas.GOLD_TABLES}
-    for (table, year), data in sorted(gold_files.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
-        key = _gold_key(version, table, year)
+    for (table, gold_year), data in sorted(gold_files.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+        key = _gold_key(version, table, gold_year)
         objects.put_bytes(s3, gold_bucket, key, data, "application/vnd.apache.parquet")
         gold_keys[table].append(key)
     return silver_keys, gold_keys

@@ -177,7 +177,7 @@ def _pair_duplicates(rows: list[TradeRow], out: dict[str, Outcome]) -> None:
         if row.status == "new" and row.transaction_date is not None:
             by_member[row.member_key].append(row)
     for member_rows in by_member.values():
-        buckets: dict[date, list[TradeRow]] = defaultdict(list)
+        buckets: dict[date | None, list[TradeRow]] = defaultdict(list)
         for row in member_rows:
             buckets[row.transaction_date].append(row)
         for bucket in buckets.values():

@@ -16,7 +16,7 @@ Run-level events are recorded one by one, in their place in the batch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -132,7 +132,7 @@ class Ledger:
         pending: dict[str, list[tuple[int, _Change]]] = {}
         for index, event in enumerate(events):
             try:
-                detail = event.typed()  # before any write: an event that fails validation makes no run
+                detail = event.detail
                 self._ensure_run(event.run_id, event.occurred_at)
                 change = self._change(event, detail)
             except Exception as exc:  # noqa: BLE001 - this event is delivered again
@@ -161,7 +161,7 @@ class Ledger:
 
     def _change(self, event: Envelope, detail: Any) -> _Change | None:
         """What a document event writes; None for a run-level event."""
-        build = {
+        builders: dict[type, Callable[[Envelope, Any], _Change | None]] = {
             FilingDiscovered: self._filing,
             DocumentExtractRequested: self._filing,
             DocumentStored: self._stored,
@@ -170,17 +170,19 @@ class Ledger:
             DocumentNeedsOcr: self._needs_ocr,
             DocumentOcrExtracted: self._ocr_extracted,
             DocumentFailed: self._failed,
-        }.get(type(detail))
+        }
+        build = builders.get(type(detail))
         return build(event, detail) if build else None
 
     def _apply_run_event(self, event: Envelope, detail: Any) -> list[Envelope]:
-        handler = {
+        handlers: dict[type, Callable[[Envelope, Any], bool | list[Envelope]]] = {
             RunRequested: self._requested,
             RunDiscovered: self._discovered,
             GoldRequested: self._gold_requested,
             GoldPublished: self._gold_published,
             GoldRejected: self._gold_rejected,
-        }.get(type(detail))
+        }
+        handler = handlers.get(type(detail))
         result = handler(event, detail) if handler else []
         if event.event_type == COMPLETES_ON:
             return self._finish(event.run_id)
@@ -276,7 +278,7 @@ class Ledger:
         # Once: a duplicate request must not touch the run (its updated_at is how idle it is).
         return update_if((run_item(event.run_id), [
             LedgerItem.trigger.set(detail.trigger),
-            LedgerItem.years.set(detail.years),
+            LedgerItem.years.set(detail.years),  # type: ignore[arg-type]  # pynamodb types a list of numbers as attributes
             LedgerItem.years_expected.set(len(detail.years)),
             LedgerItem.updated_at.set(_now()),
         ], LedgerItem.trigger.does_not_exist()))
@@ -365,7 +367,8 @@ class Ledger:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
         # Only from running: a redelivery after the build finished must not reopen the run.
         update_if((run_item(event.run_id), [
-            LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years), LedgerItem.years_expected.set(0),
+            LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years),  # type: ignore[arg-type]  # as above
+            LedgerItem.years_expected.set(0),
             LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
         ], LedgerItem.status == "running"))
         return []
@@ -445,7 +448,8 @@ class Ledger:
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         if status == "succeeded":
             started = datetime.fromisoformat(run.started_at) if run.started_at else finished
-            detail = RunSucceeded(counts=counts, duration_s=round((finished - started).total_seconds(), 3))
+            detail: RunSucceeded | RunFailed = RunSucceeded(
+                counts=counts, duration_s=round((finished - started).total_seconds(), 3))
         else:
             detail = RunFailed(reason=reason or "unknown", counts=counts)
         return [Envelope.build(detail, run_id=run_id, source=SERVICE)]

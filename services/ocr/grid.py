@@ -148,7 +148,7 @@ def label_columns(grid: Grid) -> bool:
     asset = int(np.argmax(widths))
     right = len(widths) - 1
     amounts: list[int] = []
-    ref = widths[right]
+    ref: float = widths[right]
     for i in range(right, asset, -1):
         if 0.6 * ref <= widths[i] <= 1.6 * ref and len(amounts) < 11:
             amounts.append(i)

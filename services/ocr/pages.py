@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -58,8 +59,8 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
         # numpy sums along a row several times faster than down a column: work on the transpose.
         return _runs(np.ascontiguousarray(mask.T), length, axis=1).T
     # int16 halves the memory traffic of the sums; a run length never exceeds the axis length.
-    cs = np.cumsum(mask, axis=1, dtype=np.int16 if mask.shape[1] < 32_000 else np.int32)
-    cs = np.pad(cs, ((0, 0), (1, 0)))
+    cs: np.ndarray[Any, np.dtype[np.signedinteger]] = np.pad(
+        np.cumsum(mask, axis=1, dtype=np.int16 if mask.shape[1] < 32_000 else np.int32), ((0, 0), (1, 0)))
     return (cs[:, length:] - cs[:, :-length]) >= length - 1
 
 
@@ -125,7 +126,7 @@ def text_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def without_rules(
-    image: Image.Image, mask: np.ndarray, rows: list[int] = (), cols: list[int] = (), span: tuple[int, int] | None = None,
+    image: Image.Image, mask: np.ndarray, rows: Sequence[int] = (), cols: Sequence[int] = (), span: tuple[int, int] | None = None,
     width: int = 5, rules_from: int | None = None,
 ) -> Image.Image:
     """The page with its ruled lines painted white, so OCR of a cell sees only its text: every

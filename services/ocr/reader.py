@@ -313,7 +313,7 @@ def _build_row(
     elif cells.asset_conf is None or cells.asset_conf < ASSET_CONFIDENCE:
         failed.append("asset_word_confidence")
         review.append(f"asset name read with confidence {cells.asset_conf or 0:.0f}")
-    name, ticker = split_ticker(asset) if asset else (None, None)
+    name, ticker = split_ticker(asset) if asset else ("", None)
     weak = [s for s in (tx_group, amount_group) if s.ink.size]
     if any(0 < min((g.strength(r, i) for i in g.marked(r)), default=2) < 1.5 for g in weak):
         failed.append("clear_marks")

@@ -87,7 +87,7 @@ def atom_feed(*, feed_id: str, title: str, self_href: str, page_href: str, trade
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def _newest(d: data.GoldData, **filters: str) -> list[dict[str, Any]]:
+def _newest(d: data.GoldData, **filters: Any) -> list[dict[str, Any]]:
     return data.query_trades(d, sort="-disclosure_date", limit=FEED_ENTRIES, **filters)["items"]
 
 
