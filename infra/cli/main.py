@@ -476,7 +476,16 @@ def dlq_replay(queue: Annotated[str | None, typer.Option(help="Only this DLQ (na
 
 
 def _register_commands() -> None:
-    from infra.cli import deploy_cmd, events_cmd, faults_cmd, gold_cmd, members_cmd, ops_cmd, parse_cmd, schemas_cmd
+    from infra.cli import (
+        deploy_cmd,
+        events_cmd,
+        faults_cmd,
+        gold_cmd,
+        members_cmd,
+        ops_cmd,
+        parse_cmd,
+        schemas_cmd,
+    )
 
     parse_cmd.register(app)
     schemas_cmd.register(app)

@@ -17,8 +17,8 @@ beside it are always of one version.
 
 from __future__ import annotations
 
-import io
 import gc
+import io
 import os
 import threading
 import time
