@@ -17,6 +17,7 @@ one once and gets named fields, and `schemas/documents/` is generated from these
 from __future__ import annotations
 
 import json
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -198,10 +199,38 @@ class FilingsSnapshot(_Silver):
     filings: Annotated[list[IndexFiling], BeforeValidator(_none_as_empty)] = Field(default_factory=list)
 
 
+class PdfMetadata(BaseModel):
+    """A bronze PDF's S3 user metadata: written by fetch with the object, read by extract (the
+    silver record's provenance, the run and trace to announce in) and by the DLQ tools. S3
+    metadata is ASCII: the filer's name is stored URL-quoted; an absent value is stored empty."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    run_id: str | None = Field(None, alias="run-id")
+    doc_id: str | None = Field(None, alias="doc-id")
+    filing_type: str | None = Field(None, alias="filing-type")
+    filing_date: str | None = Field(None, alias="filing-date")
+    filer_name: str | None = Field(None, alias="filer-name")
+    source_url: str | None = Field(None, alias="source-url")
+    trace: str | None = Field(None, description="X-Ray trace header of the run that stored it")
+
+    def to_s3(self) -> dict[str, str]:
+        values = self.model_dump(by_alias=True)
+        values["filer-name"] = urllib.parse.quote(self.filer_name or "")
+        return {name: value or "" for name, value in values.items()}
+
+    @classmethod
+    def from_s3(cls, metadata: dict[str, str]) -> PdfMetadata:
+        values = {name: value or None for name, value in metadata.items()}
+        if name := values.get("filer-name"):
+            values["filer-name"] = urllib.parse.unquote(name)
+        return cls.model_validate(values)
+
+
 # What `disclosures schemas` exports to schemas/documents/ (the pointer is a GoldManifest).
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "gold-manifest": GoldManifest, "site-meta": SiteMeta, "silver-document": SilverDocument,
-    "filings-snapshot": FilingsSnapshot,
+    "filings-snapshot": FilingsSnapshot, "bronze-pdf-metadata": PdfMetadata,
 }
 
 

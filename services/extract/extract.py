@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
 from events.models import DocumentExtracted, DocumentFailed, DocumentNeedsOcr
 from services.common import keys, storage, watermarks
 from services.common.config import settings
+from services.common.documents import PdfMetadata
 from services.common.pdf import PDFIUM_LOCK
 from services.common.versions import PARSER_VERSION
 from services.extract.analyze import analyze_document
@@ -19,18 +19,18 @@ SERVICE = "extract"
 Outcome = DocumentExtracted | DocumentNeedsOcr | DocumentFailed
 
 
-def _record(pdf: keys.PdfKey, key: str, meta: dict[str, str]) -> dict[str, Any]:
+def _record(pdf: keys.PdfKey, key: str, meta: PdfMetadata) -> dict[str, Any]:
     """The silver record's provenance part, from the bronze object's metadata."""
     return {
         "doc_id": pdf.doc_id,
         "year": pdf.year,
         "filing_type": pdf.filing_type,
-        "filing_date": meta.get("filing-date") or None,
-        "filer_name": urllib.parse.unquote(meta.get("filer-name", "")) or None,
-        "source_url": meta.get("source-url") or None,
+        "filing_date": meta.filing_date,
+        "filer_name": meta.filer_name,
+        "source_url": meta.source_url,
         "bronze_key": key,
         "sha256": pdf.sha256,
-        "run_id": meta.get("run-id"),
+        "run_id": meta.run_id,
         "parser_version": PARSER_VERSION,
         "extracted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -117,9 +117,10 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     if pdf is None:
         return None
     started = time.monotonic()
-    body, meta = storage.get_bytes(bucket, key)
-    run_id = run_id or meta.get("run-id")
-    trace = meta.get("trace") or None
+    body, stored = storage.get_bytes(bucket, key)
+    meta = PdfMetadata.from_s3(stored)
+    run_id = run_id or meta.run_id
+    trace = meta.trace
     done = None if force else already_done(pdf)
     if done is not None:
         return run_id, _outcome_from_record(done, 0), trace

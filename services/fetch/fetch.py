@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-import urllib.parse
 
 from events.models import DocumentFailed, DocumentStored, DocumentUnchanged, FilingDiscovered
 from services.common import http, keys, storage, watermarks
 from services.common.config import settings
+from services.common.documents import PdfMetadata
 
 SERVICE = "fetch"
 MAX_PDF_BYTES = 64 * 1024 * 1024
@@ -35,16 +35,9 @@ def _not_pdf_reason(body: bytes) -> tuple[str, str] | None:
 
 
 def _metadata(filing: FilingDiscovered, run_id: str, trace: str | None) -> dict[str, str]:
-    # S3 metadata must be ASCII; names can carry accents.
-    return {
-        "run-id": run_id,
-        "doc-id": filing.doc_id,
-        "filing-type": filing.filing_type,
-        "filing-date": filing.filing_date or "",
-        "filer-name": urllib.parse.quote(filing.filer_name),
-        "source-url": filing.source_url,
-        "trace": trace or "",
-    }
+    return PdfMetadata(run_id=run_id, doc_id=filing.doc_id, filing_type=filing.filing_type,
+                       filing_date=filing.filing_date, filer_name=filing.filer_name, source_url=filing.source_url,
+                       trace=trace).to_s3()
 
 
 def fetch_filing(

@@ -110,3 +110,15 @@ def test_a_filings_snapshot_keeps_the_latest_filing_of_a_repeated_doc_id():
     assert table.column("year").to_pylist() == [2025, 2024]
     _, failures = compact_filings({"filings": [{"doc_id": 1}]}, 2025, "k")
     assert [f.reason for f in failures] == ["filings.0.doc_id: Input should be a valid string"]
+
+
+def test_pdf_metadata_round_trips_through_s3s_ascii_only_metadata():
+    from services.common.documents import PdfMetadata
+
+    written = PdfMetadata(run_id="r1", doc_id="20026590", filing_type="P", filing_date=None,
+                          filer_name="Hon. Nydia M. Velázquez", source_url="u", trace=None).to_s3()
+    assert all(value.isascii() for value in written.values())
+    assert written["filing-date"] == written["trace"] == "" and written["filer-name"] == "Hon.%20Nydia%20M.%20Vel%C3%A1zquez"
+    read = PdfMetadata.from_s3(written)
+    assert (read.filer_name, read.filing_date, read.trace, read.run_id) == ("Hon. Nydia M. Velázquez", None, None, "r1")
+    assert PdfMetadata.from_s3({}).run_id is None  # a PDF put there by hand: no run
