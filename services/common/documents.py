@@ -110,6 +110,7 @@ def _none_as_empty(value: Any) -> Any:
 Text = Annotated[str | None, AfterValidator(_clean)]  # stripped; blank is None
 IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
 Instant = Annotated[datetime | None, BeforeValidator(_iso_instant)]
+DocId = Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
 Texts = Annotated[list[Text], BeforeValidator(_none_as_empty), AfterValidator(lambda v: [t for t in v if t])]
 
 
@@ -159,7 +160,7 @@ class SilverPtr(SilverFiler):
 
 
 class SilverDocument(_Silver):
-    doc_id: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    doc_id: DocId
     year: int | None = None
     filing_type: Text = None
     filing_date: IsoDate = None
@@ -181,7 +182,7 @@ class SilverDocument(_Silver):
 
 
 class IndexFiling(_Silver):
-    doc_id: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    doc_id: DocId
     year: int | None = None
     prefix: Text = None
     first: Text = None
