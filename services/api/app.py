@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from enum import IntEnum
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -44,6 +44,7 @@ parameter, an unknown member, ticker or filing a 404. Amounts are US dollars: th
 range the filer ticked (an exact amount when one was reported). Dates are ISO dates.
 """
 
+M = TypeVar("M")
 CACHE_SHORT = "public, max-age=60"
 CACHE_NONE = "no-store"
 
@@ -56,6 +57,12 @@ ERRORS = {
     404: "Not found",
     503: "No data published yet, or a dependency is unreachable",
 }
+
+
+def shaped(model: type[M], value: Any) -> M:
+    """A read-model answer (a dict) as the route's declared model: Powertools validates and
+    serializes it against `model` on the way out (a misfit is a 500), so no copy is made here."""
+    return cast(M, value)
 
 
 def get(path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -232,7 +239,7 @@ def get_trades(
         min_amount=min_amount, max_amount=max_amount, source=source, needs_review=needs_review, sort=sort,
         limit=limit, offset=offset,
     )  # fmt: skip
-    return page
+    return shaped(models.TradePage, page)
 
 
 @get("/v1/trades/latest", summary="The latest disclosed trades", tags=["trades"], cache_control=CACHE_SHORT)
@@ -247,7 +254,7 @@ def get_trade(
     found = data.trade_detail(store.data(), transaction_key)
     if found is None:
         raise UnknownResource(f"no trade '{transaction_key}'")
-    return found
+    return shaped(models.TradeDetail, found)
 
 
 @get("/v1/members", summary="Members (filers), with their trading stats", tags=["members"], cache_control=CACHE_SHORT)
@@ -264,9 +271,9 @@ def get_members(
         Query(description="Only filers of this kind; by default members and unresolved members' filers, never candidates or officers"),
     ] = None,
 ) -> models.MemberPage:
-    return data.list_members(
+    return shaped(models.MemberPage, data.list_members(
         store.data(), q=q, state=state, party=party, traded=traded, sort=sort, limit=limit, offset=offset, kind=kind
-    )
+    ))
 
 
 @get("/v1/members/<member_key>", summary="One member: stats, trades, filings", tags=["members"], cache_control=CACHE_SHORT)
@@ -288,7 +295,7 @@ def get_tickers(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> models.TickerPage:
-    return data.list_tickers(store.data(), q=q, limit=limit, offset=offset)
+    return shaped(models.TickerPage, data.list_tickers(store.data(), q=q, limit=limit, offset=offset))
 
 
 @get("/v1/tickers/<ticker>", summary="One ticker: who traded it, and the trades", tags=["tickers"], cache_control=CACHE_SHORT)
@@ -311,14 +318,14 @@ def get_ticker_members(
     offset: Offset = 0,
 ) -> models.TickerMemberPage:
     symbol = _known_ticker(ticker)
-    return data.ticker_members(store.data(), symbol, limit=limit, offset=offset)
+    return shaped(models.TickerMemberPage, data.ticker_members(store.data(), symbol, limit=limit, offset=offset))
 
 
 @get("/v1/search", summary="Members, tickers and assets matching a text (the site's search box)", tags=["search"], cache_control=CACHE_SHORT)
 def get_search(
     q: Annotated[str, Query(min_length=1, max_length=100, description="Part of a name, ticker or asset")],
 ) -> models.SearchResults:
-    return data.search(store.data(), q)
+    return shaped(models.SearchResults, data.search(store.data(), q))
 
 
 @get("/v1/filings", summary="Filings in the index, with extraction status", tags=["filings"], cache_control=CACHE_SHORT)
@@ -334,9 +341,9 @@ def get_filings(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> models.FilingPage:
-    return data.list_filings(
+    return shaped(models.FilingPage, data.list_filings(
         store.data(), member=member, filing_type=type, year=year, status=status, limit=limit, offset=offset
-    )
+    ))
 
 
 @get("/v1/filings/<filing_id>", summary="One filing, its trades and its PDF", tags=["filings"], cache_control=CACHE_SHORT)
@@ -346,7 +353,7 @@ def get_filing(
     found = data.filing_detail(store.data(), filing_id)
     if found is None:
         raise UnknownResource(f"no filing '{filing_id}'")
-    return found
+    return shaped(models.FilingDetail, found)
 
 
 @get("/v1/trending", summary="Tickers most bought by members lately", tags=["tickers"], cache_control=CACHE_SHORT)
@@ -356,7 +363,7 @@ def get_trending(
 ) -> models.Trending:
     days = int(window)
     answer = store.answer(keys.trending_key(days), lambda g: data.trending(g, days))
-    return {**answer, "items": answer["items"][:limit]}
+    return shaped(models.Trending, {**answer, "items": answer["items"][:limit]})
 
 
 @get("/v1/summary", summary="Totals, activity by month, top members, extraction coverage", tags=["summary"], cache_control=CACHE_SHORT)
@@ -370,11 +377,11 @@ def get_health() -> models.Health:
     try:
         d = store.data()
     except data.DataUnavailable:
-        return {"status": "missing", "stale": True, "stale_after_hours": data.STALE_AFTER_HOURS}
+        return shaped(models.Health, {"status": "missing", "stale": True, "stale_after_hours": data.STALE_AFTER_HOURS})
     hours = data.freshness(d.built_at)
     stale = hours is None or hours > data.STALE_AFTER_HOURS
     last = data.last_disclosure(d)
-    return {
+    return shaped(models.Health, {
         "status": "stale" if stale else "ok",
         "gold_version": d.version,
         "built_at": d.built_at,
@@ -385,7 +392,7 @@ def get_health() -> models.Health:
         "stale": stale,
         "stale_after_hours": data.STALE_AFTER_HOURS,
         "row_counts": d.row_counts,
-    }
+    })
 
 
 # --- operations ---------------------------------------------------------------------------------
@@ -452,7 +459,7 @@ def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many run
         raise data.DataUnavailable("the run ledger cannot be read") from exc
     from services.ledger.cost import monthly_projection
 
-    return {"items": [_run(r) for r in runs], "monthly_projection": monthly_projection(runs) if runs else None}
+    return shaped(models.Runs, {"items": [_run(r) for r in runs], "monthly_projection": monthly_projection(runs) if runs else None})
 
 
 def _dead_letter_queues() -> tuple[str, ...]:
@@ -462,14 +469,14 @@ def _dead_letter_queues() -> tuple[str, ...]:
 @get("/v1/ops/dlq", summary="Depth of every dead-letter queue", tags=["operations"], cache_control=CACHE_NONE)
 def get_dlq() -> models.DeadLetterQueues:
     sqs = client("sqs")
-    items = []
+    items: list[dict[str, Any]] = []
     for url in _dead_letter_queues():
         try:
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
             items.append({"name": url.rsplit("/", 1)[-1], "depth": int(attrs["ApproximateNumberOfMessages"])})
         except Exception as exc:  # one unreadable queue must not hide the others
             items.append({"name": url.rsplit("/", 1)[-1], "depth": None, "error": type(exc).__name__})
-    return {"items": items, "total_depth": sum(i["depth"] or 0 for i in items)}
+    return shaped(models.DeadLetterQueues, {"items": items, "total_depth": sum(i["depth"] or 0 for i in items)})
 
 
 # --- the OpenAPI document -----------------------------------------------------------------------

@@ -25,6 +25,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from services.api.app import CACHE_NONE, app, store
 from services.common.observability import lambda_entry, tools
 
@@ -114,7 +116,7 @@ def _not_modified(event: dict[str, Any], response: dict[str, Any]) -> dict[str, 
 
 
 @lambda_entry(logger, tracer, metrics)
-def lambda_handler(event: dict, context: object) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     key = ResponseCache.key(event) if cache.size else None
     version = _live_version() if key else None
     health = bool(key and version and key == (HEALTH_PATH, ""))
