@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
         clients = None if package_only else _aws_clients(config, profile)
         try:
             # Credentials, stack state and SSM parameters first: they fail in seconds, the pip install takes minutes.
-            ready = None if package_only else deploy_mod.preflight(config, clients, template_url=template_url,
-                                                                   profile=profile)
+            ready = None if clients is None else deploy_mod.preflight(config, clients, template_url=template_url,
+                                                                      profile=profile)
             if deps_dir is None and template_url is None:
                 deps_dir = work / "deps"
                 console.print(f"installing runtime dependencies for Lambda ({package.LAMBDA_PLATFORM}) into {deps_dir}")
@@ -128,6 +128,7 @@ def register(app: typer.Typer) -> None:
                 out.print(f"artifact  {artifact.path} ({artifact.size / 2**20:.1f} MiB zipped, "
                           f"{artifact.unzipped_size / 2**20:.1f} MiB unzipped)\ntemplate  {work / 'template.json'}")
                 return
+            assert clients is not None  # only a --package-only run has none, and it returned above
             result = deploy_mod.deploy(config, clients, work, deps_dir=deps_dir, template_url=template_url,
                                        ready=ready, roll_forward=roll_forward, profile=profile, log=console.print)
         except deploy_mod.DeployError as exc:

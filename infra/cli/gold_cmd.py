@@ -117,8 +117,9 @@ def register(app: typer.Typer, attach, request) -> None:
                 table.add_row(d.version, "[red]delete[/red]", str(len(d.gold_keys)), silver, d.reason)
         out.print(table)
         verb = "would delete" if dry_run else "deleted"
-        gold = len(plan.gold_keys) if pruned.applied is None else pruned.applied.gold_objects
-        silver = len(plan.silver_keys) if pruned.applied is None else pruned.applied.silver_objects
-        out.print(f"{verb} {len(plan.deleted_versions)} versions: {gold} Gold objects, {silver} silver year tables")
+        gold_objects = len(plan.gold_keys) if pruned.applied is None else pruned.applied.gold_objects
+        silver_tables = len(plan.silver_keys) if pruned.applied is None else pruned.applied.silver_objects
+        out.print(f"{verb} {len(plan.deleted_versions)} versions: {gold_objects} Gold objects, "
+                  f"{silver_tables} silver year tables")
 
     app.add_typer(gold_app, name="gold")

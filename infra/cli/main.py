@@ -103,6 +103,7 @@ def demo(
     runtime = LocalRuntime(options)
     with console.status("starting the local stack (moto server, provisioning the template)"):
         runtime.start()
+    assert runtime.emulator and runtime.http  # started, with HTTP (http_port is never None here)
     console.print(f"[bold]emulator[/bold] {runtime.emulator.endpoint}  [bold]clerk[/bold] {runtime.source_url}")
     console.print(f"[bold]website[/bold] {runtime.http.url}/  [bold]api[/bold] {runtime.http.url}/v1/summary  "
                   f"[bold]openapi[/bold] {runtime.http.url}/openapi.json")

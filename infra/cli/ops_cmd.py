@@ -132,7 +132,7 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
 
         state = None if aws_stack else attached()
         try:
-            return trade_alerts.topic_arn(sns, aws_stack or state["stack_name"]), state
+            return trade_alerts.topic_arn(sns, aws_stack or (state or {})["stack_name"]), state
         except LookupError as exc:
             out.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
@@ -175,6 +175,7 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         else:
             from services.common.aws import client
 
+            assert local is not None  # no --aws-stack: the local stack's state
             inbox = local["alerts_inbox_url"]
             queue_arn = client("sqs").get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             arn = trade_alerts.subscribe(sns, topic, protocol="sqs", endpoint=queue_arn, policy=policy)

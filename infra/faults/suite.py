@@ -353,7 +353,7 @@ def duplicates_and_poison(h: Harness) -> Iterator[Row]:
 def kill_and_resume(h: Harness) -> Iterator[Row]:
     """The whole stack dies mid-run (pollers gone, in-flight messages unacknowledged); a new one
     takes over the same emulator and finishes the run."""
-    docs = {p.stem: p.read_bytes() for p in sorted(REAL_YEAR.glob("*.pdf"))[:KILL_DOCUMENTS]}
+    docs: dict[str, bytes | None] = {p.stem: p.read_bytes() for p in sorted(REAL_YEAR.glob("*.pdf"))[:KILL_DOCUMENTS]}
     stack = h.fresh("kill", docs)
     run_id = stack.request_run([YEAR])
     progress = wait_for(lambda: int((stack.run_item(run_id) or {}).get("docs_settled") or 0) >= 3 and stack.run_item(run_id), 120)

@@ -146,6 +146,7 @@ def _response_body(response: dict[str, Any]) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, written into directly below
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # keep-alive responses must not wait for a delayed ACK
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 class _Handler(SimpleHTTPRequestHandler):
     faults: dict[str, int] = {}
+    _etag: str | None = None
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass
@@ -56,7 +57,7 @@ class MirrorServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> MirrorServer:
         self.thread.start()

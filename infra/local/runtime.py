@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from events.models import Envelope, RunRequested, new_run_id
 from infra.local.capture import EventCapture
@@ -28,6 +28,10 @@ from infra.local.provision import Provisioned, provision
 from infra.local.template import TEMPLATE_PATH, Stack, load
 from infra.ops import dlq
 from services.common.config import shared_fixtures
+
+if TYPE_CHECKING:  # imported where they start: a stack without alarms or HTTP never loads them
+    from infra.local.alarms import AlarmEvaluator
+    from infra.local.http_api import HttpApiServer, HttpApiWorkers
 from services.common.idempotency import TABLE_ENV as IDEMPOTENCY_TABLE_ENV
 
 SHARED_YEAR = shared_fixtures() / "house-clerk" / "mirror-2025"  # the real 2025 year: the main job
@@ -106,8 +110,8 @@ class LocalRuntime:
         self.pollers: list[QueuePoller] = []
         self.stats: dict[str, InvocationStats] = {}
         self.scheduler: Scheduler | None = None
-        self.alarms = None  # AlarmEvaluator
-        self.http = None
+        self.alarms: AlarmEvaluator | None = None
+        self.http: HttpApiWorkers | HttpApiServer | None = None
         self._owns_emulator = False
         self._saved_env: dict[str, str | None] = {}
 
@@ -181,7 +185,8 @@ class LocalRuntime:
         path = self._ports_file()
         if path is None:
             return
-        ports = {"emulator": int(self.emulator.endpoint.rsplit(":", 1)[1]) if self._owns_emulator else None,
+        ports = {"emulator": int(self.emulator.endpoint.rsplit(":", 1)[1]) if self.emulator and self._owns_emulator
+                 else None,
                  "mirror": self.mirror.httpd.server_address[1] if self.mirror else None,
                  "reference": self.reference.httpd.server_address[1] if self.reference else None,
                  "source": self.options.source}
@@ -197,9 +202,10 @@ class LocalRuntime:
         upload_static(self.client("s3"), self.provisioned.environment["SITE_BUCKET"])
         workers = self.options.http_workers if workers is None else workers
         # The workers take this process's environment: the stack's endpoint and buckets, set above.
-        self.http = HttpApiWorkers(workers, port=port) if workers > 1 else HttpApiServer(port=port)
-        self.http.start()
-        return self.http.url
+        http = HttpApiWorkers(workers, port=port) if workers > 1 else HttpApiServer(port=port)
+        self.http = http
+        http.start()
+        return http.url
 
     def _configure_process(self) -> None:
         """Point this process (which hosts every handler) at the emulator and the stack."""
@@ -242,13 +248,13 @@ class LocalRuntime:
         assert self.provisioned and self.emulator
         functions = {s.function: self.stats[s.service_name] for s in self.provisioned.queue_sources
                      if s.service_name in self.stats}
-        self.alarms = AlarmEvaluator(
+        alarms = self.alarms = AlarmEvaluator(
             self.provisioned.alarms, self.emulator.client, self.stop_event, time_scale=self.options.time_scale,
             interval_s=self.options.alarm_interval_s,
             queue_urls={url.rsplit("/", 1)[1]: url for url in self.provisioned.queues.values()},
             functions=functions, charges=self.estimated_charges,
         )
-        self.alarms.start()
+        alarms.start()
 
     def estimated_charges(self) -> float:
         """Month-to-date estimate from the ledger: the local stand-in for AWS/Billing."""
@@ -321,7 +327,7 @@ class LocalRuntime:
 
     def request_run(self, years: list[int], *, force: bool = False, doc_ids: list[str] | None = None,
                     trigger: str = "cli", source_url: str | None = None) -> str:
-        return self.request(RunRequested(years=years, source_url=source_url or self.source_url, trigger=trigger,  # type: ignore[arg-type]
+        return self.request(RunRequested(years=years, source_url=source_url or self.source_url, trigger=trigger,
                                          force=force, doc_ids=doc_ids or []))
 
     def fire_nightly(self, timeout_s: float = 30.0) -> str:
