@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 from collections.abc import Callable
 from datetime import date
@@ -22,11 +21,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import Field
 
 from services.api import models
 from services.api.models import USE_RESTRICTION
 from services.common import keys
 from services.common.aws import client
+from services.ledger.dead_letters import DeadLetterSettings
 from services.read_model import data
 
 logger = Logger(service="api", child=True)
@@ -462,8 +463,13 @@ def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many run
     return shaped(models.Runs, {"items": [_run(r) for r in runs], "monthly_projection": monthly_projection(runs) if runs else None})
 
 
+class ApiSettings(data.ReadModelSettings, DeadLetterSettings):
+    api_response_cache: int = Field(4096, ge=0, description="Answers each instance keeps in memory (0: none)")
+    ledger_table: str = "ledger"
+
+
 def _dead_letter_queues() -> tuple[str, ...]:
-    return tuple(u.strip() for u in os.environ.get("DEAD_LETTER_QUEUES", "").split(",") if u.strip())
+    return ApiSettings.from_env().queue_urls
 
 
 @get("/v1/ops/dlq", summary="Depth of every dead-letter queue", tags=["operations"], cache_control=CACHE_NONE)

@@ -19,7 +19,6 @@ traffic, are served without it: the local server answers them concurrently.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -27,7 +26,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.api.app import CACHE_NONE, app, store
+from services.api.app import CACHE_NONE, ApiSettings, app, store
 from services.common.observability import lambda_entry, tools
 
 SERVICE = "api"
@@ -72,7 +71,8 @@ class ResponseCache:
                 self._entries.popitem(last=False)
 
 
-cache = ResponseCache(int(os.environ.get("API_RESPONSE_CACHE", "4096")))
+SETTINGS = ApiSettings
+cache = ResponseCache(ApiSettings.from_env().api_response_cache)
 _resolving = threading.Lock()
 # /v1/health is no-store (its freshness moves with the clock), yet probes and dashboards ask it
 # many times a second: a warm function gives the answer it computed for the same data version

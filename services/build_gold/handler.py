@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import Field
 
 from events.models import (
     Envelope,
@@ -18,8 +18,9 @@ from events.models import (
 from services.build_gold import overrides, reference, retention
 from services.build_gold.build import build, built_from_current_filings
 from services.common.aws import client
-from services.common.config import settings
+from services.common.config import PipelineSettings, settings
 from services.common.documents import read_pointer
+from services.common.http import HttpSettings
 from services.common.stage import Stage
 
 SERVICE = "build_gold"
@@ -28,6 +29,15 @@ DEFAULT_HISTORY_URL = "https://unitedstates.github.io/congress-legislators/legis
 
 
 Request = RunDocumentsSettledEvent | GoldRequestedEvent
+
+
+class BuildGoldSettings(PipelineSettings, HttpSettings, retention.RetentionSettings):
+    legislators_url: str = Field(DEFAULT_LEGISLATORS_URL, description="Current members (congress-legislators)")
+    # Former members: empty (a local runtime without the file) resolves current members only.
+    legislators_history_url: str = DEFAULT_HISTORY_URL
+
+
+SETTINGS = BuildGoldSettings
 
 
 def build_gold(event: Request, record: Any = None) -> list[Envelope]:
@@ -54,9 +64,9 @@ def build_for(event: Request) -> Envelope:
         unchanged = GoldPublished(version=live.version, years=live.manifest.years, row_counts=live.manifest.row_counts,
                                   unchanged=True)
         return stage.reply(event, unchanged)
-    legislators, _ = reference.load(os.environ.get("LEGISLATORS_URL", DEFAULT_LEGISLATORS_URL), cfg.bronze_bucket)
-    # Former members: an empty URL (a local runtime without the file) resolves current members only.
-    history_url = os.environ.get("LEGISLATORS_HISTORY_URL", DEFAULT_HISTORY_URL)
+    own = BuildGoldSettings.from_env()
+    legislators, _ = reference.load(own.legislators_url, cfg.bronze_bucket)
+    history_url = own.legislators_history_url
     history = reference.load(history_url, cfg.bronze_bucket, reference.HISTORY)[0] if history_url else None
     result = build(
         client("s3"), silver_bucket=cfg.silver_bucket, gold_bucket=cfg.gold_bucket, years=years,

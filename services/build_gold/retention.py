@@ -33,19 +33,20 @@ version id does not have that form is never deleted.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticUseDefault
 
 from services.common import keys, objects
+from services.common.config import FunctionSettings
 from services.common.documents import read_pointer
 
-KEEP_VERSIONS_ENV = "GOLD_KEEP_VERSIONS"
-KEEP_REJECTED_DAYS_ENV = "GOLD_KEEP_REJECTED_DAYS"
 DEFAULT_KEEP_VERSIONS = 5
 DEFAULT_KEEP_REJECTED_DAYS = 30
 # A build runs in one invocation of at most 900 s (the function's timeout); an hour is ample.
@@ -87,6 +88,13 @@ def served_versions(s3: Any, site_bucket: str) -> set[str]:
 # --- settings ---------------------------------------------------------------------------------
 
 
+def _blank_is_unset(value: Any) -> Any:
+    # A variable set to "" (a template parameter left empty) means the default, not an error.
+    if isinstance(value, str) and not value.strip():
+        raise PydanticUseDefault()
+    return value
+
+
 @dataclass(frozen=True)
 class Policy:
     keep_versions: int = DEFAULT_KEEP_VERSIONS  # versions live before the live one
@@ -100,28 +108,23 @@ class Policy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Policy:
-        """From GOLD_KEEP_VERSIONS and GOLD_KEEP_REJECTED_DAYS; unset means the default.
+        """From GOLD_KEEP_VERSIONS and GOLD_KEEP_REJECTED_DAYS; unset (or blank) means the default.
 
         A value that is not a whole number >= 0 raises ValueError: nothing is deleted on a guess.
         """
-        env = os.environ if env is None else env
-        return cls(
-            keep_versions=_setting(env, KEEP_VERSIONS_ENV, DEFAULT_KEEP_VERSIONS),
-            keep_rejected_days=_setting(env, KEEP_REJECTED_DAYS_ENV, DEFAULT_KEEP_REJECTED_DAYS),
-        )
+        try:
+            settings = RetentionSettings.from_env(env)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise ValueError(f"{str(error['loc'][0]).upper()}={error['input']!r}: expected a whole number >= 0") from None
+        return cls(keep_versions=settings.gold_keep_versions, keep_rejected_days=settings.gold_keep_rejected_days)
 
 
-def _setting(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r}: expected a whole number >= 0") from None
-    if value < 0:
-        raise ValueError(f"{name}={raw!r}: expected a whole number >= 0")
-    return value
+class RetentionSettings(FunctionSettings):
+    """What retention reads from build_gold's environment."""
+
+    gold_keep_versions: Annotated[int, BeforeValidator(_blank_is_unset)] = Field(DEFAULT_KEEP_VERSIONS, ge=0)
+    gold_keep_rejected_days: Annotated[int, BeforeValidator(_blank_is_unset)] = Field(DEFAULT_KEEP_REJECTED_DAYS, ge=0)
 
 
 # --- the plan ---------------------------------------------------------------------------------

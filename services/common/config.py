@@ -1,41 +1,65 @@
-"""Settings every handler reads from its environment (set by the template)."""
+"""Settings: what a function reads from its environment (set by the template).
+
+`settings()` is the part every pipeline function shares (buckets, topic, source). Each Lambda
+function also has one settings model of its own, `SETTINGS` in its handler module (a
+`FunctionSettings`): the variables it reads, typed, with their defaults. A field reads the
+variable of its name in capitals (`fetch_delay_ms`: FETCH_DELAY_MS), and a test checks each
+function's model against the template's `Environment` for it.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_ENV = "DISCLOSURES_FIXTURES"
 
 
-@dataclass(frozen=True)
-class Settings:
+class FunctionSettings(BaseModel):
+    """Settings read from a function's environment: a field reads the variable of its name in
+    capitals. Read whenever asked for (a handful of variables: cheaper than a cache that a
+    changed environment would leave stale); `settings()` is the one cached read."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if env is None else env
+        return cls.model_validate({name: env[name.upper()] for name in cls.model_fields if name.upper() in env})
+
+    @classmethod
+    def variables(cls) -> dict[str, bool]:
+        """Every variable the model reads, and whether the function needs it set."""
+        return {name.upper(): field.is_required() for name, field in cls.model_fields.items()}
+
+
+class PipelineSettings(FunctionSettings):
+    """What every function of the pipeline shares (the template's `Globals`)."""
+
     bronze_bucket: str
     silver_bucket: str
-    gold_bucket: str
-    site_bucket: str
+    gold_bucket: str = ""
+    site_bucket: str = ""
     events_topic_arn: str
-    clerk_base_url: str
-
-    @property
-    def stage(self) -> str:
-        return os.environ.get("STAGE", "dev")
+    clerk_base_url: str = "https://disclosures-clerk.house.gov"
+    stage: str = "dev"
+    watermarks_table: str = "watermarks"
+    ledger_table: str = "ledger"
+    idempotency_table: str = ""
+    powertools_metrics_namespace: str = ""
 
 
 @cache
-def settings() -> Settings:
-    env = os.environ
-    return Settings(
-        bronze_bucket=env["BRONZE_BUCKET"],
-        silver_bucket=env["SILVER_BUCKET"],
-        gold_bucket=env.get("GOLD_BUCKET", ""),
-        site_bucket=env.get("SITE_BUCKET", ""),
-        events_topic_arn=env["EVENTS_TOPIC_ARN"],
-        clerk_base_url=env.get("CLERK_BASE_URL", "https://disclosures-clerk.house.gov"),
-    )
+def settings() -> PipelineSettings:
+    """The shared settings, read once per process (the runtime and tests clear it when they
+    point the process at another stack)."""
+    return PipelineSettings.from_env()
 
 
 def shared_fixtures() -> Path:

@@ -6,15 +6,17 @@ Backs off on 429 and 5xx (urllib3's `Retry`, honouring Retry-After), treats 403 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import urllib3
+from pydantic import Field
 from urllib3.exceptions import HTTPError
 from urllib3.util import Retry
+
+from services.common.config import FunctionSettings
 
 USER_AGENT = "congress-disclosures/0.1 (+non-commercial research; 5 U.S.C. 13107)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -63,6 +65,12 @@ class _Retry(Retry):
         self._sleep(min(retry_after if retry_after is not None else self.get_backoff_time(), MAX_DELAY_S))
 
 
+class HttpSettings(FunctionSettings):
+    """What a function that asks the source reads (discover, fetch, build_gold's reference files)."""
+
+    http_backoff_s: float = Field(0.5, ge=0, description="First retry's back-off; doubles each time")
+
+
 def get(
     url: str,
     *,
@@ -75,7 +83,7 @@ def get(
 ) -> Response:
     """GET returning 200/304/404 responses; raise Forbidden, TooLarge or TransientHttpError."""
     if backoff_s is None:
-        backoff_s = float(os.environ.get("HTTP_BACKOFF_S", "0.5"))
+        backoff_s = HttpSettings.from_env().http_backoff_s
     retry = _Retry(total=attempts - 1, redirect=5, status_forcelist=RETRY_STATUSES, backoff_factor=backoff_s,
                    raise_on_status=False, sleep=sleep)
     try:

@@ -11,12 +11,20 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from events.models import Envelope, RunRequested, RunRequestedEvent
 from events.sources import ScheduleTick
 from services.common import bus
-from services.common.config import settings
+from services.common.config import PipelineSettings, settings
+from services.common.http import HttpSettings
 from services.common.observability import current_trace
 from services.common.stage import Stage
 from services.discover.discover import SERVICE, default_years, run
 
 Body = RunRequestedEvent | ScheduleTick
+
+
+class DiscoverSettings(PipelineSettings, HttpSettings):
+    """discover's environment: the shared settings and the source's back-off."""
+
+
+SETTINGS = DiscoverSettings
 
 
 def scheduled_run_id(record: SqsRecordModel) -> str:

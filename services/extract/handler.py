@@ -9,12 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from events.models import DocumentExtractRequestedEvent, Envelope
 from events.sources import S3Notification, S3TestEvent
-from services.common.config import settings
+from services.common.config import PipelineSettings, settings
 from services.common.observability import annotate, current_trace
 from services.common.stage import Stage
 from services.extract.extract import SERVICE, extract_object
 
 Body = DocumentExtractRequestedEvent | S3Notification | S3TestEvent
+SETTINGS = PipelineSettings  # extract reads nothing of its own
 
 
 def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = False,

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import Field
 
 from events.models import Envelope, FilingDiscoveredEvent
+from services.common.config import PipelineSettings
+from services.common.http import HttpSettings
 from services.common.observability import current_trace
 from services.common.stage import Stage
 from services.fetch.fetch import SERVICE, fetch_filing
+
+
+class FetchSettings(PipelineSettings, HttpSettings):
+    fetch_delay_ms: int = Field(0, ge=0, description="Pause after each download: the Clerk publishes no rate limit")
+
+
+SETTINGS = FetchSettings
 
 
 def fetch(event: FilingDiscoveredEvent, record: Any = None) -> list[Envelope]:
@@ -22,7 +31,7 @@ def fetch(event: FilingDiscoveredEvent, record: Any = None) -> list[Envelope]:
     if fetch_ms := getattr(reply.detail, "fetch_ms", 0):
         stage.metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=fetch_ms)
     # Politeness: the Clerk publishes no rate limit, so space requests out.
-    time.sleep(int(os.environ.get("FETCH_DELAY_MS", "0")) / 1000)
+    time.sleep(FetchSettings.from_env().fetch_delay_ms / 1000)
     return [reply]
 
 

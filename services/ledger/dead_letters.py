@@ -19,10 +19,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from services.common import keys, storage
-from services.common.config import settings
+from services.common.config import FunctionSettings, settings
 from services.common.queues import read_each_once
+
+
+class DeadLetterSettings(FunctionSettings):
+    """Which DLQs a function watches (the watchdog, the API's operations page)."""
+
+    dead_letter_queues: str = Field("", description="DLQ URLs, comma-separated")
+
+    @property
+    def queue_urls(self) -> tuple[str, ...]:
+        return tuple(u.strip() for u in self.dead_letter_queues.split(",") if u.strip())
 
 
 @dataclass

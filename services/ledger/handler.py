@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from events.models import Envelope, RunDocumentsSettled, RunSucceeded, parse_event_json
 from services.common import bus
 from services.common.aws import client
+from services.common.config import PipelineSettings
 from services.common.observability import annotate, current_trace, sqs_whole_batch_handler, tools
 from services.ledger.ledger import SERVICE, Ledger, Step
 
 logger, tracer, metrics = tools(SERVICE)
 ledger = Ledger()
 DLQ_ENV = "LEDGER_DLQ_URL"
+
+
+class LedgerSettings(PipelineSettings):
+    ledger_dlq_url: str = Field(description="Where an event the ledger cannot record goes at once, with its reason")
+
+
+SETTINGS = LedgerSettings
 _REASON_MAX = 1000
 
 # Counted from the events as they arrive on q-ledger: every final status passes here once,
@@ -61,7 +67,7 @@ def dead_letter(record: SQSRecord, reason: str) -> None:
     """Put an event the ledger cannot record into its DLQ at once, with the reason: bad input is
     not retried, and a run is never made up from it."""
     client("sqs").send_message(
-        QueueUrl=os.environ[DLQ_ENV], MessageBody=record.body,
+        QueueUrl=LedgerSettings.from_env().ledger_dlq_url, MessageBody=record.body,
         MessageAttributes={"reason": {"DataType": "String", "StringValue": reason}},
     )  # fmt: skip
     logger.error("event dead-lettered", extra={"reason": reason, "message_id": record.message_id})

@@ -14,15 +14,16 @@ queues, the hours since data was last published (freshness) and the runs it foun
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import Field
 
 from events.models import Envelope
 from services.common import bus
 from services.common.aws import client
+from services.common.config import PipelineSettings
 from services.common.observability import lambda_entry, tools
 from services.ledger import dead_letters
 from services.ledger.ledger import Ledger
@@ -31,11 +32,20 @@ from services.ledger.queries import active_runs, first_run_started_at, last_succ
 logger, tracer, metrics = tools("watchdog")
 
 
+class WatchdogSettings(PipelineSettings, dead_letters.DeadLetterSettings):
+    run_idle_limit_s: float = Field(900.0, gt=0, description="A run with no event for this long fails")
+    run_max_duration_s: float = Field(14_400.0, gt=0, description="A run older than this fails")
+    dlq_peek_limit: int = Field(100, ge=0, description="Messages read per DLQ and tick to find their runs")
+
+
+SETTINGS = WatchdogSettings
+
+
 def dead_letter_depths() -> dict[str, int]:
     """DLQ URL -> messages waiting."""
     sqs = client("sqs")
     depths = {}
-    for url in filter(None, os.environ.get("DEAD_LETTER_QUEUES", "").split(",")):
+    for url in WatchdogSettings.from_env().queue_urls:
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         depths[url] = int(attrs["ApproximateNumberOfMessages"])
     return depths
@@ -62,7 +72,7 @@ def freshness_hours(now: datetime) -> float | None:
 
 def letters_by_run(depths: dict[str, int]) -> dict[str, Counter[str]]:
     """Run id -> DLQ name -> messages of that run among those read (DLQ_PEEK_LIMIT per queue)."""
-    limit = int(os.environ.get("DLQ_PEEK_LIMIT", "100"))
+    limit = WatchdogSettings.from_env().dlq_peek_limit
     owners: dict[str, Counter[str]] = {}
     for queue in dead_letters.read(client("sqs"), [url for url, depth in depths.items() if depth], limit):
         for run_id, count in queue.by_run.items():
@@ -74,8 +84,8 @@ def letters_by_run(depths: dict[str, int]) -> dict[str, Counter[str]]:
 
 def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
     now = now or datetime.now(UTC)
-    idle_limit = float(os.environ.get("RUN_IDLE_LIMIT_S", "900"))
-    max_duration = float(os.environ.get("RUN_MAX_DURATION_S", "14400"))
+    own = WatchdogSettings.from_env()
+    idle_limit, max_duration = own.run_idle_limit_s, own.run_max_duration_s
     # Settled runs wait on build_gold and publish_api: their dead letters strand a run too.
     runs = active_runs()
     depths = dead_letter_depths() if (runs or report) else {}

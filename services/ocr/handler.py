@@ -7,8 +7,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from events.models import DocumentNeedsOcrEvent, DocumentOcrExtracted, Envelope
+from services.common.config import PipelineSettings
 from services.common.stage import Stage
 from services.ocr.stage import SERVICE, Reader, ocr_document
+
+SETTINGS = PipelineSettings  # the OCR stage reads nothing of its own (OMP_THREAD_LIMIT is Tesseract's)
 
 
 def reader() -> Reader:

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import AfterValidator, Field
 
 from events.models import ApiPublished, Envelope, GoldPublishedEvent
 from services.common.aws import client
-from services.common.config import settings
+from services.common.config import PipelineSettings, settings
 from services.common.stage import Stage
 from services.publish_api.publish import SERVICE, publish
 
 
+class PublishApiSettings(PipelineSettings):
+    trade_alerts_topic_arn: Annotated[str | None, AfterValidator(lambda v: v or None)] = Field(
+        None, description="The topic announcing each publish's new trades (none: no alerts)")
+
+
+SETTINGS = PublishApiSettings
+
+
 def publish_api(event: GoldPublishedEvent, record: Any = None) -> list[Envelope]:
     cfg = settings()
-    topic = os.environ.get("TRADE_ALERTS_TOPIC_ARN") or None
+    topic = PublishApiSettings.from_env().trade_alerts_topic_arn
     # Idempotent by the live manifest: a version already published writes nothing and alerts no one.
     result = publish(
         client("s3"), gold_bucket=cfg.gold_bucket, site_bucket=cfg.site_bucket, run_id=event.run_id,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import io
-import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -30,9 +29,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pydantic import Field
 
 from services.build_gold import schemas
 from services.common import keys, objects
+from services.common.config import FunctionSettings
 from services.common.documents import GoldManifest, SiteMeta, read_manifest, read_pointer, read_site_meta
 
 CLERK_URL = "https://disclosures-clerk.house.gov"
@@ -702,23 +703,31 @@ class _Live:
         return self.meta.answers_prefix
 
 
+class ReadModelSettings(FunctionSettings):
+    """What a reader of the live Gold reads from its function's environment (publish_api, the API)."""
+
+    api_version_ttl_s: float = Field(10.0, ge=0, description="Seconds a reader trusts the live version it knows")
+    gold_bucket: str = ""
+    site_bucket: str = ""
+
+
 class LiveStore:
     """The live Gold version in memory, plus the precomputed answers read so far."""
 
     def __init__(self, s3_factory: Any, ttl_s: float | None = None) -> None:
         self._s3_factory = s3_factory
-        self.ttl_s = float(os.environ.get("API_VERSION_TTL_S", "10")) if ttl_s is None else ttl_s
+        self.ttl_s = ReadModelSettings.from_env().api_version_ttl_s if ttl_s is None else ttl_s
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
         self._live = _Live()
 
     @property
     def gold_bucket(self) -> str:
-        return os.environ.get("GOLD_BUCKET", "")
+        return ReadModelSettings.from_env().gold_bucket
 
     @property
     def site_bucket(self) -> str:
-        return os.environ.get("SITE_BUCKET", "")
+        return ReadModelSettings.from_env().site_bucket
 
     def reset(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -190,15 +191,30 @@ def env_reads(handler: str) -> set[str]:
     return names - LAMBDA_PROVIDED - NOT_IN_LAMBDA
 
 
+def settings_model(handler: str) -> Any:
+    """The function's settings model: `SETTINGS` in its handler's module."""
+    return importlib.import_module(handler.rsplit(".", 1)[0]).SETTINGS
+
+
+# A function's own variables that are not its settings: read by Powertools and Tesseract.
+NOT_SETTINGS = {"POWERTOOLS_SERVICE_NAME", "OMP_THREAD_LIMIT"}
+
+
 def environment_gaps(template: dict[str, Any]) -> list[str]:
     stack = _stack(template)
     common = set(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
     gaps = []
     for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
-        given = common | set(fn["Properties"].get("Environment", {}).get("Variables", {}))
-        missing = sorted(env_reads(function_handler(fn["Properties"])) - given)
+        own = set(fn["Properties"].get("Environment", {}).get("Variables", {}))
+        handler = function_handler(fn["Properties"])
+        declared = settings_model(handler).variables()
+        needed = env_reads(handler) | {name for name, required in declared.items() if required}
+        missing = sorted(needed - common - own)
         if missing:
             gaps.append(f"{logical_id} reads {', '.join(missing)}, which the template does not give it")
+        unread = sorted(own - set(declared) - NOT_SETTINGS)
+        if unread:
+            gaps.append(f"{logical_id} is given {', '.join(unread)}, which its settings model does not declare")
     return gaps
 
 
@@ -210,3 +226,32 @@ def test_a_function_reading_an_unset_variable_is_caught(template):
     broken = copy.deepcopy(template)
     del broken["Globals"]["Function"]["Environment"]["Variables"]["BRONZE_BUCKET"]
     assert any("BRONZE_BUCKET" in gap and gap.startswith("FetchFunction") for gap in environment_gaps(broken))
+    broken = copy.deepcopy(template)
+    del _function(broken, "LedgerFunction")["Environment"]["Variables"]["LEDGER_DLQ_URL"]
+    assert any(gap.startswith("LedgerFunction reads LEDGER_DLQ_URL") for gap in environment_gaps(broken))
+
+
+def test_a_variable_no_settings_model_declares_is_caught(template):
+    broken = copy.deepcopy(template)
+    _function(broken, "FetchFunction")["Environment"]["Variables"]["FETCH_DELAY_SECONDS"] = "1"
+    assert environment_gaps(broken) == [
+        "FetchFunction is given FETCH_DELAY_SECONDS, which its settings model does not declare"]
+
+
+def _function(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return template["Resources"][logical_id]["Properties"]
+
+
+def test_every_function_has_one_settings_model_that_reads_its_environment():
+    from services.common.config import FunctionSettings
+    from services.fetch.handler import FetchSettings
+
+    handlers = [function_handler(fn["Properties"]) for fn in _stack(load(TEMPLATE)).of_type(
+        "AWS::Serverless::Function").values()]
+    assert all(issubclass(settings_model(h), FunctionSettings) for h in handlers) and len(handlers) == 9
+    own = FetchSettings.from_env({"BRONZE_BUCKET": "b", "SILVER_BUCKET": "s", "EVENTS_TOPIC_ARN": "t",
+                                  "FETCH_DELAY_MS": "250", "HTTP_BACKOFF_S": "0"})
+    assert (own.fetch_delay_ms, own.http_backoff_s, own.gold_bucket) == (250, 0.0, "")
+    with pytest.raises(ValueError, match="fetch_delay_ms"):
+        FetchSettings.from_env({"BRONZE_BUCKET": "b", "SILVER_BUCKET": "s", "EVENTS_TOPIC_ARN": "t",
+                                "FETCH_DELAY_MS": "soon"})
