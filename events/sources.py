@@ -25,7 +25,7 @@ class S3Entity(BaseModel):
 
 
 class S3NotificationRecord(BaseModel):
-    eventName: str
+    eventName: str | None = None
     s3: S3Entity
 
 

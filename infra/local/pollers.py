@@ -128,12 +128,12 @@ class QueuePoller(threading.Thread):
             return 0
         started = time.monotonic()
         failed_ids: set[str]
-        finished = threading.Event()
-        heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, finished), daemon=True)
-        heartbeat.start()
         event = sqs_event(messages, self.queue_arn)
         if self.capture:
             self.capture.record(self.source.queue_url, event)
+        finished = threading.Event()
+        heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, finished), daemon=True)
+        heartbeat.start()
         try:
             result = invoke(self.handler, event, LocalContext(self.source.function), self.source.service_name,
                             self.cloudwatch)

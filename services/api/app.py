@@ -465,7 +465,6 @@ def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many run
 
 class ApiSettings(data.ReadModelSettings, DeadLetterSettings):
     api_response_cache: int = Field(4096, ge=0, description="Answers each instance keeps in memory (0: none)")
-    ledger_table: str = "ledger"
 
 
 def _dead_letter_queues() -> tuple[str, ...]:

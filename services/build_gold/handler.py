@@ -18,7 +18,7 @@ from events.models import (
 from services.build_gold import overrides, reference, retention
 from services.build_gold.build import build, built_from_current_filings
 from services.common.aws import client
-from services.common.config import PipelineSettings, settings
+from services.common.config import FunctionSettings, PipelineSettings, settings
 from services.common.documents import read_pointer
 from services.common.http import HttpSettings
 from services.common.stage import Stage
@@ -31,22 +31,30 @@ DEFAULT_HISTORY_URL = "https://unitedstates.github.io/congress-legislators/legis
 Request = RunDocumentsSettledEvent | GoldRequestedEvent
 
 
-class BuildGoldSettings(PipelineSettings, HttpSettings, retention.RetentionSettings):
+class ReferenceSettings(FunctionSettings):
     legislators_url: str = Field(DEFAULT_LEGISLATORS_URL, description="Current members (congress-legislators)")
     # Former members: empty (a local runtime without the file) resolves current members only.
     legislators_history_url: str = DEFAULT_HISTORY_URL
+
+
+class BuildGoldSettings(PipelineSettings, HttpSettings, ReferenceSettings, retention.RetentionSettings):
+    """What build_gold reads. Each part is read on its own: a bad retention setting stops
+    retention (an alarm), never a build."""
 
 
 SETTINGS = BuildGoldSettings
 
 
 def build_gold(event: Request, record: Any = None) -> list[Envelope]:
-    outcome = build_for(event)
+    return [build_for(event)]
+
+
+def after_build(event: Request, announced: list[Envelope]) -> None:
+    """Retention, once the new version is announced (a timeout here must not lose that)."""
+    [outcome] = announced
     if isinstance(outcome.detail, GoldPublished) and not outcome.detail.unchanged:
-        # Retention after the build, not after its announcement: a failure here never loses it.
         cfg = settings()
         prune_old_versions(client("s3"), cfg.gold_bucket, cfg.silver_bucket, cfg.site_bucket)
-    return [outcome]
 
 
 def build_for(event: Request) -> Envelope:
@@ -64,7 +72,7 @@ def build_for(event: Request) -> Envelope:
         unchanged = GoldPublished(version=live.version, years=live.manifest.years, row_counts=live.manifest.row_counts,
                                   unchanged=True)
         return stage.reply(event, unchanged)
-    own = BuildGoldSettings.from_env()
+    own = ReferenceSettings.from_env()
     legislators, _ = reference.load(own.legislators_url, cfg.bronze_bucket)
     history_url = own.legislators_history_url
     history = reference.load(history_url, cfg.bronze_bucket, reference.HISTORY)[0] if history_url else None
@@ -78,6 +86,8 @@ def build_for(event: Request) -> Envelope:
     else:
         detail = GoldRejected(version=result.version, years=result.years, failed_checks=result.failed_checks,
                               report=result.report.to_dict())
+    stage.metrics.add_metric(name="GoldPublished" if result.published else "GoldRejected", unit=MetricUnit.Count,
+                             value=1)
     stage.logger.info("gold built", extra={"status": result.status, "version": result.version,
                                            "rows": result.row_counts, "failed_checks": result.failed_checks})
     return stage.reply(event, detail)
@@ -85,7 +95,7 @@ def build_for(event: Request) -> Envelope:
 
 def prune_old_versions(s3, gold_bucket: str, silver_bucket: str, site_bucket: str = "") -> retention.Pruned | None:
     """Retention after a publish (docs/gold.md): a failure is logged and counted, never fails the
-    build, which stands. A redelivered build prunes again and finds nothing more."""
+    build, which stands. What one build could not prune, the next one does."""
     try:
         pruned = retention.prune(s3, gold_bucket=gold_bucket, silver_bucket=silver_bucket,
                                  policy=retention.Policy.from_env(),
@@ -102,5 +112,5 @@ def prune_old_versions(s3, gold_bucket: str, silver_bucket: str, site_bucket: st
 # saved gold.published / gold.rejected again, and no new version is built.
 stage: Stage[Request] = Stage(SERVICE, accepts=[RunDocumentsSettledEvent, GoldRequestedEvent], work=build_gold,
                               once=lambda event: {"run_id": event.run_id, "event_type": event.event_type},
-                              metric_prefix="")
+                              after=after_build)
 lambda_handler = stage.lambda_handler

@@ -40,7 +40,9 @@ class FunctionSettings(BaseModel):
 
 
 class PipelineSettings(FunctionSettings):
-    """What every function of the pipeline shares (the template's `Globals`)."""
+    """What every function of the pipeline shares (the template's `Globals`). The table names
+    are read where the pynamodb models and the idempotency store are set up (`tables.py`,
+    `idempotency.py`), Powertools' variables by Powertools."""
 
     bronze_bucket: str
     silver_bucket: str
@@ -48,11 +50,6 @@ class PipelineSettings(FunctionSettings):
     site_bucket: str = ""
     events_topic_arn: str
     clerk_base_url: str = "https://disclosures-clerk.house.gov"
-    stage: str = "dev"
-    watermarks_table: str = "watermarks"
-    ledger_table: str = "ledger"
-    idempotency_table: str = ""
-    powertools_metrics_namespace: str = ""
 
 
 @cache

@@ -43,15 +43,15 @@ def record_model(name: str, *bodies: type[BaseModel]) -> type[SqsRecordModel]:
 
 
 class _Processor(BatchProcessor):
-    logger: Any = None
+    stage_logger: Any = None
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
-        # Powertools logs a failed record at debug level only: a poison pill or a failed piece of
-        # work must say why, where the operator looks.
+        # Without a logger of its own Powertools logs a failed record at debug level only, and
+        # never its message id: a poison pill or a failed piece of work must say which and why.
         exc = exception[1]
         message_id = getattr(record, "message_id", None) or getattr(record, "messageId", None)
-        self.logger.warning("record failed", extra={"message_id": message_id,
-                                                    "error": f"{type(exc).__name__}: {str(exc)[:500]}"})
+        self.stage_logger.warning("record failed", exc_info=exception,
+                                  extra={"message_id": message_id, "error": f"{type(exc).__name__}: {str(exc)[:500]}"})
         return super().failure_handler(record, exception)
 
 
@@ -64,11 +64,13 @@ class Stage(Generic[B]):
     `once(body)`, when given, names the work for idempotency (None: no record for this body).
     `batch_events`: the events of a whole SQS batch go out together once every record was
     handled (one PublishBatch for ten records): only for work that relies on nothing being out.
+    `after(body, events)`: what follows the announcement, when the work ran (not for a duplicate):
+    its failure no longer loses the announcement.
     """
 
     def __init__(self, service: str, *, accepts: Sequence[type[BaseModel]], work: Callable[[B, SqsRecordModel | None], list[Envelope]],
                  once: Callable[[B], dict[str, Any] | None] | None = None, metric_prefix: str | None = None,
-                 batch_events: bool = False) -> None:
+                 batch_events: bool = False, after: Callable[[B, list[Envelope]], None] | None = None) -> None:
         self.service = service
         self.logger, self.tracer, self.metrics = tools(service)
         self.model = record_model(f"{service.title().replace('_', '')}Record", *accepts)
@@ -76,6 +78,7 @@ class Stage(Generic[B]):
         self.once = once
         self.metric_prefix = metric_prefix
         self.batch_events = batch_events
+        self.after = after
         self._record = self.tracer.capture_method(self._handle_record)
         self.lambda_handler = lambda_entry(self.logger, self.tracer, self.metrics)(self._handle_batch)
 
@@ -96,10 +99,13 @@ class Stage(Generic[B]):
         bus.publish(events)
         if repeated:
             self.logger.info("already done: announced again", extra={"key": key})
-        elif self.metric_prefix is not None:
+            return events
+        if self.metric_prefix is not None:
             for event in events:
                 self.metrics.add_metric(name=f"{self.metric_prefix}{type(event.detail).__name__}",
                                         unit=MetricUnit.Count, value=1)
+        if self.after is not None:
+            self.after(body, events)
         return events
 
     def _handle_record(self, record: Any, lambda_context: Any = None) -> None:
@@ -109,7 +115,7 @@ class Stage(Generic[B]):
         # One processor per invocation: the local runtime runs a function's pollers as threads,
         # and a processor holds the state of the batch it is working on.
         processor = _Processor(event_type=EventType.SQS, model=self.model)
-        processor.logger = self.logger
+        processor.stage_logger = self.logger
         with bus.batched() if self.batch_events else contextlib.nullcontext():
             return process_partial_response(event=event, record_handler=self._record, processor=processor,
                                             context=context)

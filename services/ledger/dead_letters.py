@@ -23,6 +23,7 @@ from pydantic import Field
 
 from services.common import keys, storage
 from services.common.config import FunctionSettings, settings
+from services.common.documents import PdfMetadata
 from services.common.queues import read_each_once
 
 
@@ -72,7 +73,7 @@ def _run_of_bronze_event(data: dict[str, Any]) -> str | None:
             head = storage.head(bucket, key)
         except ClientError:
             return None
-        run_id = (head or {}).get("Metadata", {}).get("run-id")
+        run_id = PdfMetadata.from_s3((head or {}).get("Metadata", {})).run_id
         if run_id:
             return run_id
     return None

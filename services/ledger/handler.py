@@ -15,9 +15,6 @@ from services.ledger.ledger import SERVICE, Ledger, Step
 
 logger, tracer, metrics = tools(SERVICE)
 ledger = Ledger()
-DLQ_ENV = "LEDGER_DLQ_URL"
-
-
 class LedgerSettings(PipelineSettings):
     ledger_dlq_url: str = Field(description="Where an event the ledger cannot record goes at once, with its reason")
 

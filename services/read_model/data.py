@@ -784,9 +784,13 @@ class LiveStore:
                 manifest = pointer.manifest if pointer else None
             if manifest is not None and (current is None or current.version != manifest.version):
                 self._live = _Live(load_gold(s3, manifest, self.gold_bucket), meta)
+                current = None
                 # A year of Gold is ~150,000 tracked objects that live until the next version: a
                 # full collection walking them all took ~47 ms, the API's p99. Frozen, collections
-                # skip them; the previous version's rows, acyclic, are still freed by refcount.
+                # skip them. Once per version: thaw, collect what the previous one left in cycles
+                # (frozen garbage is never collected), freeze again.
+                gc.unfreeze()
+                gc.collect()
                 gc.freeze()
             else:
                 self._live = _Live(current, meta, self._live.answers)

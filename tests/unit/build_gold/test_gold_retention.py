@@ -353,6 +353,17 @@ def test_a_failing_retention_never_fails_the_build(monkeypatch):
     assert handler.stage.metrics.drain()["GoldRetentionFailed"]["Value"] == [1.0, 1.0]
 
 
+def test_a_bad_retention_setting_does_not_stop_the_build_reading_its_own(monkeypatch):
+    from services.build_gold import handler
+
+    monkeypatch.setenv("GOLD_KEEP_VERSIONS", "-1")
+    monkeypatch.setenv("LEGISLATORS_HISTORY_URL", "")
+    own = handler.ReferenceSettings.from_env()  # what build_for reads: no retention variable in it
+    assert own.legislators_history_url == "" and own.legislators_url == handler.DEFAULT_LEGISLATORS_URL
+    with pytest.raises(ValueError, match="GOLD_KEEP_VERSIONS='-1'"):
+        retention.Policy.from_env()
+
+
 def test_the_handler_prunes_after_a_publish(s3, history, monkeypatch):
     from services.build_gold import handler
 

@@ -88,6 +88,22 @@ def test_poison_pills_fail_alone_and_say_why(sent, caplog):
     assert all("ValidationError" in r.error for r in warned)  # type: ignore[attr-defined]
 
 
+def test_what_follows_the_work_runs_after_its_announcement(sent):
+    seen_sent: list[int] = []
+
+    def work(event: FilingDiscoveredEvent, record: Any = None) -> list[Envelope]:
+        return [stage.reply(event, DocumentFailed(doc_id="1", year=2025, stage="fetch", reason="x", message="y"))]
+
+    def after(event: FilingDiscoveredEvent, announced: list[Envelope]) -> None:
+        seen_sent.append(len(sent))
+        raise RuntimeError("retention timed out")
+
+    stage: Stage[FilingDiscoveredEvent] = Stage("test_stage", accepts=[FilingDiscoveredEvent], work=work, after=after)
+    with pytest.raises(RuntimeError, match="retention"):
+        stage.handle(Envelope.build(FILING, run_id="run-1", source="discover"))
+    assert seen_sent == [1] and len(sent) == 1  # announced before `after` ran, and not lost by its failure
+
+
 def test_a_failing_work_is_a_batch_item_failure_and_publishes_nothing(sent):
     def work(event: Any, record: Any = None) -> list[Envelope]:
         raise RuntimeError("source down")

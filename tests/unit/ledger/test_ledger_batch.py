@@ -243,10 +243,9 @@ def test_a_settlement_whose_publish_failed_is_announced_on_redelivery(ledgered, 
 
 def test_an_invalid_event_in_a_batch_is_dead_lettered_and_the_rest_recorded(ledgered, monkeypatch):
     from services.common.aws import client
-    from services.ledger import handler
 
     dlq = client("sqs").create_queue(QueueName="ledger-dlq")["QueueUrl"]
-    monkeypatch.setenv(handler.DLQ_ENV, dlq)
+    monkeypatch.setenv("LEDGER_DLQ_URL", dlq)
     assert ledgered.invoke(start(RUN_A, docs=3)) == []
     bad = json.dumps({**stored(RUN_A, 1).model_dump(), "detail": {"doc_id": _doc(1)}})
 

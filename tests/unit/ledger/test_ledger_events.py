@@ -16,10 +16,9 @@ from tests.unit.ledger.test_ledger_index import request, settle
 
 @pytest.fixture
 def dlq(ledger_table, monkeypatch) -> str:
-    from services.ledger import handler
 
     url = client("sqs").create_queue(QueueName="ledger-dlq")["QueueUrl"]
-    monkeypatch.setenv(handler.DLQ_ENV, url)
+    monkeypatch.setenv("LEDGER_DLQ_URL", url)
     return url
 
 
