@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 def test_a_schedule_tick_announces_one_run_and_a_redelivered_tick_the_same_run(harness):
     from services.discover.discover import default_years
 
-    event = lambda_event("sqs_schedule_tick")
+    event = lambda_event("captured/runs.schedule")
     assert harness.invoke("services.discover.handler.lambda_handler", event) == {"batchItemFailures": []}
     harness.invoke("services.discover.handler.lambda_handler", event)
     published = harness.published()
@@ -36,7 +36,7 @@ def test_a_schedule_tick_announces_one_run_and_a_redelivered_tick_the_same_run(h
 
 
 def test_extract_ignores_the_s3_test_event(harness):
-    result = harness.invoke("services.extract.handler.lambda_handler", lambda_event("sqs_s3_test_event"))
+    result = harness.invoke("services.extract.handler.lambda_handler", lambda_event("captured/extract.s3-test"))
     assert result == {"batchItemFailures": []}
     assert harness.published() == []
 
