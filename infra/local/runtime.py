@@ -353,15 +353,14 @@ class LocalRuntime:
     def wait_for_run(self, run_id: str, timeout_s: float = 300.0,
                      on_progress: Callable[[dict[str, Any]], None] | None = None,
                      statuses: tuple[str, ...] = FINAL_STATUSES) -> dict[str, Any]:
-        from services.common.tables import LedgerItem
-        from services.ledger.ledger import run_pk
+        from services.common.tables import RunItem
         from services.ledger.queries import _plain
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                run = _plain(LedgerItem.get(run_pk(run_id), "RUN", consistent_read=True))
-            except LedgerItem.DoesNotExist:
+                run = _plain(RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True))
+            except RunItem.DoesNotExist:
                 run = {"run_id": run_id, "status": "requested"}
             if on_progress:
                 on_progress(run)

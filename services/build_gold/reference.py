@@ -14,7 +14,7 @@ import logging
 
 from services.build_gold.members import load_legislators
 from services.common import http, keys, storage, watermarks
-from services.common.tables import REFERENCE, WatermarkItem
+from services.common.tables import ReferenceMark
 
 NAME = "legislators-current.yaml"
 HISTORY_NAME = "legislators-historical.yaml"
@@ -23,10 +23,10 @@ _NAMES = {CURRENT: NAME, HISTORY: HISTORY_NAME}
 log = logging.getLogger(__name__)
 
 
-def _last_stored(which: str) -> WatermarkItem | None:
+def _last_stored(which: str) -> ReferenceMark | None:
     try:
-        return WatermarkItem.get(*REFERENCE.key(name="legislators", which=which), consistent_read=True)
-    except WatermarkItem.DoesNotExist:
+        return ReferenceMark.get(*ReferenceMark.KIND.key(name="legislators", which=which), consistent_read=True)
+    except ReferenceMark.DoesNotExist:
         return None
 
 
@@ -60,7 +60,6 @@ def load(url: str, bronze_bucket: str, which: str = CURRENT) -> tuple[bytes, str
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.reference_key(_NAMES[which], sha256)
     storage.put_if_absent(bronze_bucket, key, response.body, {"source-url": url}, "application/yaml")
-    pk, sk = REFERENCE.key(name="legislators", which=which)
-    WatermarkItem(pk, sk, etag=response.headers.get("etag"), sha256=sha256, bronze_key=key,
-                  updated_at=watermarks.now()).save()
+    ReferenceMark(*ReferenceMark.KIND.key(name="legislators", which=which), etag=response.headers.get("etag"),
+                  sha256=sha256, bronze_key=key, updated_at=watermarks.now()).save()
     return response.body, key

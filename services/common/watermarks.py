@@ -5,28 +5,32 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from services.common.conditional import Update, apply_each, update_if
-from services.common.tables import BREAKER, FILING, INDEX, WatermarkItem
+from services.common.tables import Breaker, FilingMark, IndexMark, WatermarksTable
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _get(pk: str, sk: str) -> WatermarkItem | None:
+M = TypeVar("M", bound=WatermarksTable)
+
+
+def _get(model: type[M], **parts: Any) -> M | None:
     try:
-        return WatermarkItem.get(pk, sk, consistent_read=True)
+        return model.get(*model.KIND.key(**parts), consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def filing_watermarks(year: int) -> dict[str, WatermarkItem]:
-    pk, prefix = FILING.key(year=year, doc_id="")
-    items = WatermarkItem.query(pk, WatermarkItem.sk.startswith(prefix), consistent_read=True)
+def filing_watermarks(year: int) -> dict[str, FilingMark]:
+    pk, prefix = FilingMark.KIND.key(year=year, doc_id="")
+    items = FilingMark.query(pk, FilingMark.sk.startswith(prefix), consistent_read=True)
     return {item.sk.removeprefix(prefix): item for item in items}
 
 
@@ -43,7 +47,7 @@ def retry_delay(attempt: int) -> timedelta:
     return min(RETRY_FIRST * 2 ** min(max(attempt - 1, 0), 16), RETRY_CAP)
 
 
-def retry_due(mark: WatermarkItem, at: datetime | None = None) -> bool:
+def retry_due(mark: FilingMark, at: datetime | None = None) -> bool:
     """A failed filing whose next attempt is due (one failed before the schedule: a day after)."""
     at = at or datetime.now(UTC)
     if mark.status not in FAILED:
@@ -53,7 +57,7 @@ def retry_due(mark: WatermarkItem, at: datetime | None = None) -> bool:
     return datetime.fromisoformat(mark.next_attempt_at) <= at
 
 
-def next_attempt(mark: WatermarkItem | None, fingerprint: str, run_id: str) -> int:
+def next_attempt(mark: FilingMark | None, fingerprint: str, run_id: str) -> int:
     """The attempt a claim of this filing by this run is: a redelivery repeats the run's own,
     a retry of the same failed version counts on, anything else starts again at 1."""
     if mark is None or mark.fingerprint != fingerprint or not mark.attempts:
@@ -74,25 +78,25 @@ class Claim:
 
 
 def _claim_update(claim: Claim) -> Update:
-    item = WatermarkItem(*FILING.key(year=claim.year, doc_id=claim.doc_id))
+    item = FilingMark.at(year=claim.year, doc_id=claim.doc_id)
     at = datetime.now(UTC)
     stamp = at.isoformat(timespec="seconds")
     condition = None
     if not claim.force:
-        failed = WatermarkItem.status.is_in(*FAILED)
+        failed = FilingMark.status.is_in(*FAILED)
         condition = (
-            WatermarkItem.fingerprint.does_not_exist()
-            | (WatermarkItem.fingerprint != claim.fingerprint)
-            | (WatermarkItem.run_id == claim.run_id)
-            | (failed & (WatermarkItem.next_attempt_at <= stamp))
-            | (failed & WatermarkItem.next_attempt_at.does_not_exist())
+            FilingMark.fingerprint.does_not_exist()
+            | (FilingMark.fingerprint != claim.fingerprint)
+            | (FilingMark.run_id == claim.run_id)
+            | (failed & (FilingMark.next_attempt_at <= stamp))
+            | (failed & FilingMark.next_attempt_at.does_not_exist())
         )
     return (item, [
-        WatermarkItem.fingerprint.set(claim.fingerprint),
-        WatermarkItem.run_id.set(claim.run_id),
-        WatermarkItem.attempts.set(claim.attempt),
-        WatermarkItem.next_attempt_at.set((at + retry_delay(claim.attempt)).isoformat(timespec="seconds")),
-        WatermarkItem.updated_at.set(stamp),
+        FilingMark.fingerprint.set(claim.fingerprint),
+        FilingMark.run_id.set(claim.run_id),
+        FilingMark.attempts.set(claim.attempt),
+        FilingMark.next_attempt_at.set((at + retry_delay(claim.attempt)).isoformat(timespec="seconds")),
+        FilingMark.updated_at.set(stamp),
     ], condition)
 
 
@@ -102,7 +106,7 @@ def claim_filings(claims: list[Claim]) -> list[bool]:
     to the same run claims again, so nothing is lost on a crash. A claim schedules the attempt
     after its own: should it fail, the filing is due again then, and a second run racing for the
     same retry loses. A year's claims go a hundred to a request."""
-    return apply_each([_claim_update(c) for c in claims], WatermarkItem._get_connection().connection)
+    return apply_each([_claim_update(c) for c in claims], FilingMark._get_connection().connection)
 
 
 def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False,
@@ -112,35 +116,34 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
 
 
 def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:
-    item = WatermarkItem(*FILING.key(year=year, doc_id=doc_id))
-    actions: list[Action] = [WatermarkItem.status.set(status), WatermarkItem.updated_at.set(now())]
+    item = FilingMark.at(year=year, doc_id=doc_id)
+    actions: list[Action] = [FilingMark.status.set(status), FilingMark.updated_at.set(now())]
     for name, value in fields.items():
-        attr = getattr(WatermarkItem, name)
+        attr = getattr(FilingMark, name)
         actions.append(attr.set(value) if value is not None else attr.remove())
     item.update(actions=actions)
 
 
 def set_ocr_status(year: int, doc_id: str, status: str, *, sha256: str, ocr_version: str) -> None:
     """The OCR stage's mark: these bytes were read by this OCR version (extract's status is left alone)."""
-    WatermarkItem(*FILING.key(year=year, doc_id=doc_id)).update(actions=[
-        WatermarkItem.ocr_status.set(status), WatermarkItem.ocr_sha256.set(sha256),
-        WatermarkItem.ocr_version.set(ocr_version), WatermarkItem.updated_at.set(now()),
+    FilingMark.at(year=year, doc_id=doc_id).update(actions=[
+        FilingMark.ocr_status.set(status), FilingMark.ocr_sha256.set(sha256),
+        FilingMark.ocr_version.set(ocr_version), FilingMark.updated_at.set(now()),
     ])
 
 
-def filing(year: int, doc_id: str) -> WatermarkItem | None:
-    return _get(*FILING.key(year=year, doc_id=doc_id))
+def filing(year: int, doc_id: str) -> FilingMark | None:
+    return _get(FilingMark, year=year, doc_id=doc_id)
 
 
-def index_state(year: int) -> WatermarkItem | None:
-    return _get(*INDEX.key(year=year))
+def index_state(year: int) -> IndexMark | None:
+    return _get(IndexMark, year=year)
 
 
 def record_index(year: int, etag: str | None, sha256: str, key: str) -> None:
-    WatermarkItem(*INDEX.key(year=year), etag=etag, sha256=sha256, bronze_key=key, updated_at=now()).save()
+    IndexMark(*IndexMark.KIND.key(year=year), etag=etag, sha256=sha256, bronze_key=key, updated_at=now()).save()
 
 
-_BREAKER = BREAKER.key()
 # A fetcher reads the breaker at most this often (not once per document): another fetcher's trip
 # reaches it within these seconds, its own at once.
 BREAKER_READ_EVERY_S = 5.0
@@ -149,7 +152,7 @@ _breaker_seen: dict[str, float] = {}  # read_at (monotonic), blocked_until (epoc
 
 def breaker_open(now: float | None = None) -> bool:
     if time.monotonic() - _breaker_seen.get("read_at", -BREAKER_READ_EVERY_S) >= BREAKER_READ_EVERY_S:
-        item = _get(*_BREAKER)
+        item = _get(Breaker)
         _breaker_seen.update(read_at=time.monotonic(), blocked_until=float(item.blocked_until or 0) if item else 0.0)
     return _breaker_seen["blocked_until"] > (now or time.time())
 
@@ -157,7 +160,7 @@ def breaker_open(now: float | None = None) -> bool:
 def trip_breaker(seconds: int, reason: str) -> None:
     """After a 403 every fetcher stops asking the source until the breaker closes again."""
     blocked_until = time.time() + seconds
-    WatermarkItem(*_BREAKER, blocked_until=blocked_until, reason=reason, updated_at=now()).save()
+    Breaker(*Breaker.KIND.key(), blocked_until=blocked_until, reason=reason, updated_at=now()).save()
     _breaker_seen.update(read_at=time.monotonic(), blocked_until=blocked_until)
 
 

@@ -44,7 +44,7 @@ from events.models import (
     RunSucceeded,
 )
 from services.common.conditional import Update, apply_each, update_if
-from services.common.tables import RUN, RUN_DOCUMENT, RUN_ITEM, RUN_YEAR, LedgerItem
+from services.common.tables import RUN, LedgerTable, RunDocumentItem, RunItem, RunYearItem
 
 SERVICE = "ledger"
 MAX_ERRORS = 10
@@ -53,11 +53,11 @@ COMPLETES_ON = "api.published"
 
 
 def run_pk(run_id: str) -> str:
-    return RUN_ITEM.key(run_id=run_id)[0]
+    return RunItem.KIND.key(run_id=run_id)[0]
 
 
-def run_item(run_id: str) -> LedgerItem:
-    return LedgerItem(*RUN_ITEM.key(run_id=run_id))
+def run_item(run_id: str) -> RunItem:
+    return RunItem.at(run_id=run_id)
 
 
 def _now() -> str:
@@ -78,7 +78,7 @@ class _Change:
     error: str | None = None  # for the run's errors, once recorded
 
     def update(self, run_id: str) -> Update:
-        return LedgerItem(*RUN_DOCUMENT.key(run_id=run_id, doc_id=self.doc_id)), self.actions, self.condition
+        return RunDocumentItem.at(run_id=run_id, doc_id=self.doc_id), self.actions, self.condition
 
 
 @dataclass
@@ -114,7 +114,7 @@ class Ledger:
     def connection(self) -> Connection:
         """The ledger table model's own connection (one client, set up again whenever the
         tables are configured again: a new endpoint, a new table name)."""
-        return LedgerItem._get_connection().connection
+        return RunItem._get_connection().connection
 
     # ------------------------------------------------------------------ entry points
     def apply(self, event: Envelope) -> list[Envelope]:
@@ -229,12 +229,12 @@ class Ledger:
         for change in changes:
             counts.update(change.counts)  # update() keeps a zero: the count exists, as event by event
             durations.update(change.durations_ms)
-        actions = [*(LedgerItem.counts[name].add(value) for name, value in counts.items()),
-                   *(LedgerItem.durations_ms[stage].add(value) for stage, value in durations.items()),
-                   LedgerItem.updated_at.set(_now())]
+        actions = [*(RunItem.counts[name].add(value) for name, value in counts.items()),
+                   *(RunItem.durations_ms[stage].add(value) for stage, value in durations.items()),
+                   RunItem.updated_at.set(_now())]
         settled = sum(change.settles for change in changes)
         if settled:
-            actions.append(LedgerItem.docs_settled.add(settled))
+            actions.append(RunItem.docs_settled.add(settled))
         return run_item(run_id), actions, None
 
     # ------------------------------------------------------------------ helpers
@@ -243,50 +243,50 @@ class Ledger:
             return
         # Create the run item once: a late event of a finished run must not make it active again.
         update_if((run_item(run_id), [
-            LedgerItem.run_id.set(run_id),
-            LedgerItem.entity.set(RUN),
-            LedgerItem.active.set(RUN),
-            LedgerItem.status.set("running"),
-            LedgerItem.started_at.set(occurred_at),
-            LedgerItem.counts.set({}),
-            LedgerItem.durations_ms.set({}),
-            LedgerItem.errors.set([]),
-            LedgerItem.docs_settled.set(0),
-            LedgerItem.docs_expected.set(0),
-            LedgerItem.years_discovered.set(0),
-        ], LedgerItem.status.does_not_exist()))
+            RunItem.run_id.set(run_id),
+            RunItem.entity.set(RUN),
+            RunItem.active.set(RUN),
+            RunItem.status.set("running"),
+            RunItem.started_at.set(occurred_at),
+            RunItem.counts.set({}),
+            RunItem.durations_ms.set({}),
+            RunItem.errors.set([]),
+            RunItem.docs_settled.set(0),
+            RunItem.docs_expected.set(0),
+            RunItem.years_discovered.set(0),
+        ], RunItem.status.does_not_exist()))
         self._ensured.add(run_id)
 
-    def _transition(self, run_id: str, key: tuple[str, str], item_actions: list, condition, run_actions: list) -> bool:
+    def _transition(self, run_id: str, item: LedgerTable, item_actions: list, condition, run_actions: list) -> bool:
         """Apply item_actions to one item iff condition holds, and run_actions with it, atomically."""
-        run_actions = [*run_actions, LedgerItem.updated_at.set(_now())]
+        run_actions = [*run_actions, RunItem.updated_at.set(_now())]
         # A failed condition is a duplicate delivery: already counted.
-        return update_if((LedgerItem(*key), item_actions, condition),
+        return update_if((item, item_actions, condition),
                          (run_item(run_id), run_actions, None), connection=self.connection)
 
     @staticmethod
     def _record_error(run_id: str, text: str) -> None:
-        update_if((run_item(run_id), [LedgerItem.errors.set(LedgerItem.errors.append([text]))],
-                   size(LedgerItem.errors) < MAX_ERRORS))
+        update_if((run_item(run_id), [RunItem.errors.set(RunItem.errors.append([text]))],
+                   size(RunItem.errors) < MAX_ERRORS))
 
     @staticmethod
     def _count(name: str, value: int = 1):
-        return LedgerItem.counts[name].add(value)
+        return RunItem.counts[name].add(value)
 
     # ------------------------------------------------------------------ event handlers
     def _requested(self, event: Envelope, detail: RunRequested) -> bool:
         # Once: a duplicate request must not touch the run (its updated_at is how idle it is).
         return update_if((run_item(event.run_id), [
-            LedgerItem.trigger.set(detail.trigger),
-            LedgerItem.years.set(detail.years),  # type: ignore[arg-type]  # pynamodb types a list of numbers as attributes
-            LedgerItem.years_expected.set(len(detail.years)),
-            LedgerItem.updated_at.set(_now()),
-        ], LedgerItem.trigger.does_not_exist()))
+            RunItem.trigger.set(detail.trigger),
+            RunItem.years.set(detail.years),  # type: ignore[arg-type]  # pynamodb types a list of numbers as attributes
+            RunItem.years_expected.set(len(detail.years)),
+            RunItem.updated_at.set(_now()),
+        ], RunItem.trigger.does_not_exist()))
 
     def _discovered(self, event: Envelope, d: RunDiscovered) -> bool:
         run_actions = [
-            LedgerItem.years_discovered.add(1),
-            LedgerItem.docs_expected.add(d.dispatched),
+            RunItem.years_discovered.add(1),
+            RunItem.docs_expected.add(d.dispatched),
             self._count("index_rows", d.index_rows),
             self._count("filings_distinct", d.distinct_filings),
             self._count("filings_dispatched", d.dispatched),
@@ -294,9 +294,9 @@ class Ledger:
             self._count(f"index_{d.index_status}"),
         ]
         changed = self._transition(
-            event.run_id, RUN_YEAR.key(run_id=event.run_id, year=d.year),
-            [LedgerItem.year.set(d.year), LedgerItem.detail.set(d.model_dump()), LedgerItem.run_id.set(event.run_id)],
-            LedgerItem.sk.does_not_exist(), run_actions,
+            event.run_id, RunYearItem.at(run_id=event.run_id, year=d.year),
+            [RunYearItem.year.set(d.year), RunYearItem.detail.set(d.model_dump()), RunYearItem.run_id.set(event.run_id)],
+            RunYearItem.sk.does_not_exist(), run_actions,
         )
         if changed and d.index_status == "failed":
             self._record_error(event.run_id, f"discover {d.year}: {d.error}")
@@ -305,33 +305,33 @@ class Ledger:
     @staticmethod
     def _filing(event: Envelope, d: FilingDiscovered | DocumentExtractRequested) -> _Change:
         return _Change(d.doc_id, [
-            LedgerItem.run_id.set(event.run_id),
-            LedgerItem.doc_id.set(d.doc_id),
-            LedgerItem.year.set(d.year),
-            LedgerItem.filing_type.set(d.filing_type),
+            RunDocumentItem.run_id.set(event.run_id),
+            RunDocumentItem.doc_id.set(d.doc_id),
+            RunDocumentItem.year.set(d.year),
+            RunDocumentItem.filing_type.set(d.filing_type),
         ], None)
 
     @staticmethod
     def _document(event: Envelope, doc_id: str, actions: list, condition: Condition, **adds: Any) -> _Change:
-        base = [LedgerItem.run_id.set(event.run_id), LedgerItem.doc_id.set(doc_id), LedgerItem.updated_at.set(_now())]
+        base = [RunDocumentItem.run_id.set(event.run_id), RunDocumentItem.doc_id.set(doc_id), RunDocumentItem.updated_at.set(_now())]
         return _Change(doc_id, base + actions, condition, **adds)
 
     def _stored(self, event: Envelope, d: DocumentStored) -> _Change:
-        return self._document(event, d.doc_id, [LedgerItem.fetch.set("stored")], LedgerItem.fetch.does_not_exist(),
+        return self._document(event, d.doc_id, [RunDocumentItem.fetch.set("stored")], RunDocumentItem.fetch.does_not_exist(),
                               counts={"fetch_stored": 1}, durations_ms={"fetch": d.fetch_ms})
 
     def _terminal(self, event: Envelope, doc_id: str, outcome: str, actions: list, **adds: Any) -> _Change:
-        return self._document(event, doc_id, [LedgerItem.terminal.set(outcome), *actions],
-                              LedgerItem.terminal.does_not_exist(), settles=True, **adds)
+        return self._document(event, doc_id, [RunDocumentItem.terminal.set(outcome), *actions],
+                              RunDocumentItem.terminal.does_not_exist(), settles=True, **adds)
 
     def _unchanged(self, event: Envelope, d: DocumentUnchanged) -> _Change:
-        return self._terminal(event, d.doc_id, "unchanged", [LedgerItem.fetch.set("unchanged")],
+        return self._terminal(event, d.doc_id, "unchanged", [RunDocumentItem.fetch.set("unchanged")],
                               counts={"fetch_unchanged": 1})
 
     def _extracted(self, event: Envelope, d: DocumentExtracted) -> _Change:
         outcome = "needs_ocr" if isinstance(d, DocumentNeedsOcr) else "extracted"
         return self._terminal(
-            event, d.doc_id, outcome, [LedgerItem.extract.set(outcome)],
+            event, d.doc_id, outcome, [RunDocumentItem.extract.set(outcome)],
             counts={f"extract_{outcome}": 1, "transactions": d.transactions, "pages": d.pages},
             durations_ms={"extract": d.extract_ms},
         )
@@ -342,23 +342,23 @@ class Ledger:
         if d.filing_type != "P":
             return self._extracted(event, d)
         return self._document(
-            event, d.doc_id, [LedgerItem.extract.set("needs_ocr")], LedgerItem.extract.does_not_exist(),
+            event, d.doc_id, [RunDocumentItem.extract.set("needs_ocr")], RunDocumentItem.extract.does_not_exist(),
             counts={"extract_needs_ocr": 1, "pages": d.pages}, durations_ms={"extract": d.extract_ms},
         )
 
     def _ocr_extracted(self, event: Envelope, d: DocumentOcrExtracted) -> _Change:
         return self._terminal(
-            event, d.doc_id, "ocr_extracted", [LedgerItem.ocr.set("extracted")],
+            event, d.doc_id, "ocr_extracted", [RunDocumentItem.ocr.set("extracted")],
             counts={"ocr_extracted": 1, "transactions": d.transactions, "ocr_transactions": d.transactions,
                     "ocr_needs_review": d.needs_review, "ocr_pages": d.pages},
             durations_ms={"ocr": d.ocr_ms},
         )
 
     def _failed(self, event: Envelope, d: DocumentFailed) -> _Change:
-        stage_attr = {"fetch": LedgerItem.fetch, "ocr": LedgerItem.ocr}.get(d.stage, LedgerItem.extract)
+        stage_attr = {"fetch": RunDocumentItem.fetch, "ocr": RunDocumentItem.ocr}.get(d.stage, RunDocumentItem.extract)
         return self._terminal(
             event, d.doc_id, "failed",
-            [stage_attr.set("failed"), LedgerItem.reason.set(d.reason), LedgerItem.message.set(d.message[:1000])],
+            [stage_attr.set("failed"), RunDocumentItem.reason.set(d.reason), RunDocumentItem.message.set(d.message[:1000])],
             counts={f"{d.stage}_failed": 1, f"failed_{d.reason}": 1},
             error=f"{d.stage} {d.doc_id}: {d.reason}: {d.message[:300]}",
         )
@@ -367,14 +367,14 @@ class Ledger:
         """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
         # Only from running: a redelivery after the build finished must not reopen the run.
         update_if((run_item(event.run_id), [
-            LedgerItem.trigger.set("gold"), LedgerItem.years.set(d.years),  # type: ignore[arg-type]  # as above
-            LedgerItem.years_expected.set(0),
-            LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
-        ], LedgerItem.status == "running"))
+            RunItem.trigger.set("gold"), RunItem.years.set(d.years),  # type: ignore[arg-type]  # as above
+            RunItem.years_expected.set(0),
+            RunItem.status.set("settled"), RunItem.active.set(RUN), RunItem.settled_at.set(_now()),
+        ], RunItem.status == "running"))
         return []
 
     def _gold_published(self, event: Envelope, d: GoldPublished) -> list[Envelope]:
-        run_item(event.run_id).update(actions=[LedgerItem.gold_version.set(d.version)])
+        run_item(event.run_id).update(actions=[RunItem.gold_version.set(d.version)])
         return []
 
     def _gold_rejected(self, event: Envelope, d: GoldRejected) -> list[Envelope]:
@@ -384,7 +384,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ settlement and completion
     def _check_settled(self, run_id: str, reannounce: bool = False) -> list[Envelope]:
-        run = LedgerItem.get(*RUN_ITEM.key(run_id=run_id), consistent_read=True)
+        run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
         if reannounce and run.status == "settled" and not run.settled_announced_at:
             return [self._settled_event(run)]
         ready = (
@@ -398,14 +398,14 @@ class Ledger:
         # A failed run settled by a replay is active again (build_gold and publish_api follow),
         # and its failure is over: the reason goes to the run's errors, as history.
         if not update_if((run_item(run_id), [
-            LedgerItem.status.set("settled"), LedgerItem.active.set(RUN), LedgerItem.settled_at.set(_now()),
-            LedgerItem.failure_reason.remove(),
-        ], LedgerItem.status.is_in("running", "failed") & LedgerItem.settled_at.does_not_exist())):
+            RunItem.status.set("settled"), RunItem.active.set(RUN), RunItem.settled_at.set(_now()),
+            RunItem.failure_reason.remove(),
+        ], RunItem.status.is_in("running", "failed") & RunItem.settled_at.does_not_exist())):
             return []
         self._superseded(run)
         return [self._settled_event(run)]
 
-    def _superseded(self, run: LedgerItem) -> None:
+    def _superseded(self, run: RunItem) -> None:
         """Keep a failure a run recovered from in its errors (its failure_reason was removed)."""
         if run.status == "failed" and run.failure_reason:
             self._record_error(run.run_id, f"recovered from: {run.failure_reason}")
@@ -415,16 +415,16 @@ class Ledger:
         """Record that the settlements among these events were published (after publishing)."""
         for event in events:
             if event.event_type == "run.documents_settled":
-                run_item(event.run_id).update(actions=[LedgerItem.settled_announced_at.set(_now())])
+                run_item(event.run_id).update(actions=[RunItem.settled_announced_at.set(_now())])
 
     @staticmethod
-    def _settled_event(run: LedgerItem) -> Envelope:
+    def _settled_event(run: RunItem) -> Envelope:
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         settled = RunDocumentsSettled(years=list(run.years or []), documents=int(run.docs_expected or 0), counts=counts)
         return Envelope.build(settled, run_id=run.run_id, source=SERVICE)
 
     def _finish(self, run_id: str) -> list[Envelope]:
-        run = LedgerItem.get(*RUN_ITEM.key(run_id=run_id), consistent_read=True)
+        run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         failed_indexes = counts.get("index_failed", 0)
         status = "failed" if failed_indexes else "succeeded"
@@ -435,13 +435,13 @@ class Ledger:
     def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...]) -> list[Envelope]:
         """Move the run to its final status once; return run.succeeded / run.failed to announce."""
         expected = (expected,) if isinstance(expected, str) else expected
-        run = LedgerItem.get(*RUN_ITEM.key(run_id=run_id), consistent_read=True)
+        run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
         finished = datetime.now(UTC)
         # A run's failure reason is its last one's: one that ends otherwise drops an earlier reason.
-        actions = [LedgerItem.status.set(status), LedgerItem.active.remove(),
-                   LedgerItem.finished_at.set(finished.isoformat(timespec="milliseconds")),
-                   LedgerItem.failure_reason.set(reason) if reason else LedgerItem.failure_reason.remove()]
-        if not update_if((run_item(run_id), actions, LedgerItem.status.is_in(*expected))):
+        actions = [RunItem.status.set(status), RunItem.active.remove(),
+                   RunItem.finished_at.set(finished.isoformat(timespec="milliseconds")),
+                   RunItem.failure_reason.set(reason) if reason else RunItem.failure_reason.remove()]
+        if not update_if((run_item(run_id), actions, RunItem.status.is_in(*expected))):
             return []
         if status == "succeeded":
             self._superseded(run)

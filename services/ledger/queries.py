@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.tables import RUN, RUN_DOCUMENT, RUN_ITEM, RUN_YEAR, LedgerItem, kind_of
+from services.common.tables import RUN, LedgerTable, RunDocumentItem, RunItem, RunYearItem, query_kinds
 from services.ledger.ledger import run_pk
 
 # Freshness looks at this many of the newest succeeded runs: runs are ordered by start, and a
@@ -16,7 +16,7 @@ from services.ledger.ledger import run_pk
 FRESHNESS_WINDOW = 10
 
 
-def _plain(item: LedgerItem) -> dict[str, Any]:
+def _plain(item: LedgerTable) -> dict[str, Any]:
     data = item.to_simple_dict()
     for key, value in list(data.items()):
         if isinstance(value, float) and value.is_integer():
@@ -28,38 +28,38 @@ def _plain(item: LedgerItem) -> dict[str, Any]:
 
 def list_runs(limit: int = 20) -> list[dict[str, Any]]:
     """The newest runs first (run ids start with their start time): one query of the runs index."""
-    return [_plain(item) for item in LedgerItem.runs.query(RUN, scan_index_forward=False, limit=limit)]
+    return [_plain(item) for item in RunItem.runs.query(RUN, scan_index_forward=False, limit=limit)]
 
 
 def get_run(run_id: str) -> dict[str, Any] | None:
-    items = list(LedgerItem.query(run_pk(run_id), consistent_read=True))
-    run = next((i for i in items if kind_of("ledger", i.pk, i.sk) is RUN_ITEM), None)
+    items = list(query_kinds(LedgerTable, run_pk(run_id), consistent_read=True))
+    run = next((i for i in items if isinstance(i, RunItem)), None)
     if run is None:
         return None
     out = _plain(run)
-    out["years_detail"] = [_plain(i) for i in items if kind_of("ledger", i.pk, i.sk) is RUN_YEAR]
-    out["documents"] = [_plain(i) for i in items if kind_of("ledger", i.pk, i.sk) is RUN_DOCUMENT]
+    out["years_detail"] = [_plain(i) for i in items if isinstance(i, RunYearItem)]
+    out["documents"] = [_plain(i) for i in items if isinstance(i, RunDocumentItem)]
     return out
 
 
 def active_runs() -> list[dict[str, Any]]:
     """Runs still running or settled, read again from the table with consistent reads: the
     index is eventually consistent and keys-only, and the watchdog acts on what it reads."""
-    keys = [(item.pk, item.sk) for item in LedgerItem.active_runs.query(RUN)]
-    runs = [_plain(item) for item in LedgerItem.batch_get(keys, consistent_read=True)] if keys else []
+    keys = [(item.pk, item.sk) for item in RunItem.active_runs.query(RUN)]
+    runs = [_plain(item) for item in RunItem.batch_get(keys, consistent_read=True)] if keys else []
     return sorted((r for r in runs if r.get("status") in ("running", "settled")), key=lambda r: r["run_id"], reverse=True)
 
 
 def first_run_started_at() -> str | None:
     """When the oldest run in the ledger started: the runs index read oldest first, one item."""
-    oldest = next(iter(LedgerItem.runs.query(RUN, scan_index_forward=True, limit=1)), None)
+    oldest = next(iter(RunItem.runs.query(RUN, scan_index_forward=True, limit=1)), None)
     return oldest.started_at if oldest else None
 
 
 def last_success_finished_at() -> str | None:
     """When data was last published: the latest finish among the newest succeeded runs."""
-    succeeded = LedgerItem.runs.query(
-        RUN, scan_index_forward=False, filter_condition=LedgerItem.status == "succeeded", limit=FRESHNESS_WINDOW
+    succeeded = RunItem.runs.query(
+        RUN, scan_index_forward=False, filter_condition=RunItem.status == "succeeded", limit=FRESHNESS_WINDOW
     )
     # finish() writes every finished_at in one UTC format, so they order as strings.
     finished = [item.finished_at for item in succeeded if item.finished_at]

@@ -103,7 +103,7 @@ def gold_stack(
         os.environ["DEAD_LETTER_QUEUES"] = ",".join(dlqs)
         if ledger:
             tables.configure(ledger="ledger", watermarks="watermarks")
-            tables.LedgerItem.create_table(read_capacity_units=1, write_capacity_units=1, wait=True)
+            tables.RunItem.create_table(read_capacity_units=1, write_capacity_units=1, wait=True)
         published = None
         if publish:
             from services.publish_api.publish import publish as do_publish

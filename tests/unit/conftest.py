@@ -55,6 +55,6 @@ def ledger_table(moto_aws, monkeypatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(Connection, "_make_api_call", recorded)
     tables.configure(ledger="ledger", watermarks="watermarks")
-    tables.LedgerItem.create_table(wait=True)
+    tables.RunItem.create_table(wait=True)
     calls.clear()
     yield calls

@@ -7,7 +7,7 @@ import json
 from events.models import Envelope, RunRequested
 from infra.local.http_api import LambdaContext, http_event
 from services.api.app import public_text
-from services.common.tables import LedgerItem
+from services.common.tables import RunDocumentItem, RunItem
 from services.ledger.ledger import Ledger
 
 
@@ -24,7 +24,7 @@ def test_runs_are_the_newest_from_a_query_never_a_scan(ledger_table):
     for run_id in ids:
         ledger.apply(Envelope.build(RunRequested(years=[2025], source_url="x"), run_id=run_id, source="cli"))
     for doc in range(30):  # a run's documents share the table
-        LedgerItem(f"RUN#{ids[0]}", f"DOC#{doc}", run_id=ids[0], doc_id=str(doc)).save()
+        RunDocumentItem(f"RUN#{ids[0]}", f"DOC#{doc}", run_id=ids[0], doc_id=str(doc)).save()
     ledger_table.clear()
 
     status, runs = call("/v1/ops/runs", {"limit": "3"})
@@ -37,7 +37,7 @@ def test_runs_are_the_newest_from_a_query_never_a_scan(ledger_table):
 def test_run_errors_are_human_reasons_only(ledger_table):
     run_id = "20251126T080000Z-abcdef01"
     trace = 'Traceback (most recent call last):\n  File "/var/task/x.py", line 1\nValueError: boom'
-    LedgerItem(
+    RunItem(
         f"RUN#{run_id}", "RUN", run_id=run_id, entity="RUN", status="failed",
         failure_reason="messages in dead-letter queues: disclosures-prod-fetch-dlq=2",
         errors=[

@@ -215,9 +215,9 @@ def test_cacheable_answers_come_from_the_site_bucket(stack):
 
 
 def test_ops_runs_and_dlq(stack):
-    from services.common.tables import LedgerItem
+    from services.common.tables import RunItem
 
-    LedgerItem(
+    RunItem(
         "RUN#20251126T080000Z-abcdef01", "RUN", run_id="20251126T080000Z-abcdef01", entity="RUN", status="succeeded",
         trigger="cli", started_at="2025-11-26T08:00:00+00:00", finished_at="2025-11-26T08:01:30+00:00",
         counts={"fetch_stored": 29, "fetch_failed": 3}, durations_ms={"fetch": 1200, "extract": 5400},

@@ -22,7 +22,7 @@ def served(ledger_table, monkeypatch, tmp_path):
     monkeypatch.setenv("HTTP_BACKOFF_S", "0.01")
     (tmp_path / "current.yaml").write_text(yaml.safe_dump([_person("A000001", "Current")]))
     (tmp_path / "history.yaml").write_text(yaml.safe_dump([_person("P000616", "Phillips")]))
-    tables.WatermarkItem.create_table(wait=True)
+    tables.WatermarksTable.create_table(wait=True)
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="bronze")
     server = MirrorServer(tmp_path).start()
     yield server
@@ -35,7 +35,7 @@ def test_current_and_former_members_are_stored_apart_and_survive_an_outage(serve
     assert [leg.bioguide_id for leg in load_legislators(current, history)] == ["A000001", "P000616"]
     assert history_key.startswith("reference/legislators-historical.yaml/sha256=")
     assert current_key.startswith("reference/legislators-current.yaml/sha256=")
-    assert {i.sk for i in tables.WatermarkItem.query("REFERENCE#legislators")} == {"CURRENT", "HISTORY"}
+    assert {i.sk for i in tables.ReferenceMark.query("REFERENCE#legislators")} == {"CURRENT", "HISTORY"}
     # Unchanged (304), then unreachable: the stored copy of each file stands, the other untouched.
     assert reference.load(f"{served.url}/history.yaml", "bronze", reference.HISTORY) == (history, history_key)
     served.faults["/history.yaml"] = 503

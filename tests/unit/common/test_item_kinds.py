@@ -58,18 +58,18 @@ def _write_every_kind(reference_url: str) -> None:
 
 
 def test_every_stored_item_has_a_kind_and_every_kind_is_written(ledger_table, reference_url):
-    tables.WatermarkItem.create_table(wait=True)
+    tables.WatermarksTable.create_table(wait=True)
     _write_every_kind(reference_url)
 
     written = set()
-    for table, model in tables.MODELS.items():
+    for table, model in tables.TABLES.items():
         for item in model.scan():
             kind = tables.kind_of(table, item.pk, item.sk)
             assert kind is not None, f"{table} item {item.pk} / {item.sk} has no kind in tables.KINDS"
             written.add(kind)
     assert written == set(tables.KINDS)
     assert {t: set(kinds) for t, kinds in tables.ITEM_KINDS.items()} == {
-        t: {k.name for k in tables.KINDS if k.table == t} for t in tables.MODELS
+        t: {k.name for k in tables.KINDS if k.table == t} for t in tables.TABLES
     }
 
 

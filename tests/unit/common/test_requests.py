@@ -96,9 +96,9 @@ def test_the_breaker_is_read_every_few_seconds_and_a_trip_is_seen_at_once(monkey
     from services.common import watermarks
 
     reads: list[int] = []
-    monkeypatch.setattr(watermarks, "_get", lambda pk, sk: reads.append(1))
+    monkeypatch.setattr(watermarks, "_get", lambda model, **parts: reads.append(1))
     saved: list[object] = []
-    monkeypatch.setattr(watermarks.WatermarkItem, "save", lambda self: saved.append(self))
+    monkeypatch.setattr(watermarks.Breaker, "save", lambda self: saved.append(self))
     watermarks.forget_breaker()
     assert not watermarks.breaker_open() and not watermarks.breaker_open()
     assert len(reads) == 1

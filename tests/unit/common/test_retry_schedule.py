@@ -7,21 +7,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common import watermarks
-from services.common.tables import WatermarkItem
+from services.common.tables import FilingMark, WatermarksTable
 
 
 @pytest.fixture
 def marks(ledger_table):
-    WatermarkItem.create_table(wait=True)
+    WatermarksTable.create_table(wait=True)
 
 
-def _fail(status: str = "failed") -> WatermarkItem:
+def _fail(status: str = "failed") -> FilingMark:
     watermarks.set_filing_status(2025, "1", status, reason="not_pdf")
     return watermarks.filing(2025, "1")
 
 
-def _make_due(mark: WatermarkItem) -> None:
-    mark.update(actions=[WatermarkItem.next_attempt_at.set((datetime.now(UTC) - timedelta(seconds=1)).isoformat())])
+def _make_due(mark: FilingMark) -> None:
+    mark.update(actions=[FilingMark.next_attempt_at.set((datetime.now(UTC) - timedelta(seconds=1)).isoformat())])
 
 
 def test_the_delay_doubles_from_a_day_up_to_a_cap():
@@ -69,7 +69,7 @@ def test_a_document_that_succeeded_is_never_due(marks):
 
 
 def test_a_failure_recorded_before_the_schedule_is_due_a_day_later(marks):
-    WatermarkItem(*watermarks.FILING.key(year=2025, doc_id="1"), fingerprint="fp", run_id="run-0", status="failed",
+    FilingMark(*FilingMark.KIND.key(year=2025, doc_id="1"), fingerprint="fp", run_id="run-0", status="failed",
                   updated_at=(datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")).save()
     mark = watermarks.filing(2025, "1")
     assert watermarks.retry_due(mark) and watermarks.next_attempt(mark, "fp", "run-1") == 1

@@ -19,7 +19,7 @@ from events.models import (
     RunRequested,
 )
 from infra.local.http_api import LambdaContext
-from services.common.tables import LedgerItem
+from services.common.tables import RunDocumentItem, RunItem
 from services.ledger.ledger import Ledger, run_pk
 
 RUN_A = "20251201T000000Z-batch00a"
@@ -85,15 +85,15 @@ def failed(rid: str, n: int) -> Envelope:
                           run_id=rid, source="extract")
 
 
-def run(rid: str) -> LedgerItem:
-    return LedgerItem.get(run_pk(rid), "RUN", consistent_read=True)
+def run(rid: str) -> RunItem:
+    return RunItem.get(run_pk(rid), "RUN", consistent_read=True)
 
 
 def tally(rid: str) -> tuple:
     """What the ledger knows of a run and its documents, without the times of the writes."""
     item = run(rid)
     docs = {d.sk: {k: v for k, v in d.attribute_values.items() if k not in ("updated_at", "run_id", "pk")}
-            for d in LedgerItem.query(run_pk(rid), LedgerItem.sk.startswith("DOC#"))}
+            for d in RunDocumentItem.query(run_pk(rid), RunDocumentItem.sk.startswith("DOC#"))}
     return item.counts.as_dict(), item.durations_ms.as_dict(), item.docs_settled, len(item.errors), docs
 
 
@@ -156,7 +156,7 @@ def test_a_document_stored_and_extracted_in_one_batch(ledgered):
 
     assert ledgered.invoke([stored(RUN_A, 0), extracted(RUN_A, 0), stored(RUN_A, 1)]) == []
     assert ledgered.calls == ["TransactWriteItems", "TransactWriteItems", "GetItem"]
-    doc = LedgerItem.get(run_pk(RUN_A), f"DOC#{_doc(0)}")
+    doc = RunDocumentItem.get(run_pk(RUN_A), f"DOC#{_doc(0)}")
     assert (doc.fetch, doc.extract, doc.terminal, doc.filing_type) == ("stored", "extracted", "extracted", "P")
     counts, durations, settled, _, _ = tally(RUN_A)
     assert (counts["fetch_stored"], counts["extract_extracted"], settled) == (2, 1, 1)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from events.models import ApiPublished, Envelope, RunRequested, parse_event
 from services.common.aws import client
-from services.common.tables import LedgerItem
+from services.common.tables import LedgerTable, RunItem
 from services.ledger.ledger import Ledger
 from tests.unit.ledger.test_ledger_index import request, settle
 
@@ -49,7 +49,7 @@ def test_an_invalid_event_goes_to_the_dlq_with_its_reason_and_makes_no_run(dlq, 
     assert event is None and says in reason
     assert record_batch([_record(body)]) == []  # consumed: bad input is not retried
 
-    assert list(LedgerItem.scan()) == []  # no run, not even a failed one
+    assert list(LedgerTable.scan()) == []  # no run, not even a failed one
     [letter] = _dead_letters(dlq)
     assert letter["Body"] == body
     reason = letter["MessageAttributes"]["reason"]["StringValue"]
@@ -63,7 +63,7 @@ def test_a_valid_event_is_recorded_and_nothing_is_dead_lettered(dlq):
     event, reason = parse(body)
     assert reason is None and event is not None and event.event_type == "run.requested"
     assert record_batch([_record(body)]) == []
-    assert LedgerItem.get("RUN#20251201T000000Z-bad", "RUN").status == "running"
+    assert RunItem.get("RUN#20251201T000000Z-bad", "RUN").status == "running"
     assert _dead_letters(dlq) == []
 
 
@@ -72,7 +72,7 @@ def test_an_event_with_an_invalid_detail_cannot_reach_the_ledger(ledger_table):
 
     with pytest.raises(ValidationError, match=r"run.requested`?\.detail\.years"):
         parse_event(_valid(detail={"years": []}))
-    assert list(LedgerItem.scan()) == []
+    assert list(LedgerTable.scan()) == []
 
 
 def _published(ledger: Ledger, rid: str) -> list[Envelope]:
@@ -88,7 +88,7 @@ def test_a_run_failed_while_settled_that_recovers_drops_its_failure_reason(ledge
     [succeeded] = _published(ledger, rid)
 
     assert succeeded.event_type == "run.succeeded"
-    run = LedgerItem.get(f"RUN#{rid}", "RUN")
+    run = RunItem.get(f"RUN#{rid}", "RUN")
     assert run.status == "succeeded" and run.failure_reason is None
     assert "recovered from: messages in dead-letter queues: gold-dlq=1" in run.errors
 
@@ -97,14 +97,14 @@ def test_a_run_failed_while_running_that_settles_drops_its_failure_reason(ledger
     ledger, rid = Ledger(), "20251201T000000Z-00000002"
     request(ledger, rid)
     ledger.finish(rid, "failed", "messages in dead-letter queues: fetch-dlq=1", expected=("running", "settled"))
-    assert LedgerItem.get(f"RUN#{rid}", "RUN").failure_reason
+    assert RunItem.get(f"RUN#{rid}", "RUN").failure_reason
 
     [settled] = settle(ledger, rid)  # the replayed fetch: every document terminal
     assert settled.event_type == "run.documents_settled"
-    run = LedgerItem.get(f"RUN#{rid}", "RUN")
+    run = RunItem.get(f"RUN#{rid}", "RUN")
     assert run.status == "settled" and run.failure_reason is None
     _published(ledger, rid)
-    run = LedgerItem.get(f"RUN#{rid}", "RUN")
+    run = RunItem.get(f"RUN#{rid}", "RUN")
     assert run.status == "succeeded" and run.failure_reason is None
     assert run.errors.count("recovered from: messages in dead-letter queues: fetch-dlq=1") == 1
 
@@ -115,12 +115,12 @@ def test_a_run_that_fails_again_keeps_the_newer_reason(ledger_table):
     settle(ledger, rid)
     ledger.finish(rid, "failed", "stuck", expected=("running", "settled"))
     ledger.finish(rid, "failed", "quality gate rejected gold v2: row_counts", expected=("failed",))
-    assert LedgerItem.get(f"RUN#{rid}", "RUN").failure_reason == "quality gate rejected gold v2: row_counts"
+    assert RunItem.get(f"RUN#{rid}", "RUN").failure_reason == "quality gate rejected gold v2: row_counts"
 
 
 def test_a_duplicate_run_request_leaves_the_run_untouched(ledger_table):
     ledger, rid = Ledger(), "20251201T000000Z-00000004"
     request(ledger, rid)
-    before = LedgerItem.get(f"RUN#{rid}", "RUN").serialize()
+    before = RunItem.get(f"RUN#{rid}", "RUN").serialize()
     request(ledger, rid)
-    assert LedgerItem.get(f"RUN#{rid}", "RUN").serialize() == before  # updated_at included
+    assert RunItem.get(f"RUN#{rid}", "RUN").serialize() == before  # updated_at included

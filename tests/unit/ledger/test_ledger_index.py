@@ -16,7 +16,7 @@ from events.models import (
 )
 from infra.local.template import Stack, load
 from services.common import tables
-from services.common.tables import LedgerItem
+from services.common.tables import RunItem
 from services.ledger.ledger import Ledger
 from services.ledger.queries import active_runs, last_success_finished_at, list_runs
 
@@ -48,7 +48,7 @@ def settle(ledger: Ledger, rid: str, docs: int = 2) -> list[Envelope]:
 
 def finished(rid: str, status: str, at: datetime) -> None:
     Ledger().finish(rid, status, None if status == "succeeded" else "why", expected=("running", "settled"))
-    LedgerItem(f"RUN#{rid}", "RUN").update(actions=[LedgerItem.finished_at.set(at.isoformat(timespec="milliseconds"))])
+    RunItem(f"RUN#{rid}", "RUN").update(actions=[RunItem.finished_at.set(at.isoformat(timespec="milliseconds"))])
 
 
 def test_list_runs_is_one_query_of_the_runs_index_newest_first(ledger_table):
@@ -88,7 +88,7 @@ def test_a_run_is_active_exactly_while_running_or_settled(ledger_table):
     assert {r["run_id"] for r in active_runs()} == {run_id(3), run_id(0)}
 
     # The invariant on every run item: `active` exactly when the status is not final.
-    for item in LedgerItem.scan(LedgerItem.sk == "RUN"):
+    for item in RunItem.scan(RunItem.sk == "RUN"):
         assert item.entity == "RUN"
         assert (item.active == "RUN") == (item.status in ("running", "settled")), (item.run_id, item.status, item.active)
 
@@ -109,9 +109,9 @@ def test_freshness_is_the_latest_finish_among_succeeded_runs(ledger_table):
 
 def test_the_template_declares_the_indexes_of_the_model():
     props = Stack(load()).resources["LedgerTable"]["Properties"]
-    assert props["GlobalSecondaryIndexes"] == tables.global_indexes(LedgerItem)
+    assert props["GlobalSecondaryIndexes"] == tables.global_indexes(RunItem)
     declared = {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]}
-    wanted = {(a["AttributeName"], a["AttributeType"]) for a in LedgerItem._get_schema()["attribute_definitions"]}
+    wanted = {(a["AttributeName"], a["AttributeType"]) for a in RunItem._get_schema()["attribute_definitions"]}
     assert declared == wanted
 
 

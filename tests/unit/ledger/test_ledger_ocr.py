@@ -12,7 +12,7 @@ from events.models import (
     RunDiscovered,
     RunRequested,
 )
-from services.common.tables import LedgerItem
+from services.common.tables import RunDocumentItem, RunItem
 from services.ledger.ledger import Ledger, run_pk
 
 RUN = "20251120T070000Z-0cr0cr00"
@@ -43,8 +43,8 @@ def _ocr_done(doc: str, rows: int = 3) -> DocumentOcrExtracted:
                                 silver_key="s", ocr_version="1", engine="tesseract", ocr_ms=900)
 
 
-def _run() -> LedgerItem:
-    return LedgerItem.get(run_pk(RUN), "RUN", consistent_read=True)
+def _run() -> RunItem:
+    return RunItem.get(run_pk(RUN), "RUN", consistent_read=True)
 
 
 def test_a_scanned_ptr_settles_the_run_only_once_ocr_is_done(ledger_table):
@@ -60,7 +60,7 @@ def test_a_scanned_ptr_settles_the_run_only_once_ocr_is_done(ledger_table):
     counts = settled[0].detail.counts
     assert counts["extract_needs_ocr"] == 2 and counts["ocr_extracted"] == 1 and counts["ocr_failed"] == 1
     assert counts["failed_handwritten"] == 1 and counts["transactions"] == 3 and counts["ocr_needs_review"] == 1
-    doc = LedgerItem.get(run_pk(RUN), "DOC#8221120")
+    doc = RunDocumentItem.get(run_pk(RUN), "DOC#8221120")
     assert (doc.extract, doc.ocr, doc.terminal, doc.reason) == ("needs_ocr", "failed", "failed", "handwritten")
     assert _run().durations_ms.as_dict()["ocr"] == 900
 
@@ -81,4 +81,4 @@ def test_scanned_filings_of_other_types_and_untyped_events_end_at_extract(ledger
     ledger = Ledger()
     settled = _scanned(ledger, {"8220001": "X", "8220002": None})
     assert [e.event_type for e in settled] == ["run.documents_settled"]
-    assert LedgerItem.get(run_pk(RUN), "DOC#8220001").terminal == "needs_ocr"
+    assert RunDocumentItem.get(run_pk(RUN), "DOC#8220001").terminal == "needs_ocr"

@@ -10,7 +10,7 @@ import pytest
 
 from events.models import Envelope, FilingDiscovered, RunRequested
 from services.common import keys, queues
-from services.common.tables import LedgerItem
+from services.common.tables import RunItem
 from services.ledger import watchdog
 from services.ledger.ledger import Ledger
 from services.ledger.queries import get_run
@@ -85,7 +85,7 @@ def test_dead_letters_naming_no_run_fail_nobody(dlqs, caplog):
 def test_a_run_still_moving_is_not_failed_for_its_dead_letters(dlqs):
     sqs, urls = dlqs
     sqs.send_message(QueueUrl=urls["fetch-dlq"], MessageBody=envelope(OWNER))
-    LedgerItem(f"RUN#{OWNER}", "RUN").update(actions=[LedgerItem.updated_at.set((LATER - timedelta(seconds=60)).isoformat())])
+    RunItem(f"RUN#{OWNER}", "RUN").update(actions=[RunItem.updated_at.set((LATER - timedelta(seconds=60)).isoformat())])
 
     assert watchdog.check(now=LATER) == []
     assert status(OWNER) == ("running", None)
@@ -108,7 +108,7 @@ def test_a_bronze_event_in_extract_dlq_belongs_to_the_run_that_stored_the_pdf(dl
 
 def test_a_settled_run_waiting_on_gold_fails_for_its_dead_letter(dlqs):
     sqs, urls = dlqs
-    LedgerItem(f"RUN#{OWNER}", "RUN").update(actions=[LedgerItem.status.set("settled")])
+    RunItem(f"RUN#{OWNER}", "RUN").update(actions=[RunItem.status.set("settled")])
     sqs.send_message(QueueUrl=urls["runs-dlq"], MessageBody=envelope(OWNER))
 
     assert [e.run_id for e in watchdog.check(now=LATER)] == [OWNER]

@@ -61,7 +61,7 @@ def silver(moto_aws, monkeypatch) -> Iterator:
     monkeypatch.setenv("WATERMARKS_TABLE", "watermarks")
     config.settings.cache_clear()
     tables.configure(ledger="ledger", watermarks="watermarks")
-    tables.WatermarkItem.create_table(wait=True)
+    tables.WatermarksTable.create_table(wait=True)
     s3 = aws.client("s3")
     for bucket in ("bronze", "silver"):
         s3.create_bucket(Bucket=bucket)
