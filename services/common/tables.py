@@ -98,11 +98,16 @@ class FilingMark(WatermarksTable):
     next_attempt_at = UnicodeAttribute(null=True)  # when a failed filing may be asked for again
 
 
-class IndexMark(WatermarksTable):
-    KIND = ItemKind("watermarks", "index", f"{SOURCE}#{{year}}", "INDEX", "the last stored {year}FD.zip")
+class _StoredCopy(WatermarksTable):
+    """The last stored copy of a file the source serves: its ETag, digest and bronze key."""
+
     etag = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
     bronze_key = UnicodeAttribute(null=True)
+
+
+class IndexMark(_StoredCopy):
+    KIND = ItemKind("watermarks", "index", f"{SOURCE}#{{year}}", "INDEX", "the last stored {year}FD.zip")
 
 
 class Breaker(WatermarksTable):
@@ -112,12 +117,9 @@ class Breaker(WatermarksTable):
     reason = UnicodeAttribute(null=True)
 
 
-class ReferenceMark(WatermarksTable):
+class ReferenceMark(_StoredCopy):
     KIND = ItemKind("watermarks", "reference", "REFERENCE#{name}", "{which}",
                     "the last stored copy of a reference file (legislators: CURRENT members, HISTORY of former ones)")
-    etag = UnicodeAttribute(null=True)
-    sha256 = UnicodeAttribute(null=True)
-    bronze_key = UnicodeAttribute(null=True)
 
 
 class QualityOverride(WatermarksTable):

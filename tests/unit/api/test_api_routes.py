@@ -240,3 +240,19 @@ def test_ops_runs_and_dlq(stack):
     assert status == 200
     assert [(q["name"], q["depth"]) for q in dlq["items"]] == [("fetch-dlq", 0), ("extract-dlq", 1)]
     assert dlq["total_depth"] == 1
+
+
+def test_a_cached_answer_is_given_without_resolving_again(stack, monkeypatch):
+    """A warm function's cached answer skips the resolver and Powertools' per-invocation wrappers
+    (most of what a cached answer cost): the same bytes, and an uncached request still resolves."""
+    from services.api import handler
+
+    first = handler.lambda_handler(http_event("/v1/trades", {"ticker": "NVDA"}), LambdaContext())
+    resolved: list[str] = []
+    original = handler._resolve
+    monkeypatch.setattr(handler, "_resolve", lambda event, context: resolved.append(event["rawPath"]) or original(
+        event, context))
+    again = handler.lambda_handler(http_event("/v1/trades", {"ticker": "NVDA"}), LambdaContext())
+    assert again == first and resolved == []
+    assert handler.lambda_handler(http_event("/v1/trades", {"ticker": "AAPL"}), LambdaContext())["statusCode"] == 200
+    assert resolved == ["/v1/trades"]
