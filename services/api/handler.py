@@ -115,7 +115,7 @@ def _not_modified(event: dict[str, Any], response: dict[str, Any]) -> dict[str, 
     return response
 
 
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: Any) -> dict:
     """A cached answer is given before Powertools' per-invocation wrappers (context logging,
     tracing, the metrics flush): they cost about 40 us an answer, most of what a cached one
     costs, for an answer that logs, traces and counts nothing. Everything else is resolved."""
