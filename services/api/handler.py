@@ -119,28 +119,24 @@ def lambda_handler(event: dict, context: Any) -> dict:
     """A cached answer is given before Powertools' per-invocation wrappers (context logging,
     tracing, the metrics flush): they cost about 40 us an answer, most of what a cached one
     costs, for an answer that logs, traces and counts nothing. Everything else is resolved."""
-    key, version = _cache_key(event)
+    key = ResponseCache.key(event) if cache.size else None
+    version = _live_version() if key else None
+    health = key == (HEALTH_PATH, "")
     if key and version:
         hit = cache.get(version, key)
-        if hit is None and key == (HEALTH_PATH, "") and _health[0] == version and time.monotonic() - _health[1] < HEALTH_REUSE_S:
+        if hit is None and health and _health[0] == version and time.monotonic() - _health[1] < HEALTH_REUSE_S:
             hit = _health[2]
         if hit is not None:
             return _not_modified(event, hit)
-    return _resolve(event, context)
-
-
-def _cache_key(event: dict) -> tuple[tuple[str, str] | None, str | None]:
-    key = ResponseCache.key(event) if cache.size else None
-    return key, _live_version() if key else None
+    response = _resolve(event, context)
+    if key and version:
+        cache.put(version, key, response)
+        if health and response.get("statusCode") == 200:
+            _health[:] = [version, time.monotonic(), response]
+    return _not_modified(event, response)
 
 
 @lambda_entry(logger, tracer, metrics)
 def _resolve(event: dict, context: LambdaContext) -> dict:
-    key, version = _cache_key(event)
     with _resolving:
-        response = _finish(app.resolve(event, context))
-    if key and version:
-        cache.put(version, key, response)
-        if key == (HEALTH_PATH, "") and response.get("statusCode") == 200:
-            _health[:] = [version, time.monotonic(), response]
-    return _not_modified(event, response)
+        return _finish(app.resolve(event, context))
