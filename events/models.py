@@ -114,7 +114,7 @@ class DocumentOcrExtracted(_Detail):
 class DocumentFailed(_Detail):
     doc_id: str
     year: int
-    stage: Literal["discover", "fetch", "extract", "ocr"]
+    stage: Literal["fetch", "extract", "ocr"]  # the stages of services.common.states.STAGE_STATES
     reason: str = Field(description="Machine code, e.g. source_missing, not_pdf, too_large, encrypted; from OCR: "
                         "handwritten, not_ptr, unreadable, no_rows, too_many_pages, page_too_large")
     message: str

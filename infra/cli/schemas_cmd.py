@@ -10,7 +10,7 @@ import typer
 
 from events.models import DETAIL_TYPES, event_schema
 from services.build_gold import schemas as parquet
-from services.common import documents, tables
+from services.common import documents, states, tables
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -23,6 +23,7 @@ def generated() -> dict[str, str]:
     for name, document in documents.DOCUMENTS.items():
         files[f"documents/{name}.schema.json"] = document.model_json_schema()
     files["tables.json"] = tables.describe()
+    files["states.json"] = states.describe()
     for layer, group in (("silver", parquet.SILVER_TABLES), ("gold", parquet.GOLD_TABLES)):
         for name, schema in group.items():
             files[f"parquet/{layer}/{name}.json"] = {

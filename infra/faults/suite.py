@@ -25,6 +25,7 @@ from infra.faults.pdfs import many_page_pdf
 from infra.local.emulator import Emulator
 from infra.local.mirror import MirrorServer
 from infra.local.runtime import SHARED_MIRROR, LocalRuntime, RuntimeOptions
+from services.common import states
 
 YEAR = 2025
 GOOD = ("20026590", "20027933", "20026658")  # real e-filed PTRs of the shared mirror
@@ -209,7 +210,7 @@ def bad_source(h: Harness) -> Iterator[Row]:
         happened = f"{doc.get('terminal')}: {doc.get('reason')}" if doc else "not in the ledger"
         scenario = "many-page PDF" if reason == "too_many_pages" else f"bad source: {reason}"
         yield Row(scenario, injected, f"failed: {reason}", happened, f"{counts}, dead letters {dead}",
-                  doc.get("terminal") == "failed" and doc.get("reason") == reason and ok_ledger and dead == 0)
+                  doc.get("terminal") in states.FAILED and doc.get("reason") == reason and ok_ledger and dead == 0)
     errors = " ".join(run.get("errors") or [])
     index_ok = "discover 2024: bad_zip" in errors and "discover 2023: malformed_xml" in errors
     good_doc = docs.get(GOOD[0], {}).get("terminal")

@@ -27,6 +27,7 @@ from services.api import models
 from services.api.models import USE_RESTRICTION
 from services.common import keys
 from services.common.aws import client
+from services.common.states import PublicStatus
 from services.ledger.dead_letters import DeadLetterSettings
 from services.read_model import data
 
@@ -337,7 +338,7 @@ def get_filings(
     ] = None,
     year: Annotated[int | None, Query(ge=2008, le=2100, description="Filing year")] = None,
     status: Annotated[
-        Literal["extracted", "needs_ocr", "failed", "missing"] | None, Query(description="Extraction status")
+        PublicStatus | None, Query(description="Extraction status")
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.states import PublicStatus
+
 USE_RESTRICTION = (
     "Use restriction (5 U.S.C. 13107): the financial disclosure data of the Clerk of the U.S. House "
     "of Representatives may not be used for any unlawful purpose, for any commercial purpose other "
@@ -243,7 +245,7 @@ class Filing(_Model):
     member_name: str | None = None
     filing_type: str | None = None
     filing_date: date | None = None
-    extraction_status: str
+    extraction_status: PublicStatus
     failure_reason: str | None = None
     rendering: str | None = None
     pages: int | None = None

@@ -106,6 +106,7 @@ def parse_document(obj: SilverObject, year: int) -> tuple[dict[str, Any], list[d
     document = {
         **record.model_dump(include=_DOCUMENT_FIELDS),
         "year": year,
+        "extraction_status": record.extraction_status.value,
         "filer_name": header.filer_name or ptr.filer_name,
         "filer_status": header.status or ptr.status,
         "header_state_district": header.state_district or ptr.state_district,

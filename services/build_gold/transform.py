@@ -34,6 +34,7 @@ import pyarrow as pa
 from services.build_gold import schemas
 from services.build_gold.corrections import TradeRow, reconcile
 from services.build_gold.members import Filer, MemberMatch, MemberResolver, member_key
+from services.common import states
 
 LATE_AFTER_DAYS = 45
 TRENDING_WINDOWS = (7, 30, 90)
@@ -199,7 +200,8 @@ def _resolve_filings(silver: SilverTables, resolver: MemberResolver) -> list[_Re
             "rendering": doc.get("rendering"),
             "pages": doc.get("pages"),
             # A filing with no document record was never fetched (404) or not yet extracted.
-            "extraction_status": doc.get("extraction_status", "missing"),
+            "extraction_status": states.public_status(
+                states.read_silver(doc["extraction_status"], ocr=False) if doc else None),
             "failure_reason": doc.get("failure_reason"),
             "transaction_count": doc.get("transaction_count", 0),
             "parser_version": doc.get("parser_version"),

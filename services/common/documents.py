@@ -23,9 +23,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from services.common import keys, objects
+from services.common import keys, objects, states
+from services.common.states import DocumentState
 
 # 2: `format_version` and `filings_digests` are written. A manifest without `format_version` was
 # written before it existed (1); one without digests is rebuilt once by the next run.
@@ -171,7 +172,7 @@ class SilverDocument(_Silver):
     run_id: Text = None
     parser_version: Text = None
     extracted_at: Instant = None
-    extraction_status: Literal["extracted", "needs_ocr", "failed"]
+    extraction_status: Annotated[DocumentState, Field(strict=False)]  # an extract or OCR state
     failure_reason: Text = None
     failure_message: Text = None
     rendering: Text = None
@@ -179,6 +180,17 @@ class SilverDocument(_Silver):
     header: SilverFiler | None = None
     ptr: SilverPtr | None = None
     warnings: Texts = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _state(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("extraction_status") in states.LEGACY_SILVER:
+            data = {**data, "extraction_status": states.read_silver(data["extraction_status"], ocr=bool(data.get("ocr")))}
+        return data
+
+    @property
+    def public_status(self) -> states.PublicStatus:
+        return states.public_status(self.extraction_status)
 
 
 class IndexFiling(_Silver):

@@ -26,6 +26,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 
+from services.common import states
 from services.common.keys import SOURCE
 
 # The value of the `entity` and `active` attributes of run items, the only items that have them.
@@ -80,17 +81,23 @@ class WatermarksTable(_Item):
         table_name = os.environ.get("WATERMARKS_TABLE", "watermarks")
 
 
+class DocumentStateAttribute(UnicodeAttribute):
+    """A `DocumentState`; a value written before that vocabulary reads as what it meant."""
+
+    def deserialize(self, value: str) -> states.DocumentState | None:
+        return states.read_mark(value)
+
+
 class FilingMark(WatermarksTable):
     KIND = ItemKind("watermarks", "filing", f"{SOURCE}#{{year}}", "DOC#{doc_id}",
                     "the filing's version, who claimed it, how far it got; the retry schedule of a failed one")
     fingerprint = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(null=True)
+    status = DocumentStateAttribute(null=True)  # moved only as `states.TRANSITIONS` allows (see watermarks.move)
     run_id = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
     bronze_key = UnicodeAttribute(null=True)
     parser_version = UnicodeAttribute(null=True)
-    # The OCR stage's own mark on a scanned filing, beside extract's: which bytes, by which reader.
-    ocr_status = UnicodeAttribute(null=True)
+    # Which bytes the OCR stage read, with which reader: its kept result is reused for the same pair.
     ocr_sha256 = UnicodeAttribute(null=True)
     ocr_version = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,12 @@ from typing import Any, TypeVar
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
+from services.common import states
 from services.common.conditional import Update, apply_each, update_if
+from services.common.states import DocumentState
 from services.common.tables import Breaker, FilingMark, IndexMark, WatermarksTable
+
+log = logging.getLogger(__name__)
 
 
 def now() -> str:
@@ -34,10 +39,8 @@ def filing_watermarks(year: int) -> dict[str, FilingMark]:
     return {item.sk.removeprefix(prefix): item for item in items}
 
 
-# Statuses of a filing whose source document failed for good (fetch: missing, not a PDF, empty;
-# extract: truncated, malformed, too many pages ...). The Clerk sometimes fixes such a file, so
-# the filing is asked for again on a back-off schedule: 1 day after an attempt, then 2, 4, ...
-FAILED = ("failed", "extract_failed")
+# A filing whose source document failed (`states.RETRIED`) is asked for again on a back-off
+# schedule: 1 day after an attempt, then 2, 4, ...
 RETRY_FIRST = timedelta(days=1)
 RETRY_CAP = timedelta(days=32)
 
@@ -50,7 +53,7 @@ def retry_delay(attempt: int) -> timedelta:
 def retry_due(mark: FilingMark, at: datetime | None = None) -> bool:
     """A failed filing whose next attempt is due (one failed before the schedule: a day after)."""
     at = at or datetime.now(UTC)
-    if mark.status not in FAILED:
+    if mark.status not in states.RETRIED:
         return False
     if mark.next_attempt_at is None:
         return mark.updated_at is None or datetime.fromisoformat(mark.updated_at) <= at - RETRY_FIRST
@@ -83,7 +86,7 @@ def _claim_update(claim: Claim) -> Update:
     stamp = at.isoformat(timespec="seconds")
     condition = None
     if not claim.force:
-        failed = FilingMark.status.is_in(*FAILED)
+        failed = FilingMark.status.is_in(*states.stored_spellings(states.RETRIED))
         condition = (
             FilingMark.fingerprint.does_not_exist()
             | (FilingMark.fingerprint != claim.fingerprint)
@@ -115,21 +118,22 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
     return update_if(_claim_update(Claim(year, doc_id, fingerprint, run_id, force, attempt)))
 
 
-def set_filing_status(year: int, doc_id: str, status: str, **fields: str | None) -> None:
-    item = FilingMark.at(year=year, doc_id=doc_id)
-    actions: list[Action] = [FilingMark.status.set(status), FilingMark.updated_at.set(now())]
+def move(year: int, doc_id: str, state: DocumentState, **fields: str | None) -> bool:
+    """Move a filing to `state` with `fields` (None removes one), iff `states.TRANSITIONS`
+    allows it from the state it is in. False when it does not: the filing moved on meanwhile
+    (newer bytes were stored, or their fetch failed), and this outcome is about older bytes."""
+    actions: list[Action] = [FilingMark.status.set(state), FilingMark.updated_at.set(now())]
     for name, value in fields.items():
         attr = getattr(FilingMark, name)
         actions.append(attr.set(value) if value is not None else attr.remove())
-    item.update(actions=actions)
-
-
-def set_ocr_status(year: int, doc_id: str, status: str, *, sha256: str, ocr_version: str) -> None:
-    """The OCR stage's mark: these bytes were read by this OCR version (extract's status is left alone)."""
-    FilingMark.at(year=year, doc_id=doc_id).update(actions=[
-        FilingMark.ocr_status.set(status), FilingMark.ocr_sha256.set(sha256),
-        FilingMark.ocr_version.set(ocr_version), FilingMark.updated_at.set(now()),
-    ])
+    condition = FilingMark.status.is_in(*states.stored_spellings(states.sources(state)))
+    if state in states.TRANSITIONS[None]:
+        condition = FilingMark.status.does_not_exist() | condition
+    if update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition)):
+        return True
+    log.warning("filing %s/%s not moved to %s: it moved on since (newer bytes, or their fetch failed)",
+                year, doc_id, state.value)
+    return False
 
 
 def filing(year: int, doc_id: str) -> FilingMark | None:

@@ -15,7 +15,7 @@ from events.models import (
     RunRequested,
     RunRequestedEvent,
 )
-from services.common import http, keys, storage, watermarks
+from services.common import http, keys, states, storage, watermarks
 from services.common.config import settings
 from services.common.source import index_url, pdf_url
 from services.common.versions import PARSER_VERSION
@@ -38,9 +38,6 @@ class YearResult:
     reextract: list[DocumentExtractRequested] = field(default_factory=list)
     index: tuple[str | None, str, str] | None = None  # (etag, sha256, bronze key) to record once announced
 
-# Watermark statuses of documents whose bytes are stored and went through extract.
-_EXTRACTED = ("extracted", "needs_ocr", "extract_failed")
-
 
 def _selected(row: IndexRow, request: RunRequested, existing: dict, run_id: str) -> bool:
     if request.doc_ids:
@@ -60,13 +57,13 @@ def reextract_candidates(request: RunRequested, year: int, skip: set[str]) -> li
     parser version read (so bumping PARSER_VERSION re-extracts exactly those)."""
     out = []
     for doc_id, mark in sorted(watermarks.filing_watermarks(year).items()):
-        if doc_id in skip or not mark.bronze_key or mark.status not in (*_EXTRACTED, "stored"):
+        if doc_id in skip or not mark.bronze_key or mark.status not in states.HAS_BYTES:
             continue
         if request.trigger == "reprocess":
             if request.doc_ids and doc_id not in request.doc_ids:
                 continue
             reason = "reprocess"
-        elif mark.status in _EXTRACTED and mark.parser_version != PARSER_VERSION:
+        elif mark.status in states.READ and mark.parser_version != PARSER_VERSION:
             reason = "parser_version"
         else:
             continue

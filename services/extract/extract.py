@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from events.models import DocumentExtracted, DocumentFailed, DocumentNeedsOcr
-from services.common import keys, storage, watermarks
+from services.common import keys, states, storage, watermarks
 from services.common.config import settings
 from services.common.documents import PdfMetadata
 from services.common.pdf import PDFIUM_LOCK
+from services.common.states import DocumentState
 from services.common.versions import PARSER_VERSION
 from services.extract.analyze import analyze_document
 from services.extract.errors import InvalidPdf, ParseFailure
@@ -37,7 +38,8 @@ def _record(pdf: keys.PdfKey, key: str, meta: PdfMetadata) -> dict[str, Any]:
 
 
 def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
-    if record["extraction_status"] == "failed" and not record.get("ocr"):
+    state = states.read_silver(record["extraction_status"], ocr=bool(record.get("ocr")))
+    if state is DocumentState.EXTRACT_FAILED:
         return DocumentFailed(
             doc_id=record["doc_id"],
             year=record["year"],
@@ -48,7 +50,7 @@ def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
     fields: dict[str, Any] = {}
     # A scanned record the OCR stage has since filled in was still needs_ocr at this stage: the OCR
     # stage re-announces its own stored outcome, it does not read the document again.
-    if record["extraction_status"] == "needs_ocr" or record.get("ocr"):
+    if state in (DocumentState.NEEDS_OCR, *states.STAGE_STATES["ocr"]):
         model: type[DocumentExtracted] = DocumentNeedsOcr
         fields["filing_type"] = record.get("filing_type")
     else:
@@ -70,7 +72,7 @@ def _outcome_from_record(record: dict[str, Any], extract_ms: int) -> Outcome:
 def already_done(pdf: keys.PdfKey) -> dict[str, Any] | None:
     """The silver record when this exact content was already extracted by this parser version."""
     mark = watermarks.filing(pdf.year, pdf.doc_id)
-    if not (mark and mark.status in ("extracted", "needs_ocr", "extract_failed")):
+    if not (mark and mark.status in states.READ):
         return None
     if mark.sha256 != pdf.sha256 or mark.parser_version != PARSER_VERSION:
         return None
@@ -84,7 +86,7 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
             result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
     except (InvalidPdf, ParseFailure) as exc:
         return {
-            "extraction_status": "failed",
+            "extraction_status": DocumentState.EXTRACT_FAILED,
             "failure_reason": exc.reason,
             "failure_message": str(exc),
             "rendering": None,
@@ -93,9 +95,8 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
             "ptr": None,
             "warnings": [],
         }, []
-    status = "needs_ocr" if result["rendering"] == "scanned" else "extracted"
     record = {
-        "extraction_status": status,
+        "extraction_status": DocumentState.NEEDS_OCR if result["rendering"] == "scanned" else DocumentState.EXTRACTED,
         "failure_reason": None,
         "failure_message": None,
         "rendering": result["rendering"],
@@ -135,13 +136,6 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
         # New content without a text layer: the text of an earlier version must not linger.
         storage.delete(silver, text_key)
     storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id} if run_id else None)
-    mark_status = {"failed": "extract_failed"}.get(record["extraction_status"], record["extraction_status"])
-    watermarks.set_filing_status(
-        pdf.year,
-        pdf.doc_id,
-        mark_status,
-        sha256=pdf.sha256,
-        parser_version=PARSER_VERSION,
-        reason=record["failure_reason"],
-    )
+    watermarks.move(pdf.year, pdf.doc_id, record["extraction_status"], sha256=pdf.sha256,
+                    parser_version=PARSER_VERSION, reason=record["failure_reason"])
     return run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000)), trace

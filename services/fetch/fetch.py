@@ -9,6 +9,7 @@ from events.models import DocumentFailed, DocumentStored, DocumentUnchanged, Fil
 from services.common import http, keys, storage, watermarks
 from services.common.config import settings
 from services.common.documents import PdfMetadata
+from services.common.states import DocumentState
 
 SERVICE = "fetch"
 MAX_PDF_BYTES = 64 * 1024 * 1024
@@ -20,7 +21,7 @@ class SourceBlocked(RuntimeError):
 
 
 def _failed(filing: FilingDiscovered, reason: str, message: str) -> DocumentFailed:
-    watermarks.set_filing_status(filing.year, filing.doc_id, "failed", reason=reason)
+    watermarks.move(filing.year, filing.doc_id, DocumentState.FETCH_FAILED, reason=reason)
     return DocumentFailed(doc_id=filing.doc_id, year=filing.year, stage="fetch", reason=reason, message=message)
 
 
@@ -65,8 +66,8 @@ def fetch_filing(
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.pdf_key(filing.year, filing.filing_type, filing.doc_id, sha256)
     if storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf"):
-        # Only new content moves the status back to 'stored': a redelivery must not undo 'extracted'.
-        watermarks.set_filing_status(filing.year, filing.doc_id, "stored", sha256=sha256, bronze_key=key)
+        # Only new content moves the state back to stored: a redelivery must not undo extracted.
+        watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, sha256=sha256, bronze_key=key)
     elif (storage.head(bucket, key) or {}).get("Metadata", {}).get("run-id") != run_id:
         # Same bytes already stored by an earlier run: nothing new to extract.
         return DocumentUnchanged(doc_id=filing.doc_id, year=filing.year, key=key, reason="same content already stored")

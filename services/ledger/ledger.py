@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition, size
@@ -44,6 +44,7 @@ from events.models import (
     RunSucceeded,
 )
 from services.common.conditional import Update, apply_each, update_if
+from services.common.states import DocumentState
 from services.common.tables import RUN, LedgerTable, RunDocumentItem, RunItem, RunYearItem
 
 SERVICE = "ledger"
@@ -317,10 +318,13 @@ class Ledger:
         return _Change(doc_id, base + actions, condition, **adds)
 
     def _stored(self, event: Envelope, d: DocumentStored) -> _Change:
-        return self._document(event, d.doc_id, [RunDocumentItem.fetch.set("stored")], RunDocumentItem.fetch.does_not_exist(),
+        return self._document(event, d.doc_id, [RunDocumentItem.fetch.set(DocumentState.STORED)], RunDocumentItem.fetch.does_not_exist(),
                               counts={"fetch_stored": 1}, durations_ms={"fetch": d.fetch_ms})
 
-    def _terminal(self, event: Envelope, doc_id: str, outcome: str, actions: list, **adds: Any) -> _Change:
+    def _terminal(self, event: Envelope, doc_id: str, outcome: DocumentState | Literal["unchanged"], actions: list,
+                  **adds: Any) -> _Change:
+        """The document's last outcome in this run: the state it ended in, or unchanged (its
+        bytes were already stored: nothing to do)."""
         return self._document(event, doc_id, [RunDocumentItem.terminal.set(outcome), *actions],
                               RunDocumentItem.terminal.does_not_exist(), settles=True, **adds)
 
@@ -329,7 +333,7 @@ class Ledger:
                               counts={"fetch_unchanged": 1})
 
     def _extracted(self, event: Envelope, d: DocumentExtracted) -> _Change:
-        outcome = "needs_ocr" if isinstance(d, DocumentNeedsOcr) else "extracted"
+        outcome = DocumentState.NEEDS_OCR if isinstance(d, DocumentNeedsOcr) else DocumentState.EXTRACTED
         return self._terminal(
             event, d.doc_id, outcome, [RunDocumentItem.extract.set(outcome)],
             counts={f"extract_{outcome}": 1, "transactions": d.transactions, "pages": d.pages},
@@ -342,13 +346,13 @@ class Ledger:
         if d.filing_type != "P":
             return self._extracted(event, d)
         return self._document(
-            event, d.doc_id, [RunDocumentItem.extract.set("needs_ocr")], RunDocumentItem.extract.does_not_exist(),
+            event, d.doc_id, [RunDocumentItem.extract.set(DocumentState.NEEDS_OCR)], RunDocumentItem.extract.does_not_exist(),
             counts={"extract_needs_ocr": 1, "pages": d.pages}, durations_ms={"extract": d.extract_ms},
         )
 
     def _ocr_extracted(self, event: Envelope, d: DocumentOcrExtracted) -> _Change:
         return self._terminal(
-            event, d.doc_id, "ocr_extracted", [RunDocumentItem.ocr.set("extracted")],
+            event, d.doc_id, DocumentState.OCR_EXTRACTED, [RunDocumentItem.ocr.set(DocumentState.OCR_EXTRACTED)],
             counts={"ocr_extracted": 1, "transactions": d.transactions, "ocr_transactions": d.transactions,
                     "ocr_needs_review": d.needs_review, "ocr_pages": d.pages},
             durations_ms={"ocr": d.ocr_ms},
@@ -356,9 +360,10 @@ class Ledger:
 
     def _failed(self, event: Envelope, d: DocumentFailed) -> _Change:
         stage_attr = {"fetch": RunDocumentItem.fetch, "ocr": RunDocumentItem.ocr}.get(d.stage, RunDocumentItem.extract)
+        state = DocumentState(f"{d.stage}_failed")
         return self._terminal(
-            event, d.doc_id, "failed",
-            [stage_attr.set("failed"), RunDocumentItem.reason.set(d.reason), RunDocumentItem.message.set(d.message[:1000])],
+            event, d.doc_id, state,
+            [stage_attr.set(state), RunDocumentItem.reason.set(d.reason), RunDocumentItem.message.set(d.message[:1000])],
             counts={f"{d.stage}_failed": 1, f"failed_{d.reason}": 1},
             error=f"{d.stage} {d.doc_id}: {d.reason}: {d.message[:300]}",
         )

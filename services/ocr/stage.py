@@ -25,6 +25,7 @@ import pypdfium2 as pdfium
 from events.models import DocumentFailed, DocumentOcrExtracted
 from services.common import keys, storage, watermarks
 from services.common.config import settings
+from services.common.states import DocumentState
 from services.extract.errors import InvalidPdf
 from services.ocr.model import OcrResult
 
@@ -88,7 +89,7 @@ def merge(record: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     message = result.failure_message or f"the OCR reader gave no row ({failure_reason(result)})"
     return {
         **record,
-        "extraction_status": "extracted" if ok else "failed",
+        "extraction_status": DocumentState.OCR_EXTRACTED if ok else DocumentState.OCR_FAILED,
         "failure_reason": None if ok else failure_reason(result),
         "failure_message": None if ok else message,
         "header": header,
@@ -164,11 +165,10 @@ def ocr_document(year: int, doc_id: str, reader: Reader) -> tuple[Outcome, bool]
         stored = {"doc_id": doc_id, "sha256": sha256, "ocr_version": OCR_VERSION,
                   "ocr_ms": int((time.monotonic() - started) * 1000),
                   "ocr_at": datetime.now(UTC).isoformat(timespec="seconds"), "result": result.model_dump(mode="json")}
-        # Result first, then the mark: a crash between them costs a second reading, never a lost one.
         storage.put_json(silver, keys.document_ocr_key(year, doc_id), stored)
-        watermarks.set_ocr_status(year, doc_id, "ocr_extracted" if succeeded(result) else "ocr_failed",
-                                  sha256=sha256, ocr_version=OCR_VERSION)
     merged = merge(record, stored)
+    # Result first, then the mark: a crash between them costs a second reading, never a lost one.
+    watermarks.move(year, doc_id, merged["extraction_status"], ocr_sha256=sha256, ocr_version=OCR_VERSION)
     if merged != record:
         run_id = record.get("run_id")
         storage.put_json(silver, record_key, merged, {"run-id": run_id} if run_id else None)

@@ -56,7 +56,8 @@ def test_bad_documents_and_indexes_are_recorded_failures(make_stack, hostile_mir
     docs = {d["doc_id"]: d for d in stack.run_item(run["run_id"])["documents"]}
     assert docs["20000001"]["reason"] == "not_pdf" and "HTML" in docs["20000001"]["message"]
     assert docs["20000002"]["reason"] == "empty"
-    assert docs["20000003"]["terminal"] == "failed" and docs["20000003"]["extract"] == "failed"
+    assert docs["20000003"]["terminal"] == docs["20000003"]["extract"] == "extract_failed"
+    assert docs["20000001"]["terminal"] == docs["20000001"]["fetch"] == "fetch_failed"
     assert docs["20027933"]["terminal"] == "extracted"
     # ...and the three unreadable indexes fail the run, each with a clear error.
     assert run["status"] == "failed"
@@ -110,7 +111,7 @@ def test_a_bad_document_the_clerk_fixes_is_tried_again_on_schedule(make_stack, t
     assert {d: retried[d]["terminal"] for d in retried} == {"20000001": "extracted", "20000003": "extracted"}
     # The ledger keeps both attempts: the first run still shows the failures.
     docs = {d["doc_id"]: d for d in stack.run_item(first["run_id"])["documents"]}
-    assert docs["20000001"]["terminal"] == docs["20000003"]["terminal"] == "failed"
+    assert (docs["20000001"]["terminal"], docs["20000003"]["terminal"]) == ("fetch_failed", "extract_failed")
     marks = stack.client("dynamodb").get_item(TableName=stack.provisioned.environment["WATERMARKS_TABLE"],
                                               Key={"pk": {"S": "house-fd#2025"}, "sk": {"S": "DOC#20000003"}})["Item"]
     assert (marks["status"]["S"], marks["attempts"]["N"]) == ("extracted", "2")

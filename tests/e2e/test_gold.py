@@ -107,10 +107,11 @@ def test_corrupted_silver_blocks_publishing_and_shows_in_the_ledger(make_stack, 
 
 def test_only_documents_read_by_an_older_parser_are_extracted_again(make_stack, mirror_dir):
     from services.common import watermarks
+    from services.common.states import DocumentState
 
     stack = make_stack(mirror_dir)
     assert stack.wait_for_run(stack.request_run([2025]), timeout_s=240)["status"] == "succeeded"
-    watermarks.set_filing_status(2025, "20027933", "extracted", parser_version="0.0.1")
+    assert watermarks.move(2025, "20027933", DocumentState.EXTRACTED, parser_version="0.0.1")
 
     run = stack.wait_for_run(stack.request_run([2025]), timeout_s=120)
     assert run["status"] == "succeeded"

@@ -91,10 +91,10 @@ def test_scanned_ptrs_are_read_by_the_ocr_stage_into_gold(make_stack, scanned_mi
     assert counts["extract_needs_ocr"] == 4 and counts["ocr_extracted"] == 2
     for doc_id in TYPED:
         assert (docs[doc_id]["extract"], docs[doc_id]["ocr"], docs[doc_id]["terminal"]) == (
-            "needs_ocr", "extracted", "ocr_extracted")
+            "needs_ocr", "ocr_extracted", "ocr_extracted")
     # A scan with nothing to read, and a handwritten form: recorded, terminal, with the reason.
-    assert (docs[BLANK]["ocr"], docs[BLANK]["terminal"]) == ("failed", "failed") and docs[BLANK]["reason"]
-    assert (docs[HANDWRITTEN]["terminal"], docs[HANDWRITTEN]["reason"]) == ("failed", "handwritten")
+    assert (docs[BLANK]["ocr"], docs[BLANK]["terminal"]) == ("ocr_failed", "ocr_failed") and docs[BLANK]["reason"]
+    assert (docs[HANDWRITTEN]["terminal"], docs[HANDWRITTEN]["reason"]) == ("ocr_failed", "handwritten")
     assert counts["ocr_failed"] == 2 and any(f"ocr {BLANK}:" in e for e in run["errors"])
     assert docs[EFILED]["terminal"] == "extracted"
 

@@ -81,7 +81,7 @@ def test_fetch_records_a_missing_pdf_as_a_terminal_failure(harness):
     [failed] = harness.published()
     detail = DocumentFailed.model_validate(failed["detail"])
     assert (failed["event_type"], detail.stage, detail.reason) == ("document.failed", "fetch", "source_missing")
-    assert watermarks.filing(2025, "20033421").status == "failed"
+    assert watermarks.filing(2025, "20033421").status == "fetch_failed"
 
 
 def test_fetch_leaves_the_message_for_a_retry_when_the_source_is_down(harness):

@@ -59,7 +59,7 @@ def test_extract_hands_a_scanned_ptr_to_ocr_which_reads_it_once(harness, scanned
     assert first["run_id"] == "20251201T070000Z-0c5ca000" and first["source"] == "ocr"
     assert DocumentOcrExtracted.model_validate(first["detail"]).transactions == 1
     assert second["detail"] == first["detail"] and reader.calls == 1
-    assert watermarks.filing(2025, DOC).ocr_status == "ocr_extracted"
+    assert watermarks.filing(2025, DOC).status == "ocr_extracted"
 
 
 def test_only_scanned_ptrs_reach_the_ocr_queue(harness):

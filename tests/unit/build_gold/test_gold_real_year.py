@@ -59,10 +59,10 @@ def real_gold(real_year, resolver) -> dict[str, pa.Table]:
 def test_every_efiled_ptr_yields_rows_or_a_recorded_reason(real_year):
     _, records = real_year
     assert len(records) == 417
-    efiled = [r for r in records if r["rendering"] == "efiled" or r["extraction_status"] == "failed"]
+    efiled = [r for r in records if r["rendering"] == "efiled" or r["extraction_status"] == "extract_failed"]
     assert len(efiled) == 374
     for record in efiled:
-        if record["extraction_status"] == "failed":
+        if record["extraction_status"] == "extract_failed":
             assert record["failure_reason"], record["doc_id"]
         else:
             assert record["ptr"]["transactions"], record["doc_id"]

@@ -9,6 +9,7 @@ import pytest
 
 from events.models import DocumentStored, Envelope, FilingDiscovered, RunDiscovered, RunRequested
 from services.common import tables
+from services.common.states import DocumentState
 
 LEGISLATORS = b"- id: {bioguide: D000001}\n  name: {first: Jane, last: Doe, official_full: Jane Doe}\n  terms: []\n"
 
@@ -40,7 +41,7 @@ def _write_every_kind(reference_url: str) -> None:
     from services.ledger.ledger import Ledger
 
     watermarks.claim_filing(2025, "20026590", "fp", "run-1")
-    watermarks.set_filing_status(2025, "20026590", "stored", sha256="0" * 64)
+    watermarks.move(2025, "20026590", DocumentState.STORED, sha256="0" * 64)
     watermarks.record_index(2025, '"etag"', "0" * 64, "house-fd/index/2025.zip")
     watermarks.trip_breaker(60, "403")
     overrides.set_override(next(iter(overrides.CHECK_NAMES)), "a test", "tester")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common import watermarks
+from services.common.states import DocumentState
 from services.common.tables import FilingMark, WatermarksTable
 
 
@@ -15,8 +16,8 @@ def marks(ledger_table):
     WatermarksTable.create_table(wait=True)
 
 
-def _fail(status: str = "failed") -> FilingMark:
-    watermarks.set_filing_status(2025, "1", status, reason="not_pdf")
+def _fail(state: DocumentState = DocumentState.FETCH_FAILED) -> FilingMark:
+    assert watermarks.move(2025, "1", state, reason="not_pdf")
     return watermarks.filing(2025, "1")
 
 
@@ -53,7 +54,7 @@ def test_a_failed_filing_is_claimed_again_only_when_due_and_only_once(marks):
 
 def test_extract_failures_are_retried_too_and_a_changed_filing_starts_again(marks):
     assert watermarks.claim_filing(2025, "1", "fp", "run-1")
-    mark = _fail("extract_failed")
+    mark = _fail(DocumentState.EXTRACT_FAILED)
     _make_due(mark)
     assert watermarks.retry_due(watermarks.filing(2025, "1"))
     assert watermarks.next_attempt(watermarks.filing(2025, "1"), "fp2", "run-2") == 1
@@ -61,7 +62,7 @@ def test_extract_failures_are_retried_too_and_a_changed_filing_starts_again(mark
 
 def test_a_document_that_succeeded_is_never_due(marks):
     assert watermarks.claim_filing(2025, "1", "fp", "run-1")
-    watermarks.set_filing_status(2025, "1", "extracted")
+    assert watermarks.move(2025, "1", DocumentState.EXTRACTED)
     mark = watermarks.filing(2025, "1")
     assert not watermarks.retry_due(mark, datetime.now(UTC) + timedelta(days=365))
     _make_due(mark)

@@ -61,7 +61,7 @@ def test_a_scanned_ptr_settles_the_run_only_once_ocr_is_done(ledger_table):
     assert counts["extract_needs_ocr"] == 2 and counts["ocr_extracted"] == 1 and counts["ocr_failed"] == 1
     assert counts["failed_handwritten"] == 1 and counts["transactions"] == 3 and counts["ocr_needs_review"] == 1
     doc = RunDocumentItem.get(run_pk(RUN), "DOC#8221120")
-    assert (doc.extract, doc.ocr, doc.terminal, doc.reason) == ("needs_ocr", "failed", "failed", "handwritten")
+    assert (doc.extract, doc.ocr, doc.terminal, doc.reason) == ("needs_ocr", "ocr_failed", "ocr_failed", "handwritten")
     assert _run().durations_ms.as_dict()["ocr"] == 900
 
 

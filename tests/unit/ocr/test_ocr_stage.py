@@ -11,6 +11,7 @@ import pytest
 
 from events.models import DocumentFailed, DocumentOcrExtracted
 from services.common import keys, watermarks
+from services.common.states import DocumentState
 from services.extract.errors import InvalidPdf
 from services.ocr import stage
 from services.ocr.model import OcrPage, OcrResult, OcrRow
@@ -69,7 +70,7 @@ def silver(moto_aws, monkeypatch) -> Iterator:
     bronze_key = keys.pdf_key(YEAR, "P", DOC, SHA)
     s3.put_object(Bucket="bronze", Key=bronze_key, Body=PDF)
     write_extract_record(s3, bronze_key)
-    watermarks.set_filing_status(YEAR, DOC, "needs_ocr", sha256=SHA, parser_version="1.0.0")
+    assert watermarks.move(YEAR, DOC, DocumentState.NEEDS_OCR, sha256=SHA, parser_version="1.0.0")
     yield s3
 
 
@@ -102,7 +103,7 @@ def test_a_typed_scan_gets_its_rows_in_silver_like_efiled_rows(silver):
     assert isinstance(outcome, DocumentOcrExtracted)
     assert (outcome.transactions, outcome.needs_review, outcome.layout, outcome.pages) == (2, 1, "checkbox", 2)
     doc = record(silver)
-    assert doc["extraction_status"] == "extracted" and doc["rendering"] == "scanned"
+    assert doc["extraction_status"] == "ocr_extracted" and doc["rendering"] == "scanned"
     assert [r["source"] for r in doc["ptr"]["transactions"]] == ["ocr", "ocr"]
     first = doc["ptr"]["transactions"][0]
     assert (first["page"], first["confidence"], first["needs_review"]) == (1, 0.8, ["asset_name_uncertain"])
@@ -110,8 +111,8 @@ def test_a_typed_scan_gets_its_rows_in_silver_like_efiled_rows(silver):
     assert doc["ocr"]["engine"] == "tesseract 5.3.0" and doc["ocr"]["sha256"] == SHA
     assert doc["warnings"] == []  # the reader's warnings replace extract's "no text layer"
     mark = watermarks.filing(YEAR, DOC)
-    assert (mark.ocr_status, mark.ocr_sha256, mark.ocr_version) == ("ocr_extracted", SHA, stage.OCR_VERSION)
-    assert mark.status == "needs_ocr"  # extract's own mark is left alone
+    assert (mark.status, mark.ocr_sha256, mark.ocr_version) == (DocumentState.OCR_EXTRACTED, SHA, stage.OCR_VERSION)
+    assert mark.parser_version == "1.0.0"  # extract's part of the mark is left alone
 
 
 def test_a_duplicate_message_reads_nothing_again_and_changes_nothing(silver):
@@ -152,9 +153,9 @@ def test_a_scan_without_rows_is_a_terminal_failure_with_the_readers_reason(silve
     assert (outcome.stage, outcome.reason) == ("ocr", reason)
     assert reason in outcome.message
     doc = record(silver)
-    assert (doc["extraction_status"], doc["failure_reason"]) == ("failed", reason)
+    assert (doc["extraction_status"], doc["failure_reason"]) == ("ocr_failed", reason)
     assert doc["ptr"]["transactions"] == []
-    assert watermarks.filing(YEAR, DOC).ocr_status == "ocr_failed"
+    assert watermarks.filing(YEAR, DOC).status == DocumentState.OCR_FAILED
 
 
 def test_no_rows_and_no_reason_is_no_rows(silver):
@@ -176,7 +177,7 @@ def test_a_broken_dependency_raises_so_the_message_is_retried(silver):
     reader = FakeReader(OSError("tesseract: command not found"))
     with pytest.raises(OSError):
         stage.ocr_document(YEAR, DOC, reader)
-    assert watermarks.filing(YEAR, DOC).ocr_status is None
+    assert watermarks.filing(YEAR, DOC).status == DocumentState.NEEDS_OCR
     assert record(silver)["extraction_status"] == "needs_ocr"
 
 
