@@ -65,10 +65,12 @@ def fetch_filing(
     bucket = settings().bronze_bucket
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.pdf_key(filing.year, filing.filing_type, filing.doc_id, sha256)
-    if storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf"):
-        # Only new content moves the state back to stored: a redelivery must not undo extracted.
-        watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, sha256=sha256, bronze_key=key)
-    elif (storage.head(bucket, key) or {}).get("Metadata", {}).get("run-id") != run_id:
+    # The state before the object: extract, started by the object's S3 event, must find the
+    # filing stored, not see its own outcome overwritten. Only new bytes move it back to stored:
+    # a redelivery, or the same file again, must not undo extracted.
+    watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, new_bytes=sha256, sha256=sha256, bronze_key=key)
+    stored = storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf")
+    if not stored and (storage.head(bucket, key) or {}).get("Metadata", {}).get("run-id") != run_id:
         # Same bytes already stored by an earlier run: nothing new to extract.
         return DocumentUnchanged(doc_id=filing.doc_id, year=filing.year, key=key, reason="same content already stored")
     return DocumentStored(
