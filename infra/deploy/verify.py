@@ -3,13 +3,13 @@
 Everything is derived from the template, so a resource added there is verified too:
 tables, buckets (and the bronze bucket's notification to the extract queue), queues (and
 their redrive to a DLQ), the topic's subscriptions (and filter policies), the rules (and their
-targets), the functions (their `live` alias and event source mappings on AWS; their pollers
+targets), the functions (their `live` alias and event source mappings on AWS; their event sources
 locally), the alarms; then a smoke run that must succeed, the API, which must answer with
 the data that run published, and the website: the CDN (stack output WebsiteUrl) serves the
 pages, with the use-restriction notice, and routes /v1 to the API on the same origin.
 
 The same checks run against AWS (a deployed stage) and against the local stack (moto), where
-functions are pollers, the Lambda-alias alarms do not apply and the local HTTP server (the API's
+functions are local worker processes, the Lambda-alias alarms do not apply and the local HTTP server (the API's
 URL) plays the CDN's role.
 """
 

@@ -1,6 +1,7 @@
 """Which function made a request: every AWS request of this process names its caller in a header
 the emulator counts by (`x-local-caller`): the function a poller is invoking on this thread, else
-this process's Lambda function name, else `runtime` (provisioning, the scheduler, the CLI)."""
+this process's caller (a function's worker), else its Lambda function name, else `runtime`
+(provisioning, the scheduler, the CLI)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from infra.local.moto_server import CALLER_HEADER
-
+CALLER_HEADER = "x-local-caller"
 _current = threading.local()
+_process: dict[str, str] = {}
 
 
 def _tag(request: Any, **_: Any) -> None:
-    request.headers[CALLER_HEADER] = (getattr(_current, "name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-                                      or "runtime")
+    request.headers[CALLER_HEADER] = (getattr(_current, "name", None) or _process.get("name")
+                                      or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "runtime")
 
 
-def install() -> None:
-    """Tag the requests of every botocore session (boto3's, pynamodb's), present and future."""
+def install(process_caller: str | None = None) -> None:
+    """Tag the requests of every botocore session (boto3's, pynamodb's), present and future;
+    `process_caller` names this process's requests on threads not `calling_as` anyone (a
+    function's worker: its handler's own threads)."""
+    if process_caller:
+        _process["name"] = process_caller
     import boto3
     from botocore import handlers
 

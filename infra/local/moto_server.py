@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from infra.local.callers import CALLER_HEADER
 from infra.local.children import exit_with_parent
 from infra.local.emulator import PID_FILE
 
@@ -47,7 +48,6 @@ PERSISTED_SERVICES = ("s3", "sqs", "sns", "dynamodb", "cloudwatch", "events")
 SNAPSHOT_FILE = "emulator.pickle"
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_MIN_S = 2.0
-CALLER_HEADER = "x-local-caller"
 LONG_POLL_MAX_S = 20.0  # SQS's own limit on WaitTimeSeconds
 LONG_POLL_RECHECK_S = 1.0
 _READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head")

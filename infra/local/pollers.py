@@ -3,7 +3,8 @@
 A poller long-polls one queue (the emulator answers long polls without holding the queues: see
 infra/local/moto_server.py) and calls the function's handler with a Lambda-shaped SQS event,
 deleting only the messages the handler did not report in `batchItemFailures`. Redrive to the
-DLQ after maxReceiveCount is the queue's own doing (moto implements it on receive).
+DLQ after maxReceiveCount is the queue's own doing (moto implements it on receive). Pollers run
+in the functions' worker processes (infra/local/functions.py), one per concurrent execution.
 """
 
 from __future__ import annotations
@@ -76,98 +77,98 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 @dataclass
 class InvocationStats:
+    """A function's invocations, summed over its workers (what CloudWatch's AWS/Lambda gives)."""
+
     invocations: int = 0
     records: int = 0
     failures: int = 0
     errors: int = 0
     busy_s: float = 0.0
     last_error: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # shared by a function's pollers
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, report: Invocation) -> None:
+        with self.lock:
+            self.invocations += report.invoked
+            self.records += report.records
+            self.failures += report.failures
+            self.errors += report.errors
+            self.busy_s += report.busy_s
+            if report.error:
+                self.last_error = report.error
 
 
-def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalContext, caller: str, cloudwatch) -> Any:
-    """Call a handler as Lambda would, its output read as CloudWatch Logs reads it (EMF: metrics)."""
+@dataclass
+class Invocation:
+    """What one poll of a worker did: sent to the runtime, which counts it and reads its output
+    as CloudWatch Logs would."""
+
+    service: str
+    invoked: int = 0
+    records: int = 0
+    failures: int = 0
+    errors: int = 0
+    busy_s: float = 0.0
+    error: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalContext, report: Invocation) -> Any:
+    """Call a handler as Lambda would; its output lines go into the report. An unhandled error
+    is counted and raised."""
+    started = time.monotonic()
     try:
-        with calling_as(caller), logs.captured() as lines:
+        with calling_as(report.service), logs.captured() as lines:
             return handler(event, context)
+    except Exception:
+        report.errors += 1
+        report.error = traceback.format_exc(limit=5)
+        raise
     finally:
-        if cloudwatch is not None:
-            logs.deliver(lines, cloudwatch)
+        report.invoked += 1
+        report.busy_s += time.monotonic() - started
+        report.lines += lines
 
 
-class QueuePoller(threading.Thread):
-    def __init__(self, source: QueueSource, sqs, stop: threading.Event, stats: InvocationStats, wait_s: int = 10,
-                 cloudwatch=None, capture: EventCapture | None = None) -> None:
-        super().__init__(name=f"poller-{source.function}", daemon=True)
-        self.source, self.sqs, self.stop_event, self.stats, self.wait_s = source, sqs, stop, stats, wait_s
-        self.cloudwatch, self.capture = cloudwatch, capture
+class QueuePoller:
+    """What an SQS event source mapping does for one concurrent execution of a function."""
+
+    def __init__(self, source: QueueSource, sqs, wait_s: int = 10, capture: EventCapture | None = None) -> None:
+        self.source, self.sqs, self.wait_s, self.capture = source, sqs, wait_s, capture
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{source.queue_url.rsplit('/', 1)[1]}"
         self.handler = load_handler(source.handler)
-        attrs = sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
-        self.visibility = int(attrs["VisibilityTimeout"])
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self.poll_once()
-            except Exception:  # noqa: BLE001 - a poller must outlive any one failure, like Lambda's
-                self.stats.errors += 1
-                self.stats.last_error = traceback.format_exc(limit=3)
-                self.stop_event.wait(0.5)
-
-    def poll_once(self) -> int:
-        response = self.sqs.receive_message(
-            QueueUrl=self.source.queue_url,
-            MaxNumberOfMessages=min(self.source.batch_size, 10),
-            WaitTimeSeconds=self.wait_s,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+    def poll_once(self) -> Invocation | None:
+        """Receive a batch and invoke the handler on it; None when the queue had nothing."""
+        with calling_as("runtime"):  # the event source mapping's requests, not the function's
+            response = self.sqs.receive_message(
+                QueueUrl=self.source.queue_url,
+                MaxNumberOfMessages=min(self.source.batch_size, 10),
+                WaitTimeSeconds=self.wait_s,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = response.get("Messages", [])
         if not messages:
-            return 0
-        started = time.monotonic()
-        failed_ids: set[str]
+            return None
+        report = Invocation(self.source.service_name, records=len(messages))
         event = sqs_event(messages, self.queue_arn)
         if self.capture:
             self.capture.record(self.source.queue_url, event)
-        finished = threading.Event()
-        heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, finished), daemon=True)
-        heartbeat.start()
         try:
-            result = invoke(self.handler, event, LocalContext(self.source.function), self.source.service_name,
-                            self.cloudwatch)
+            result = invoke(self.handler, event, LocalContext(self.source.function), report)
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - an unhandled error fails the whole batch, as on Lambda
-            self.stats.errors += 1
-            self.stats.last_error = traceback.format_exc(limit=5)
             failed_ids = {m["MessageId"] for m in messages}
-        finally:
-            finished.set()
-            heartbeat.join()
+        report.failures = len(failed_ids)
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         if done:
-            self.sqs.delete_message_batch(
-                QueueUrl=self.source.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
-        with self.stats.lock:
-            self.stats.invocations += 1
-            self.stats.records += len(messages)
-            self.stats.failures += len(failed_ids)
-            self.stats.busy_s += time.monotonic() - started
-        return len(messages)
-
-
-    def _keep_invisible(self, messages: list[dict[str, Any]], finished: threading.Event) -> None:
-        """On AWS a queue's visibility outlasts the function's timeout; locally it is seconds, so
-        that failures come back fast: extend it while the handler is still working on the batch."""
-        while not finished.wait(self.visibility / 2):
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.source.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.visibility}
-                         for i, m in enumerate(messages)],
-            )
+            with calling_as("runtime"):
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.source.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+        return report
 
 
 def scheduled_event(rule: str) -> dict[str, Any]:
@@ -193,13 +194,14 @@ def rate_seconds(expression: str) -> float | None:
 
 
 class Scheduler(threading.Thread):
-    """Fires rate() schedules, compressed by `time_scale`; cron rules fire only on request."""
+    """Fires rate() schedules, compressed by `time_scale`; cron rules fire only on request. A
+    rule that targets a function hands its event to `invoke` (the function's worker)."""
 
     def __init__(self, schedules: list[ScheduleSource], sqs, stop: threading.Event, time_scale: float,
-                 cloudwatch=None) -> None:
+                 invoke: Callable[[ScheduleSource, dict[str, Any]], None]) -> None:
         super().__init__(name="scheduler", daemon=True)
         self.schedules, self.sqs, self.stop_event, self.time_scale = schedules, sqs, stop, time_scale
-        self.cloudwatch = cloudwatch
+        self.invoke = invoke
         self.fired: list[tuple[str, str]] = []
         self.last_error = ""
 
@@ -207,10 +209,8 @@ class Scheduler(threading.Thread):
         if schedule.target_queue_url:
             self.sqs.send_message(QueueUrl=schedule.target_queue_url, MessageBody=schedule.payload)
         elif schedule.handler:
-            name = schedule.service_name or schedule.name
-            invoke(load_handler(schedule.handler), scheduled_event(schedule.name), LocalContext(name), name, self.cloudwatch)
+            self.invoke(schedule, scheduled_event(schedule.name))
         self.fired.append((schedule.name, datetime.now(UTC).isoformat()))
-
     def fire_named(self, fragment: str) -> ScheduleSource:
         schedule = next(s for s in self.schedules if fragment.lower() in s.name.lower())
         self.fire(schedule)

@@ -11,6 +11,7 @@ what exists is kept, with its data, and brought to what the template says.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,10 @@ from botocore.exceptions import ClientError
 
 from infra.local.emulator import Emulator
 from infra.local.template import Stack, function_handler
+
+# The shortest local visibility timeout: a batch the handler is still working on must not come
+# back to another worker (there is no heartbeat extending it, as there is none on AWS).
+MIN_VISIBILITY_S = 5
 
 
 @dataclass
@@ -31,17 +36,21 @@ class QueueSource:
     batch_size: int
     max_concurrency: int
     service_name: str
+    environment: dict[str, str] = field(default_factory=dict)  # the function's own (Globals + its Environment)
+    image: bool = False  # a container-image function (PackageType: Image)
 
 
 @dataclass
 class ScheduleSource:
     name: str
+    function: str
     expression: str
     state: str
     target_queue_url: str | None = None
     handler: str | None = None
     service_name: str | None = None
     payload: str = "{}"
+    environment: dict[str, str] = field(default_factory=dict)  # of the target function
 
 
 @dataclass
@@ -57,12 +66,15 @@ class Provisioned:
     alerts_inbox_url: str | None = None  # local only: a queue subscribed to the alerts topic
 
 
-def provision(stack: Stack, emulator: Emulator, visibility_timeout: int | None = None) -> Provisioned:
+def provision(stack: Stack, emulator: Emulator, visibility_scale: float = 1.0) -> Provisioned:
+    """Create the template's resources in the emulator. Queues' visibility timeouts are the
+    template's divided by `visibility_scale` (the local clock's speed-up), never under
+    MIN_VISIBILITY_S."""
     out = Provisioned()
     steps: list[Callable[[Stack, Emulator, Provisioned], None]] = [
         _tables,
         _topics,
-        lambda s, e, o: _queues(s, e, o, visibility_timeout),
+        lambda s, e, o: _queues(s, e, o, visibility_scale),
         _subscriptions,
         _buckets,
         _rules,
@@ -108,7 +120,11 @@ def _topics(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
         sns.create_topic(Name=stack.physical_name(logical_id))
 
 
-def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_timeout: int | None) -> None:
+def local_visibility(template_s: int, scale: float) -> int:
+    return max(math.ceil(template_s / scale), MIN_VISIBILITY_S)
+
+
+def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_scale: float) -> None:
     sqs = emulator.client("sqs")
     queues = stack.of_type("AWS::SQS::Queue")
     # Dead-letter queues first: a redrive policy must name an existing queue.
@@ -118,9 +134,8 @@ def _queues(stack: Stack, emulator: Emulator, out: Provisioned, visibility_timeo
         attributes: dict[str, str] = {}
         if "MessageRetentionPeriod" in props:
             attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
-        timeout = visibility_timeout or props.get("VisibilityTimeout")
-        if timeout:
-            attributes["VisibilityTimeout"] = str(timeout)
+        if "VisibilityTimeout" in props:
+            attributes["VisibilityTimeout"] = str(local_visibility(int(props["VisibilityTimeout"]), visibility_scale))
         if "RedrivePolicy" in props:
             redrive = props["RedrivePolicy"]
             attributes["RedrivePolicy"] = json.dumps(
@@ -209,6 +224,7 @@ def _rules(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
             out.schedules.append(
                 ScheduleSource(
                     name=name,
+                    function="",  # a rule that sends to a queue, not to a function
                     expression=props["ScheduleExpression"],
                     state=props.get("State", "ENABLED"),
                     target_queue_url=_queue_url_for_arn(out, target["Arn"]),
@@ -232,16 +248,20 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                         batch_size=int(ev.get("BatchSize", 10)),
                         max_concurrency=int(ev.get("ScalingConfig", {}).get("MaximumConcurrency", 1)),
                         service_name=service,
+                        environment=stack.environment_of(logical_id),
+                        image=props.get("PackageType") == "Image",
                     )
                 )
             elif event["Type"] == "Schedule":
                 out.schedules.append(
                     ScheduleSource(
                         name=f"{stack.physical_name(logical_id)}-schedule",
+                        function=stack.physical_name(logical_id),
                         expression=ev["Schedule"],
                         state="ENABLED" if ev.get("Enabled", True) else "DISABLED",
                         handler=function_handler(props),
                         service_name=service,
+                        environment=stack.environment_of(logical_id),
                     )
                 )
 

@@ -1,13 +1,13 @@
 """The local runtime: the template's system on one machine, with moto standing in for AWS.
 
 It starts (or attaches to) the emulator, serves a Clerk mirror when the source is a folder,
-provisions the template, and runs what AWS would run: pollers for every SQS event source,
-the scheduler, alarms evaluation and DLQ replay.
+provisions the template, and runs what AWS would run: every function in worker processes of its
+own (infra/local/functions.py) polling its SQS event sources, the scheduler, alarms evaluation
+and DLQ replay. This process is the operator's: it reaches every bucket, table and topic.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from events.models import Envelope, RunRequested, new_run_id
-from infra.local.capture import EventCapture
 from infra.local.emulator import Emulator, aws_environment
 from infra.local.mirror import MirrorServer
-from infra.local.pollers import InvocationStats, QueuePoller, Scheduler
+from infra.local.pollers import InvocationStats, Scheduler
 from infra.local.provision import Provisioned, provision
 from infra.local.template import TEMPLATE_PATH, Stack, load
 from infra.ops import dlq
@@ -31,6 +30,7 @@ from services.common.config import shared_fixtures
 
 if TYPE_CHECKING:  # imported where they start: a stack without alarms or HTTP never loads them
     from infra.local.alarms import AlarmEvaluator
+    from infra.local.functions import FunctionWorkers
     from infra.local.http_api import HttpApiServer, HttpApiWorkers
 from services.common.idempotency import TABLE_ENV as IDEMPOTENCY_TABLE_ENV
 
@@ -41,6 +41,7 @@ REAL_CLERK = "https://disclosures-clerk.house.gov"
 LEGISLATORS_FILE = "legislators-current.yaml"
 LEGISLATORS_HISTORY_FILE = "legislators-house-2012-2026.yaml"  # former members too
 FINAL_STATUSES = ("succeeded", "failed")
+IMAGE_FUNCTION_NICE = 10
 
 # Local stand-ins for production timings: retries and watchdog checks in seconds, not minutes.
 LOCAL_ENV = {
@@ -70,8 +71,8 @@ class RuntimeOptions:
     reference: str | None = field(default_factory=default_reference)  # folder holding legislators-current.yaml
     stack_name: str = "disclosures-local"
     endpoint: str | None = None  # attach to a running emulator instead of starting one
-    visibility_timeout: int = 2
-    time_scale: float = 60.0  # rate(5 minutes) fires every 5 s locally
+    # The local clock: rate(5 minutes) fires every 5 s, a 720 s visibility timeout lasts 12 s.
+    time_scale: float = 60.0
     long_poll_s: int = 10  # a poller's WaitTimeSeconds (Lambda's event source mappings use 20)
     env: dict[str, str] = field(default_factory=dict)
     emulator_log: str | None = None
@@ -107,7 +108,7 @@ class LocalRuntime:
         self.reference: MirrorServer | None = None
         self.provisioned: Provisioned | None = None
         self.stop_event = threading.Event()
-        self.pollers: list[QueuePoller] = []
+        self.workers: FunctionWorkers | None = None
         self.stats: dict[str, InvocationStats] = {}
         self.scheduler: Scheduler | None = None
         self.alarms: AlarmEvaluator | None = None
@@ -140,7 +141,7 @@ class LocalRuntime:
             parameters["LegislatorsHistoryUrl"] = f"{self.reference.url}/{LEGISLATORS_HISTORY_FILE}" if history.is_file() else ""
         self._save_ports()
         stack = Stack(load(opts.template), name=opts.stack_name, endpoint=self.emulator.endpoint, parameters=parameters)
-        self.provisioned = provision(stack, self.emulator, visibility_timeout=opts.visibility_timeout)
+        self.provisioned = provision(stack, self.emulator, visibility_scale=opts.time_scale)
         self._configure_process()
         if self._owns_emulator and opts.state_dir:
             self.release_interrupted_work()
@@ -222,21 +223,44 @@ class LocalRuntime:
         tables.configure_from_env()
         watermarks.forget_breaker()
 
+    def function_environment(self, function_env: dict[str, str], function: str) -> dict[str, str]:
+        """A worker's environment: its function's variables from the template, pointed at the
+        emulator, with the local stand-ins for production timings where the function has them."""
+        from infra.local.functions import worker_environment
+
+        assert self.emulator
+        local = {**LOCAL_ENV, **self.options.env}
+        overrides = {k: v for k, v in local.items() if k in function_env or k.startswith("POWERTOOLS_")}
+        return worker_environment({**aws_environment(self.emulator.endpoint), **function_env, **overrides}, function)
+
     def start_pollers(self) -> None:
+        """Start every function's workers (one per concurrent execution) and the scheduler."""
         assert self.provisioned and self.emulator
         from infra.local import logs
+        from infra.local.functions import FunctionWorkers, WorkerSpec
 
         sqs, cloudwatch = self.emulator.client("sqs"), self.emulator.client("cloudwatch")
-        logs.install()  # each invocation's output is read as CloudWatch Logs reads it
-        capture = EventCapture(self.options.capture_dir, self.options.stack_name) if self.options.capture_dir else None
-        for source in self.provisioned.queue_sources:
-            stats = self.stats.setdefault(source.service_name, InvocationStats())
-            for _ in range(source.max_concurrency):
-                poller = QueuePoller(source, sqs, self.stop_event, stats, wait_s=self.options.long_poll_s,
-                                     cloudwatch=cloudwatch, capture=capture)
-                poller.start()
-                self.pollers.append(poller)
-        self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale, cloudwatch)
+        logs.install()
+        capture = str(self.options.capture_dir) if self.options.capture_dir else None
+        # The container-image function (OCR: minutes of CPU a scan) runs at a lower CPU priority.
+        # On AWS it has CPUs of its own; on a machine of two cores it would otherwise hold every
+        # e-filed document behind it.
+        specs = [
+            WorkerSpec(source.function, source.service_name, source.handler,
+                       self.function_environment(source.environment, source.function), queue=source,
+                       wait_s=self.options.long_poll_s, capture_dir=capture, stack_name=self.options.stack_name,
+                       nice=IMAGE_FUNCTION_NICE if source.image else 0)
+            for source in self.provisioned.queue_sources for _ in range(source.max_concurrency)
+        ]
+        specs += [
+            WorkerSpec(schedule.function, schedule.service_name or schedule.function, schedule.handler,
+                       self.function_environment(schedule.environment, schedule.function))
+            for schedule in self.provisioned.schedules if schedule.handler
+        ]
+        workers = self.workers = FunctionWorkers(cloudwatch, self.stats)
+        workers.start(specs)
+        self.scheduler = Scheduler(self.provisioned.schedules, sqs, self.stop_event, self.options.time_scale,
+                                   invoke=lambda schedule, event: workers.invoke(schedule.function, event))
         self.scheduler.start()
         if self.options.alarms:
             self.start_alarms()
@@ -272,13 +296,15 @@ class LocalRuntime:
             return []
         return read_inbox(self.client("sqs"), self.provisioned.alerts_inbox_url, consume=consume)
 
+    def stop_functions(self) -> None:
+        """Stop every function's workers once their invocations end; what they printed is read."""
+        if self.workers:
+            # The workers' long polls answer now, not at their end (an emulator that is gone holds none).
+            self.workers.stop(wake=self.emulator.wake_polls if self.emulator else None)
+
     def stop(self) -> None:
         self.stop_event.set()
-        if self.emulator and self.pollers:
-            with contextlib.suppress(OSError):  # an emulator that is gone holds no polls
-                self.emulator.wake_polls()  # the pollers' long polls answer now, not at their end
-        for poller in self.pollers:
-            poller.join(timeout=10)
+        self.stop_functions()
         if self.scheduler:
             self.scheduler.join(timeout=5)
         if self.alarms:
@@ -368,7 +394,7 @@ class LocalRuntime:
                 return run
             time.sleep(0.25)
         raise TimeoutError(f"run {run_id} did not reach {statuses} within {timeout_s}s: {self.diagnostics()}\n"
-                           f"{self.poller_stacks()}")
+                           f"{self.worker_status()}")
 
     def wait_idle(self, quiet_s: float = 1.5, timeout_s: float = 60.0) -> None:
         """Until no queue holds or hides a message for quiet_s (nothing more will happen)."""
@@ -412,16 +438,9 @@ class LocalRuntime:
             for name, s in self.stats.items()
         }
 
-    def poller_stacks(self) -> str:
-        """Where each poller thread is now: what a stuck run is waiting on."""
-        import sys
-        import traceback
-
-        frames = sys._current_frames()
-        return "\n".join(
-            f"--- {p.name}\n" + "".join(traceback.format_stack(frames[p.ident], limit=8))
-            for p in self.pollers if p.ident in frames
-        )
+    def worker_status(self) -> str:
+        """The function workers still running: what a stuck run may be waiting on."""
+        return f"workers alive by function: {self.workers.alive() if self.workers else {}}"
 
     def describe(self) -> dict[str, Any]:
         """What a separate CLI process needs to operate this stack (written to the state file)."""

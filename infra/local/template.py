@@ -189,10 +189,19 @@ class Stack:
 
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
+    def global_environment(self) -> dict[str, str]:
+        variables = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        return {k: str(v) for k, v in self.resolve(variables).items()}
+
+    def environment_of(self, logical_id: str) -> dict[str, str]:
+        """What Lambda gives one function: the Globals' variables and its own."""
+        own = self.resolve(self.resources[logical_id]["Properties"].get("Environment", {}).get("Variables", {}))
+        return {**self.global_environment(), **{k: str(v) for k, v in own.items()}}
+
     def function_environment(self) -> dict[str, str]:
-        """Global and per-function variables merged: one process hosts every handler locally,
-        so a name must mean the same thing in every function."""
-        env = dict(self.resolve(self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})))
+        """Every function's variables merged, for the operator's process (the CLI, the runtime),
+        which reaches every bucket, table and topic: a name must mean the same in every function."""
+        env = self.global_environment()
         for logical_id, fn in self.of_type("AWS::Serverless::Function").items():
             variables = self.resolve(fn["Properties"].get("Environment", {}).get("Variables", {}))
             for key, val in variables.items():

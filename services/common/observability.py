@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -21,15 +20,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 
 
 class ServiceMetrics(EphemeralMetrics):
-    """EphemeralMetrics whose set can be drained safely by one of several threads.
-
-    The local runtime runs a function's pollers as threads of one process: adding a metric and
-    draining the set must not lose a value between them.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._lock = threading.Lock()
+    """EphemeralMetrics that read their namespace when they are written."""
 
     @property  # type: ignore[override]  # None: Powertools reports that no namespace is set
     def namespace(self) -> str | None:
@@ -41,21 +32,16 @@ class ServiceMetrics(EphemeralMetrics):
     def namespace(self, value: str | None) -> None:
         self._namespace = value
 
-    def add_metric(self, *args: Any, **kwargs: Any) -> None:
-        with self._lock:
-            super().add_metric(*args, **kwargs)
-
     def drain(self) -> dict[str, dict[str, Any]]:
         """Take the metrics added so far ({name: {Unit, Value: [...]}}) and start afresh."""
-        with self._lock:
-            taken = {name: {"Unit": m["Unit"], "Value": list(m["Value"])} for name, m in self.metric_set.items()}
-            self.metric_set.clear()
+        taken = {name: {"Unit": m["Unit"], "Value": list(m["Value"])} for name, m in self.metric_set.items()}
+        self.metric_set.clear()
         return taken
 
 
 def tools(service: str) -> tuple[Logger, Tracer, ServiceMetrics]:
-    # EphemeralMetrics: the local runtime hosts every service in one process, and the default
-    # Metrics class shares one metric set between all its instances.
+    # EphemeralMetrics: the default Metrics class shares one metric set between all its instances,
+    # and a process that hosts several services (a test, the CLI) would mix their metrics.
     return Logger(service=service), Tracer(service=service), ServiceMetrics(service=service)
 
 

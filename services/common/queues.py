@@ -9,7 +9,6 @@ and the local alerts inbox.
 from __future__ import annotations
 
 import logging
-import urllib.parse
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,12 +21,9 @@ SCAN_VISIBILITY_S = 30
 log = logging.getLogger(__name__)
 
 
-def receive_wait_s(sqs: Any) -> int:
-    """1 s against SQS itself: a short poll asks only some of its servers and can answer empty while
-    a small queue holds messages. 0 against the local emulator (any other endpoint): it answers one
-    request at a time, so a long poll would hold up every other client, and a short poll sees all."""
-    host = urllib.parse.urlparse(sqs.meta.endpoint_url).hostname or ""
-    return 1 if host.endswith((".amazonaws.com", ".amazonaws.com.cn")) else 0
+# A short poll asks only some of SQS's servers and can answer empty while a small queue holds
+# messages: each receive waits up to a second.
+RECEIVE_WAIT_S = 1
 
 
 def read_each_once(
@@ -35,8 +31,8 @@ def read_each_once(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Up to `limit` messages of a queue, each read once, and whether the queue was read to its end.
     Each page stays hidden (SCAN_VISIBILITY_S at most) while the pass goes on; all are made
-    visible again at the end, also on error. `wait_s` defaults to `receive_wait_s`."""
-    wait_s = receive_wait_s(sqs) if wait_s is None else wait_s
+    visible again at the end, also on error. `wait_s` defaults to RECEIVE_WAIT_S."""
+    wait_s = RECEIVE_WAIT_S if wait_s is None else wait_s
     messages: dict[str, dict[str, Any]] = {}  # by id: a message received again keeps its newest handle
     drained = False
     try:

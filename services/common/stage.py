@@ -74,6 +74,8 @@ class Stage(Generic[B]):
         self.service = service
         self.logger, self.tracer, self.metrics = tools(service)
         self.model = record_model(f"{service.title().replace('_', '')}Record", *accepts)
+        self.processor = _Processor(event_type=EventType.SQS, model=self.model)
+        self.processor.stage_logger = self.logger
         self.work = work
         self.once = once
         self.metric_prefix = metric_prefix
@@ -112,10 +114,6 @@ class Stage(Generic[B]):
         self.handle(record.body, record, lambda_context)
 
     def _handle_batch(self, event: dict, context: Any) -> PartialItemFailureResponse:
-        # One processor per invocation: the local runtime runs a function's pollers as threads,
-        # and a processor holds the state of the batch it is working on.
-        processor = _Processor(event_type=EventType.SQS, model=self.model)
-        processor.stage_logger = self.logger
         with bus.batched() if self.batch_events else contextlib.nullcontext():
-            return process_partial_response(event=event, record_handler=self._record, processor=processor,
+            return process_partial_response(event=event, record_handler=self._record, processor=self.processor,
                                             context=context)

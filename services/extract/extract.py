@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from events.models import DocumentExtracted, DocumentFailed, DocumentNeedsOcr
 from services.common import keys, states, storage, watermarks
 from services.common.config import settings
 from services.common.documents import PdfMetadata
-from services.common.pdf import PDFIUM_LOCK
 from services.common.states import DocumentState
 from services.common.versions import PARSER_VERSION
 from services.extract.analyze import analyze_document
@@ -82,8 +81,7 @@ def already_done(pdf: keys.PdfKey) -> dict[str, Any] | None:
 def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     """Run the parser; bad input becomes a failed record rather than an exception."""
     try:
-        with PDFIUM_LOCK:
-            result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
+        result = analyze_document(body, doc_id=pdf.doc_id, filing_type=pdf.filing_type)
     except (InvalidPdf, ParseFailure) as exc:
         return {
             "extraction_status": DocumentState.EXTRACT_FAILED,
@@ -108,9 +106,15 @@ def analyze(body: bytes, pdf: keys.PdfKey) -> tuple[dict[str, Any], list[str]]:
     return record, result.get("page_text", [])
 
 
-def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False
-                   ) -> tuple[str | None, Outcome, str | None] | None:
-    """Extract one bronze PDF. Returns (run_id, outcome, trace), or None for a key that is not a PDF.
+class Extraction(NamedTuple):
+    run_id: str | None
+    outcome: Outcome
+    trace: str | None
+    analyze_ms: int = 0  # the parser's own time (classify, text, parse): 0 when nothing was read again
+
+
+def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False) -> Extraction | None:
+    """Extract one bronze PDF, or None for a key that is not a PDF.
     The run id and the X-Ray trace header come from the bronze object's metadata (written by fetch)
     unless the request names a run; a PDF put there by hand has none (run_id None). `force`
     extracts again even when this parser version already read these bytes."""
@@ -124,9 +128,11 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     trace = meta.trace
     done = None if force else already_done(pdf)
     if done is not None:
-        return run_id, _outcome_from_record(done, 0), trace
+        return Extraction(run_id, _outcome_from_record(done, 0), trace)
 
+    analyzing = time.monotonic()
     analysis, page_text = analyze(body, pdf)
+    analyze_ms = int((time.monotonic() - analyzing) * 1000)
     record = {**_record(pdf, key, meta), **analysis}
     silver = settings().silver_bucket
     text_key = keys.document_text_key(pdf.year, pdf.doc_id)
@@ -138,4 +144,4 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id} if run_id else None)
     watermarks.move(pdf.year, pdf.doc_id, record["extraction_status"], sha256=pdf.sha256,
                     parser_version=PARSER_VERSION, reason=record["failure_reason"])
-    return run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000)), trace
+    return Extraction(run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000)), trace, analyze_ms)

@@ -26,7 +26,7 @@ def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = Fal
     if result is None:
         stage.logger.info("ignored object", extra={"key": key})
         return []
-    run_id, outcome, stored_trace = result
+    run_id, outcome, stored_trace, analyze_ms = result
     if run_id is None:
         # Silver is written and the next run's Gold build reads it; no run waits for the outcome,
         # and announcing one under a made-up run id would open a run nobody can finish.
@@ -37,6 +37,8 @@ def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = Fal
     annotate(stage.tracer, run_id, trace)
     if extract_ms := getattr(outcome, "extract_ms", 0):
         stage.metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=extract_ms)
+    if analyze_ms:  # the parser's part of it: the rest is the pipeline's (S3, watermark, events)
+        stage.metrics.add_metric(name="AnalyzeDuration", unit=MetricUnit.Milliseconds, value=analyze_ms)
     stage.logger.info("extracted", extra={"key": key, "outcome": type(outcome).__name__, "run_id": run_id,
                                           "trace": trace})
     return [Envelope.build(outcome, run_id=run_id, source=SERVICE, trace=trace)]

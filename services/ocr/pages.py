@@ -10,7 +10,6 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image
 
-from services.common.pdf import PDFIUM_LOCK
 from services.ocr.engine import PSM, Page, Word
 
 DPI = 200
@@ -31,21 +30,17 @@ def page_pixels(page: pdfium.PdfPage, dpi: int = DPI) -> int:
 
 
 def render_pages(pdf: pdfium.PdfDocument, dpi: int = DPI) -> Iterator[tuple[int, Image.Image]]:
-    """(1-based page number, greyscale image) page by page; each page is closed before the next.
-    PDFium is held only while a page renders: recognition runs beside other stages' PDF work."""
-    with PDFIUM_LOCK:
-        count = len(pdf)
-    for index in range(count):
-        with PDFIUM_LOCK:
-            page = pdf[index]
-            try:
-                if page_pixels(page, dpi) > MAX_PAGE_PIXELS:
-                    raise PageTooLarge(f"page {index + 1} is {page_pixels(page, dpi):,} pixels at {dpi} dpi")
-                bitmap = page.render(scale=dpi / 72, grayscale=True)
-                image = bitmap.to_pil().convert("L")
-                bitmap.close()
-            finally:
-                page.close()
+    """(1-based page number, greyscale image) page by page; each page is closed before the next."""
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            if page_pixels(page, dpi) > MAX_PAGE_PIXELS:
+                raise PageTooLarge(f"page {index + 1} is {page_pixels(page, dpi):,} pixels at {dpi} dpi")
+            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            image = bitmap.to_pil().convert("L")
+            bitmap.close()
+        finally:
+            page.close()
         yield index + 1, image
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pypdfium2 as pdfium
 
-from services.common.pdf import PDFIUM_LOCK
 from services.extract.ptr.fields import FORM_RANGES
 from services.ocr.engine import PSM, Page, Word, engine_version
 from services.ocr.fields import (
@@ -74,13 +73,11 @@ def read_scanned_ptr(pdf_bytes: bytes, doc_id: str | None = None) -> OcrResult:
     started = time.process_time()
     label = doc_id or "document"
     try:
-        with PDFIUM_LOCK:
-            pdf = pdfium.PdfDocument(pdf_bytes)
+        pdf = pdfium.PdfDocument(pdf_bytes)
     except pdfium.PdfiumError as exc:
         return _failed("unreadable", f"{label}: not a readable PDF ({exc})", 0, started)
     try:
-        with PDFIUM_LOCK:
-            pages = len(pdf)
+        pages = len(pdf)
         if pages > MAX_PAGES:
             return _failed("too_many_pages", f"{label}: {pages} pages (limit {MAX_PAGES})", pages, started)
         state = _DocState()
@@ -91,8 +88,7 @@ def read_scanned_ptr(pdf_bytes: bytes, doc_id: str | None = None) -> OcrResult:
         except PageTooLarge as exc:
             return _failed("page_too_large", f"{label}: {exc}", pages, started)
     finally:
-        with PDFIUM_LOCK:
-            pdf.close()
+        pdf.close()
     return _result(state, pages, started, label)
 
 

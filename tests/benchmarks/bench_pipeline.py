@@ -106,6 +106,19 @@ def milestones(run: dict) -> list[tuple[str, float]]:
     return [(label, seconds) for label, seconds in marks if seconds is not None]
 
 
+def analyze_work(cloudwatch) -> dict[str, float]:
+    """The extraction work itself (classify, text, parse): the extract function's AnalyzeDuration
+    metric, as its workers' EMF output put it in CloudWatch."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="CongressDisclosures", MetricName="AnalyzeDuration", Dimensions=[{"Name": "service", "Value": "extract"}],
+        StartTime=now - timedelta(days=1), EndTime=now + timedelta(minutes=5), Period=86400,
+        Statistics=["Sum", "SampleCount"])["Datapoints"]
+    return {"seconds": sum(p["Sum"] for p in points) / 1000, "documents": int(sum(p["SampleCount"] for p in points))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=None, help="only the first N index rows (synthetic mirror)")
@@ -114,23 +127,8 @@ def main() -> None:
     if not FIXTURES.is_dir():
         sys.exit(f"shared fixtures not found at {FIXTURES}")
 
-    import services.extract.extract as extract
-    from infra.local.runtime import LocalRuntime, RuntimeOptions
-
-    # Time the extraction work itself, inside the extract stage.
-    work = {"seconds": 0.0, "documents": 0}
-    analyze = extract.analyze_document
-
-    def timed(*a, **k):
-        started = time.perf_counter()
-        try:
-            return analyze(*a, **k)
-        finally:
-            work["seconds"] += time.perf_counter() - started
-            work["documents"] += 1
-
-    extract.analyze_document = timed
     from infra.local.callers import by_caller
+    from infra.local.runtime import LocalRuntime, RuntimeOptions
 
     with tempfile.TemporaryDirectory() as tmp:
         real = REAL_YEAR.is_dir() and not args.synthetic and not args.limit
@@ -145,6 +143,8 @@ def main() -> None:
             run = runtime.wait_for_run(run_id, timeout_s=3600)
             wall = time.perf_counter() - started
             run = runtime.run_item(run_id) or run
+            runtime.stop_functions()  # every invocation's output read: its metrics are in
+            work = analyze_work(runtime.client("cloudwatch"))
             emulator_cpu = _cpu_seconds(runtime.emulator.process.pid)
             requests = by_caller(runtime.emulator.requests())
         finally:

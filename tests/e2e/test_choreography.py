@@ -202,7 +202,9 @@ def test_a_handler_killed_mid_batch_loses_nothing(make_stack, mirror_dir):
 
 
 def test_poison_message_lands_in_dlq_and_replay_brings_it_back(make_stack, mirror_dir):
-    stack = make_stack(mirror_dir)
+    # The local clock at three times its usual speed: a failed fetch is delivered again when its
+    # visibility runs out (the template's 720 s: 5 s, not 12), three times, then dead-lettered.
+    stack = make_stack(mirror_dir, time_scale=180)
     stack.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 503  # the Clerk is failing for one file
     run_id = stack.request_run([2025])
     failed = stack.wait_for_run(run_id, timeout_s=240)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import boto3
-
 from services.common import queues
 
 
@@ -39,7 +37,3 @@ def test_reading_a_dead_letter_queue_is_bounded_and_releases_what_it_read():
     assert sorted(queue.released) == sorted(m["ReceiptHandle"] for m in messages)
 
 
-def test_receives_wait_on_aws_and_not_on_the_local_emulator():
-    aws = boto3.client("sqs", region_name="us-east-1")
-    local = boto3.client("sqs", region_name="us-east-1", endpoint_url="http://127.0.0.1:5000")
-    assert (queues.receive_wait_s(aws), queues.receive_wait_s(local)) == (1, 0)

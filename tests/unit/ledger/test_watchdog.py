@@ -28,7 +28,7 @@ def dlqs(ledger_table, monkeypatch):
     monkeypatch.setenv("RUN_IDLE_LIMIT_S", "900")
     monkeypatch.setenv("RUN_MAX_DURATION_S", str(24 * 3600))
     # In-process moto honours long polls: each pass's closing empty receive would wait 1 s.
-    monkeypatch.setattr(queues, "receive_wait_s", lambda sqs: 0)
+    monkeypatch.setattr(queues, "RECEIVE_WAIT_S", 0)
     ledger = Ledger()
     for rid in (OWNER, OTHER):
         ledger.apply(Envelope.build(RunRequested(years=[2025], source_url="x"), run_id=rid, source="cli"))

@@ -44,16 +44,3 @@ def test_blank_pages_are_not_a_ptr() -> None:
     assert [p.kind for p in result.page_info] == ["blank", "blank"]
     assert result.transactions == []
 
-
-def test_pdfium_is_held_only_while_a_page_renders(monkeypatch) -> None:
-    """Recognition (seconds a page) runs without the PDFium lock, so extraction in another
-    thread of the local runtime is not held up behind a long scan."""
-    from services.common.pdf import PDFIUM_LOCK
-    from services.ocr import reader
-    from services.ocr.stage import read_pdf
-
-    held: list[bool] = []
-    read_page = reader._read_page
-    monkeypatch.setattr(reader, "_read_page", lambda *a: held.append(PDFIUM_LOCK.locked()) or read_page(*a))
-    assert read_pdf(read_scanned_ptr, _pdf(2), "blank").failure_reason == "not_ptr"
-    assert held == [False, False] and not PDFIUM_LOCK.locked()

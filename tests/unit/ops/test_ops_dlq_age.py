@@ -21,7 +21,7 @@ def sqs(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     # In-process moto honours long polls: each pass's closing empty receive would wait 1 s.
-    monkeypatch.setattr(queues, "receive_wait_s", lambda sqs: 0)
+    monkeypatch.setattr(queues, "RECEIVE_WAIT_S", 0)
     with mock_aws():
         yield boto3.client("sqs", region_name="us-east-1")
 

@@ -1,0 +1,60 @@
+"""What the local runtime gives each function: its own environment, and the template's
+visibility timeouts on the local clock."""
+
+from __future__ import annotations
+
+from infra.local.emulator import Emulator
+from infra.local.provision import MIN_VISIBILITY_S, local_visibility
+from infra.local.runtime import LOCAL_ENV, LocalRuntime, RuntimeOptions
+from infra.local.template import Stack, load
+
+
+def _runtime(**options) -> LocalRuntime:
+    runtime = LocalRuntime(RuntimeOptions(source="/nowhere", **options))
+    runtime.emulator = Emulator(endpoint="http://127.0.0.1:1")
+    return runtime
+
+
+def test_a_functions_environment_is_its_own_with_local_timings_only_where_it_has_them():
+    stack = Stack(load(), name="t", endpoint="http://127.0.0.1:1")
+    runtime = _runtime(env={"RUN_IDLE_LIMIT_S": "3"})
+    fetch = runtime.function_environment(stack.environment_of("FetchFunction"), "t-fetch")
+    ledger = runtime.function_environment(stack.environment_of("LedgerFunction"), "t-ledger")
+    watchdog = runtime.function_environment(stack.environment_of("WatchdogFunction"), "t-watchdog")
+    assert fetch["FETCH_DELAY_MS"] == LOCAL_ENV["FETCH_DELAY_MS"] and "FETCH_DELAY_MS" not in ledger
+    assert watchdog["RUN_IDLE_LIMIT_S"] == "3" and "RUN_IDLE_LIMIT_S" not in fetch  # the test's own, as asked
+    assert "LEDGER_DLQ_URL" in ledger and "LEDGER_DLQ_URL" not in fetch
+    assert fetch["POWERTOOLS_SERVICE_NAME"] == "fetch" and ledger["POWERTOOLS_SERVICE_NAME"] == "ledger"
+    assert fetch["AWS_LAMBDA_FUNCTION_NAME"] == "t-fetch" and fetch["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+    assert fetch["POWERTOOLS_LOG_LEVEL"] == LOCAL_ENV["POWERTOOLS_LOG_LEVEL"]
+
+
+def test_only_the_image_function_is_marked_to_run_at_a_lower_priority():
+    from infra.local.provision import Provisioned, _functions
+
+    stack = Stack(load(), name="t", endpoint="http://127.0.0.1:1")
+    provisioned = Provisioned()
+    provisioned.queues = {lid: f"/{stack.physical_name(lid)}" for lid in stack.of_type("AWS::SQS::Queue")}
+    _functions(stack, None, provisioned)  # type: ignore[arg-type]
+    assert {s.service_name for s in provisioned.queue_sources if s.image} == {"ocr"}
+
+
+def test_a_workers_requests_on_its_own_threads_are_counted_as_its_function(monkeypatch):
+    from infra.local import callers
+
+    monkeypatch.setattr(callers, "_process", {})
+    request = type("Request", (), {"headers": {}})()
+    callers._tag(request)
+    assert request.headers[callers.CALLER_HEADER] == "runtime"
+    callers._process["name"] = "publish_api"  # what install(process_caller) sets in a worker
+    callers._tag(request)
+    assert request.headers[callers.CALLER_HEADER] == "publish_api"
+    with callers.calling_as("runtime"):  # the event source mapping's own requests
+        callers._tag(request)
+    assert request.headers[callers.CALLER_HEADER] == "runtime"
+
+
+def test_visibility_timeouts_are_the_templates_on_the_local_clock():
+    assert [local_visibility(s, 60) for s in (720, 5400, 3600)] == [12, 90, 60]
+    assert local_visibility(180, 60) == MIN_VISIBILITY_S  # the ledger's 3 s would not outlast a busy batch
+    assert local_visibility(720, 1) == 720
