@@ -93,7 +93,7 @@ def _serve(spec: WorkerSpec, runtime_pid: int, stop: Any, outbox: Any, inbox: An
                 event = inbox.get(timeout=0.5)
             except queue.Empty:
                 continue
-            report = Invocation(spec.service)
+            report = Invocation(service=spec.service)
             with contextlib.suppress(Exception):  # counted in the report, as Lambda counts an error
                 invoke(handler, event, LocalContext(spec.function), report)
             outbox.put(report)
@@ -106,7 +106,7 @@ def _serve(spec: WorkerSpec, runtime_pid: int, stop: Any, outbox: Any, inbox: An
         try:
             polled = poller.poll_once()
         except Exception:  # noqa: BLE001 - the event source mapping outlives any one failure
-            outbox.put(Invocation(spec.service, errors=1, error=traceback.format_exc(limit=3)))
+            outbox.put(Invocation(service=spec.service, errors=1, error=traceback.format_exc(limit=3)))
             stop.wait(0.5)
             continue
         if polled is not None:

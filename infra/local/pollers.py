@@ -76,41 +76,39 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 
 @dataclass
-class InvocationStats:
-    """A function's invocations, summed over its workers (what CloudWatch's AWS/Lambda gives)."""
+class Counts:
+    """Invocations of a function and what they did."""
 
     invocations: int = 0
     records: int = 0
     failures: int = 0
     errors: int = 0
     busy_s: float = 0.0
+
+
+@dataclass
+class Invocation(Counts):
+    """What one poll of a worker did: sent to the runtime, which counts it and reads its output
+    as CloudWatch Logs would."""
+
+    service: str = ""
+    error: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class InvocationStats(Counts):
+    """A function's invocations, summed over its workers (what CloudWatch's AWS/Lambda gives)."""
+
     last_error: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, report: Invocation) -> None:
         with self.lock:
-            self.invocations += report.invoked
-            self.records += report.records
-            self.failures += report.failures
-            self.errors += report.errors
-            self.busy_s += report.busy_s
+            for name in ("invocations", "records", "failures", "errors", "busy_s"):
+                setattr(self, name, getattr(self, name) + getattr(report, name))
             if report.error:
                 self.last_error = report.error
-
-
-@dataclass
-class Invocation:
-    """What one poll of a worker did: sent to the runtime, which counts it and reads its output
-    as CloudWatch Logs would."""
-
-    service: str
-    invoked: int = 0
-    records: int = 0
-    failures: int = 0
-    errors: int = 0
-    busy_s: float = 0.0
-    error: str = ""
-    lines: list[str] = field(default_factory=list)
 
 
 def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalContext, report: Invocation) -> Any:
@@ -125,7 +123,7 @@ def invoke(handler: Callable[[dict, Any], Any], event: dict, context: LocalConte
         report.error = traceback.format_exc(limit=5)
         raise
     finally:
-        report.invoked += 1
+        report.invocations += 1
         report.busy_s += time.monotonic() - started
         report.lines += lines
 
@@ -151,7 +149,7 @@ class QueuePoller:
         messages = response.get("Messages", [])
         if not messages:
             return None
-        report = Invocation(self.source.service_name, records=len(messages))
+        report = Invocation(service=self.source.service_name, records=len(messages))
         event = sqs_event(messages, self.queue_arn)
         if self.capture:
             self.capture.record(self.source.queue_url, event)
