@@ -11,21 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def exit_with_parent(parent_pid: int, on_exit: Callable[[], object], poll_s: float = 0.5) -> threading.Thread:
-    """Call `on_exit` (which should end this process) once `parent_pid` is no longer our parent."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(poll_s)
-            if os.getppid() != parent_pid:
-                on_exit()
-                return
-
-    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
-    thread.start()
-    return thread
-
-
 def running(pid: int) -> bool:
     """Whether process `pid` runs (a zombie, dead and not yet reaped, does not)."""
     try:
@@ -42,13 +27,14 @@ def running(pid: int) -> bool:
 
 
 def exit_with(pid: int, on_exit: Callable[[], object], poll_s: float = 0.5) -> threading.Thread:
-    """Call `on_exit` once process `pid` (not necessarily our parent) no longer runs."""
+    """Call `on_exit` (which should end this process) once process `pid` no longer runs: our
+    parent, or for a function's worker the runtime (its parent is the fork server)."""
 
     def watch() -> None:
         while running(pid):
             time.sleep(poll_s)
         on_exit()
 
-    thread = threading.Thread(target=watch, name="runtime-watch", daemon=True)
+    thread = threading.Thread(target=watch, name="exit-watch", daemon=True)
     thread.start()
     return thread

@@ -421,9 +421,9 @@ def main() -> None:
     if args.parent_pid is None:
         print(f"website: {server.url}/\nAPI:     {server.url}/v1/summary\nOpenAPI: {server.url}/openapi.json", flush=True)
     else:
-        from infra.local.children import exit_with_parent
+        from infra.local.children import exit_with
 
-        exit_with_parent(args.parent_pid, lambda: os._exit(0))
+        exit_with(args.parent_pid, lambda: os._exit(0))
         import services.api.handler  # noqa: F401 - imported before the first request, as a Lambda's init phase does
 
         print("ready", flush=True)

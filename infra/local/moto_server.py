@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from infra.local.callers import CALLER_HEADER
-from infra.local.children import exit_with_parent
+from infra.local.children import exit_with
 from infra.local.emulator import PID_FILE
 
 PERSISTED_SERVICES = ("s3", "sqs", "sns", "dynamodb", "cloudwatch", "events")
@@ -624,7 +624,7 @@ def main() -> None:
         record = {"pid": os.getpid(), "port": args.port, "endpoint": f"http://{args.host}:{args.port}"}
         (args.state_dir / PID_FILE).write_text(json.dumps(record))
     if args.parent_pid:
-        exit_with_parent(args.parent_pid, shutdown)
+        exit_with(args.parent_pid, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
