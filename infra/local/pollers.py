@@ -15,7 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,8 +105,8 @@ class InvocationStats(Counts):
 
     def add(self, report: Invocation) -> None:
         with self.lock:
-            for name in ("invocations", "records", "failures", "errors", "busy_s"):
-                setattr(self, name, getattr(self, name) + getattr(report, name))
+            for counter in fields(Counts):
+                setattr(self, counter.name, getattr(self, counter.name) + getattr(report, counter.name))
             if report.error:
                 self.last_error = report.error
 
@@ -209,6 +209,7 @@ class Scheduler(threading.Thread):
         elif schedule.handler:
             self.invoke(schedule, scheduled_event(schedule.name))
         self.fired.append((schedule.name, datetime.now(UTC).isoformat()))
+
     def fire_named(self, fragment: str) -> ScheduleSource:
         schedule = next(s for s in self.schedules if fragment.lower() in s.name.lower())
         self.fire(schedule)
