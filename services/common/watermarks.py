@@ -118,11 +118,11 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
     return update_if(_claim_update(Claim(year, doc_id, fingerprint, run_id, force, attempt)))
 
 
-def move(year: int, doc_id: str, state: DocumentState, *, new_bytes: str | None = None, **fields: str | None) -> bool:
+def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool = False, **fields: str | None) -> bool:
     """Move a filing to `state` with `fields` (None removes one), iff `states.TRANSITIONS`
     allows it from the state it is in. False when it does not: the filing moved on meanwhile
     (newer bytes were stored, or their fetch failed), and this outcome is about older bytes.
-    `new_bytes` (a sha256): the move is only for bytes the filing does not hold yet."""
+    `only_new_bytes`: the move is only for bytes (the `sha256` field) the filing does not hold yet."""
     actions: list[Action] = [FilingMark.status.set(state), FilingMark.updated_at.set(now())]
     for name, value in fields.items():
         attr = getattr(FilingMark, name)
@@ -130,11 +130,11 @@ def move(year: int, doc_id: str, state: DocumentState, *, new_bytes: str | None 
     condition = FilingMark.status.is_in(*states.stored_spellings(states.sources(state)))
     if state in states.TRANSITIONS[None]:
         condition = FilingMark.status.does_not_exist() | condition
-    if new_bytes is not None:
-        condition &= FilingMark.sha256.does_not_exist() | (FilingMark.sha256 != new_bytes)
+    if only_new_bytes:
+        condition &= FilingMark.sha256.does_not_exist() | (FilingMark.sha256 != fields["sha256"])
     if update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition)):
         return True
-    if new_bytes is None:  # (bytes it already holds: a redelivery, nothing to say)
+    if not only_new_bytes:  # (bytes it already holds: a redelivery, nothing to say)
         log.warning("filing %s/%s not moved to %s: it moved on since (newer bytes, or their fetch failed)",
                     year, doc_id, state.value)
     return False

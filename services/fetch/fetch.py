@@ -68,7 +68,8 @@ def fetch_filing(
     # The state before the object: extract, started by the object's S3 event, must find the
     # filing stored, not see its own outcome overwritten. Only new bytes move it back to stored:
     # a redelivery, or the same file again, must not undo extracted.
-    watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, new_bytes=sha256, sha256=sha256, bronze_key=key)
+    watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, only_new_bytes=True, sha256=sha256,
+                    bronze_key=key)
     stored = storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf")
     if not stored and (storage.head(bucket, key) or {}).get("Metadata", {}).get("run-id") != run_id:
         # Same bytes already stored by an earlier run: nothing new to extract.

@@ -89,9 +89,9 @@ def test_an_old_failed_mark_moves_on_as_a_fetch_failure(marks):
 def test_only_new_bytes_move_a_filing_back_to_stored(marks):
     """Fetch moves the filing before the object lands (its S3 event starts extract): a
     redelivery, or the same file fetched again, must not undo what extract found."""
-    assert watermarks.move(2025, "3", S.STORED, new_bytes="a", sha256="a")
+    assert watermarks.move(2025, "3", S.STORED, only_new_bytes=True, sha256="a")
     assert watermarks.move(2025, "3", S.NEEDS_OCR, sha256="a")
-    assert not watermarks.move(2025, "3", S.STORED, new_bytes="a", sha256="a")
+    assert not watermarks.move(2025, "3", S.STORED, only_new_bytes=True, sha256="a")
     assert watermarks.filing(2025, "3").status is S.NEEDS_OCR
-    assert watermarks.move(2025, "3", S.STORED, new_bytes="b", sha256="b")
+    assert watermarks.move(2025, "3", S.STORED, only_new_bytes=True, sha256="b")
     assert (watermarks.filing(2025, "3").status, watermarks.filing(2025, "3").sha256) == (S.STORED, "b")
