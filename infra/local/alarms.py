@@ -42,6 +42,7 @@ COMPARE: dict[str, Callable[[float, float], bool]] = {
 _COMBINE: dict[str, Callable[[list[float]], float]] = {
     "MAX": max, "MIN": min, "SUM": sum, "AVG": lambda v: sum(v) / len(v),
 }
+MAX_QUERIES = 500  # GetMetricData's limit per call
 _EXPRESSION = re.compile(r"^\s*(MAX|MIN|SUM|AVG)\s*\(\s*\[([\w\s,]+)\]\s*\)\s*$")
 
 
@@ -166,19 +167,44 @@ class AlarmEvaluator(threading.Thread):
             self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=batch)
 
     # ------------------------------------------------------------------ evaluation
-    def datapoints(self, alarm: dict[str, Any], now: datetime) -> list[float | None]:
-        queries, combine = queries_for(alarm, self.time_scale)
+    def window(self, alarm: dict[str, Any], now: datetime) -> tuple[datetime, datetime, int, int]:
+        """(start, end, local period, periods) of the datapoints an alarm is decided on."""
         n = int(alarm["EvaluationPeriods"])
         period = local_period(alarm_period(alarm), self.time_scale)
         start = now.replace(microsecond=0) - timedelta(seconds=n * period - 1)
-        end = start + timedelta(seconds=n * period)
-        results = self.cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end)["MetricDataResults"]
+        return start, start + timedelta(seconds=n * period), period, n
+
+    def datapoints(self, now: datetime) -> dict[str, list[float | None]]:
+        """Every alarm's datapoints (None: missing), by alarm name. One GetMetricData per distinct
+        window, carrying the queries of every alarm with that window: a call per alarm each tick
+        was a third of all the requests the runtime itself made."""
+        by_window: dict[tuple[datetime, datetime], list[tuple[str, dict[str, Any]]]] = {}
+        for key, alarm in self.alarms.items():
+            start, end, _, _ = self.window(alarm, now)
+            by_window.setdefault((start, end), []).append((key, alarm))
+        values: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
+        for (start, end), members in by_window.items():
+            tagged = [({**q, "Id": f"a{i}_{q['Id']}"}, key) for i, (key, alarm) in enumerate(members)
+                      for q in queries_for(alarm, self.time_scale)[0]]
+            owner = {query["Id"]: key for query, key in tagged}
+            for offset in range(0, len(tagged), MAX_QUERIES):
+                chunk = [query for query, _ in tagged[offset:offset + MAX_QUERIES]]
+                results = self.cloudwatch.get_metric_data(MetricDataQueries=chunk, StartTime=start, EndTime=end)
+                for result in results["MetricDataResults"]:
+                    points = list(zip(result["Timestamps"], result["Values"], strict=False))
+                    values.setdefault(owner[result["Id"]], {})[result["Id"]] = points
+        return {alarm["AlarmName"]: self._fold(alarm, now, values.get(key, {})) for key, alarm in self.alarms.items()}
+
+    def _fold(self, alarm: dict[str, Any], now: datetime,
+              results: dict[str, list[tuple[datetime, float]]]) -> list[float | None]:
+        start, _, period, n = self.window(alarm, now)
         buckets: list[list[float]] = [[] for _ in range(n)]
-        for result in results:
-            for stamp, value in zip(result["Timestamps"], result["Values"], strict=False):
+        for points in results.values():
+            for stamp, value in points:
                 index = int((stamp - start).total_seconds() // period)
                 if 0 <= index < n:
                     buckets[index].append(float(value))
+        combine = queries_for(alarm, self.time_scale)[1]
         fold = _COMBINE[combine] if combine else (lambda v: v[0])
         return [fold(values) if values else None for values in buckets]
 
@@ -186,9 +212,10 @@ class AlarmEvaluator(threading.Thread):
         """One pass over every alarm; returns the notifications published."""
         now = now or datetime.now(UTC)
         sent = []
+        datapoints = self.datapoints(now)
         for alarm in self.alarms.values():
             state = self.states[alarm["AlarmName"]]
-            new, reason = decide(alarm, self.datapoints(alarm, now), state.state)
+            new, reason = decide(alarm, datapoints[alarm["AlarmName"]], state.state)
             if new == state.state:
                 continue
             old = state.state

@@ -40,6 +40,26 @@ def test_canary_s3_keeps_bucket_owners_beside_its_backends():
     assert isinstance(get_backend("s3").bucket_accounts, dict)
 
 
+def test_canary_the_server_routes_through_the_module_listing_it_caches():
+    import inspect
+
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    assert "backends.list_of_moto_modules()" in inspect.getsource(DomainDispatcherApplication.get_backend_for_host)
+    assert {"s3", "sqs", "sns", "dynamodb"} <= set(backends.list_of_moto_modules())
+
+
+def test_the_module_listing_is_read_once(monkeypatch):
+    from moto import backends
+
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
+    listed = list(backends.list_of_moto_modules())
+    moto_server._known_services_once()
+    monkeypatch.setattr(backends.os, "listdir", lambda path: pytest.fail("listed again"))
+    assert list(backends.list_of_moto_modules()) == listed
+
+
 @mock_aws
 def test_a_snapshot_restores_every_service_and_releases_messages_in_flight():
     import boto3

@@ -124,3 +124,25 @@ def test_queue_alarm_from_sampled_queue_depth(aws):
     evaluator.tick()
     assert evaluator.fired_names() == [alarm["AlarmName"]]
     assert json.loads(json.dumps(evaluator.fired[0]))["Trigger"]["Threshold"] == 9.0
+
+
+def test_every_alarm_is_read_in_one_request_per_window(aws):
+    """Alarms that share a window share one GetMetricData; each is still decided on its own metric
+    (here, the template's alarms: only the run-failed one sees a breaching datum)."""
+    cloudwatch = aws("cloudwatch")
+    calls: list[dict] = []
+    cloudwatch.meta.events.register("provide-client-params.cloudwatch.GetMetricData",
+                                    lambda params, **_: calls.append(params))
+    silent = {key: {**alarm, "AlarmActions": []} for key, alarm in ALARMS.items()}
+    evaluator = AlarmEvaluator(silent, lambda service: cloudwatch if service == "cloudwatch" else aws(service),
+                               threading.Event(), time_scale=60, only_with_actions=False)
+    cloudwatch.put_metric_data(Namespace="CongressDisclosures", MetricData=[
+        {"MetricName": "RunsFailed", "Dimensions": [{"Name": "service", "Value": "ledger"}], "Value": 1, "Unit": "Count"}])
+    now = datetime.now(UTC)
+    windows = {evaluator.window(alarm, now)[:2] for alarm in ALARMS.values()}
+    evaluator.evaluate(now=now)
+    assert len(calls) == len(windows) < len(ALARMS)
+    assert sum(len(call["MetricDataQueries"]) for call in calls) == sum(
+        len(queries_for(alarm, 60)[0]) for alarm in ALARMS.values())
+    alarming = {name for name, state in evaluator.states.items() if state.state == "ALARM"}
+    assert alarming == {ALARMS["RunFailedAlarm"]["AlarmName"]}
