@@ -180,6 +180,9 @@ class SilverDocument(_Silver):
     header: SilverFiler | None = None
     ptr: SilverPtr | None = None
     warnings: Texts = Field(default_factory=list)
+    # The text layer, page by page (empty without one). Records before this field kept it in a
+    # separate text.json beside the record.
+    page_text: Texts = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

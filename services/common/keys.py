@@ -65,13 +65,8 @@ def document_prefix(year: int, doc_id: str) -> str:
 
 
 def document_key(year: int, doc_id: str) -> str:
-    """Silver per-document record: classification, header, parsed PTR rows, status."""
+    """Silver per-document record: classification, header, parsed PTR rows, page text, status."""
     return document_prefix(year, doc_id) + "document.json"
-
-
-def document_text_key(year: int, doc_id: str) -> str:
-    """Silver per-document page text (kept apart: it is large and only search needs it)."""
-    return document_prefix(year, doc_id) + "text.json"
 
 
 def document_ocr_key(year: int, doc_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Extract: classify a stored PDF, keep its page text, parse PTR rows, write silver per document."""
+"""Extract: classify a stored PDF, parse PTR rows, write one silver record per document (page text included)."""
 
 from __future__ import annotations
 
@@ -133,15 +133,12 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     analyzing = time.monotonic()
     analysis, page_text = analyze(body, pdf)
     analyze_ms = int((time.monotonic() - analyzing) * 1000)
-    record = {**_record(pdf, key, meta), **analysis}
-    silver = settings().silver_bucket
-    text_key = keys.document_text_key(pdf.year, pdf.doc_id)
-    if any(text.strip() for text in page_text):
-        storage.put_json(silver, text_key, {"doc_id": pdf.doc_id, "pages": page_text})
-    else:
-        # New content without a text layer: the text of an earlier version must not linger.
-        storage.delete(silver, text_key)
-    storage.put_json(silver, keys.document_key(pdf.year, pdf.doc_id), record, {"run-id": run_id} if run_id else None)
+    # The page text travels in the record: one object per document, and new content without a
+    # text layer leaves no text of an earlier version behind.
+    record = {**_record(pdf, key, meta), **analysis,
+              "page_text": page_text if any(text.strip() for text in page_text) else []}
+    storage.put_json(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id), record,
+                     {"run-id": run_id} if run_id else None)
     watermarks.move(pdf.year, pdf.doc_id, record["extraction_status"], sha256=pdf.sha256,
                     parser_version=PARSER_VERSION, reason=record["failure_reason"])
     return Extraction(run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000)), trace, analyze_ms)

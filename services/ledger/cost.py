@@ -43,7 +43,7 @@ BATCH = {"fetch": 10, "extract": 5, "ocr": 1, "ledger": 10}
 ASSUMED_S = {"discover_per_year": 8.0, "build_gold": 60.0, "publish_api": 30.0, "ledger_per_event": 0.05,
              "watchdog": 1.0}
 PDF_BYTES = 150_000          # average bronze PDF
-SILVER_BYTES = 25_000        # document.json + text.json per extracted document
+SILVER_BYTES = 25_000        # document.json (page text included) per extracted document
 GOLD_OBJECTS = 30            # objects a Gold version writes
 API_OBJECTS = 2_000          # answers a version writes under its own prefix: a full year has ~250 members, ~1,700 tickers
 LOG_BYTES_PER_INVOCATION = 2_000

@@ -59,6 +59,11 @@ def test_extract_writes_silver_and_announces_the_rows_once_per_content(harness, 
     assert second["detail"] == {**first["detail"], "extract_ms": 0}  # the redelivery re-announced, no re-parse
     versions = s3.list_object_versions(Bucket=harness.env["SILVER_BUCKET"], Prefix=keys.document_key(2025, "20026590"))
     assert len(versions["Versions"]) == 1
+    # One object per document: the page text is in the record, no text object beside it.
+    listed = s3.list_objects_v2(Bucket=harness.env["SILVER_BUCKET"], Prefix=keys.document_prefix(2025, "20026590"))
+    assert [o["Key"] for o in listed["Contents"]] == [keys.document_key(2025, "20026590")]
+    record = json.loads(s3.get_object(Bucket=harness.env["SILVER_BUCKET"], Key=keys.document_key(2025, "20026590"))["Body"].read())
+    assert len(record["page_text"]) == 2 and "Filing ID #20026590" in record["page_text"][0]
     assert watermarks.filing(2025, "20026590").status == "extracted"
 
 
