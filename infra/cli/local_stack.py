@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra.local.emulator import alive, aws_environment
+from infra.local.emulator import Emulator, alive
 from infra.local.runtime import LOCAL_ENV
 from services.common.config import PROJECT_ROOT
 
@@ -26,7 +26,7 @@ STATE_DIR = Path(os.environ.get("DISCLOSURES_STATE_DIR") or PROJECT_ROOT / ".dis
 STATE_FILE = STATE_DIR / "stack.json"
 # What a stack writes in its state folder, and all that `reset` deletes (never the folder's other files).
 STATE_FILES = ("stack.json", "stack.tmp", "stack.log", "moto.log", "emulator.pickle", "emulator.tmp", "emulator.json",
-               "ports.json")
+               "ports.json", "emulator-*.pickle", "emulator-*.tmp")  # the last two: the shards' parts
 
 
 def use_state_dir(path: Path) -> None:
@@ -57,7 +57,7 @@ def attach(state: dict[str, Any]) -> None:
     """Configure this process's clients and tables for the stack in `state`."""
     from services.common import aws, config, tables
 
-    os.environ.update(aws_environment(state["endpoint"]))
+    os.environ.update(Emulator(endpoint=state["endpoint"]).environment())
     os.environ.update(state["environment"])
     os.environ.update(LOCAL_ENV)
     config.settings.cache_clear()
@@ -99,11 +99,10 @@ def reset() -> list[str]:
     stop()
     stop_orphan(STATE_DIR)
     removed = []
-    for name in STATE_FILES:
-        path = STATE_DIR / name
-        if path.exists():
+    for pattern in STATE_FILES:
+        for path in sorted(STATE_DIR.glob(pattern)):
             path.unlink()
-            removed.append(name)
+            removed.append(path.name)
     if STATE_DIR.is_dir() and not any(STATE_DIR.iterdir()):
         shutil.rmtree(STATE_DIR)
     return removed

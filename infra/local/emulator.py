@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import boto3
@@ -30,10 +32,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def aws_environment(endpoint: str) -> dict[str, str]:
-    """What every boto3 client in the process needs to talk to the emulator."""
+def aws_environment(endpoint: str, shards: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What every boto3 client in the process needs to talk to the emulator: its address, and the
+    address of each service a moto process of its own answers (`Emulator.shards`)."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
+        **{f"AWS_ENDPOINT_URL_{service.upper()}": url for service, url in (shards or {}).items()},
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -83,6 +87,24 @@ class Emulator:
                 time.sleep(0.1)
         raise TimeoutError(f"moto server at {self.endpoint} did not start in {timeout}s")
 
+    @cached_property
+    def shards(self) -> dict[str, str]:
+        """Service -> address of each service a moto process of its own answers (the main
+        process answers them too, through the shard, for a client that was not told)."""
+        try:
+            described = json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/shards", timeout=5).read())  # noqa: S310
+        except (OSError, ValueError):
+            return {}
+        return {service: shard["endpoint"] for service, shard in described.items()}
+
+    def environment(self) -> dict[str, str]:
+        return aws_environment(self.endpoint, self.shards)
+
+    def pids(self) -> list[int]:
+        """The emulator's processes: the main one, then its shards."""
+        described = json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/shards", timeout=5).read())  # noqa: S310
+        return [self.process.pid] * bool(self.process) + [shard["pid"] for shard in described.values()]
+
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
@@ -90,7 +112,7 @@ class Emulator:
     def client(self, service: str):
         return boto3.client(
             service,
-            endpoint_url=self.endpoint,
+            endpoint_url=self.shards.get(service, self.endpoint),
             region_name=REGION,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106

@@ -26,14 +26,19 @@ pyproject pins moto below its next minor release.
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import json
 import logging
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -45,7 +50,11 @@ from infra.local.children import exit_with
 from infra.local.emulator import PID_FILE
 
 PERSISTED_SERVICES = ("s3", "sqs", "sns", "dynamodb", "cloudwatch", "events")
+# Served by a moto process of its own (see `Shards`): moto touches no other service's state from
+# DynamoDB's requests, and DynamoDB was 40% of the one process's CPU under a full-year load.
+SHARDED_SERVICES = ("dynamodb",)
 SNAPSHOT_FILE = "emulator.pickle"
+SHARD_FILE = "emulator-{service}-{generation}.pickle"  # a shard's part of the snapshot the main file names
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_MIN_S = 2.0
 LONG_POLL_MAX_S = 20.0  # SQS's own limit on WaitTimeSeconds
@@ -188,10 +197,11 @@ class LocalApp:
     """moto's WSGI app behind the gate, counting requests, marking the state dirty, and serving
     SQS long polls (see `_long_poll`)."""
 
-    def __init__(self, app: Any, persistence: Persistence | None = None) -> None:
+    def __init__(self, app: Any, persistence: Persistence | None = None, shards: Shards | None = None) -> None:
         self.app = app
         self.gate = RequestGate()
         self.persistence = persistence
+        self.shards = shards
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self._counts_lock = threading.Lock()
         # Bumped after every write that may have put a message on a queue; long polls wait on it.
@@ -204,6 +214,13 @@ class LocalApp:
         if path.startswith("/_local/"):
             return self._local(environ, start_response)
         service = request_service(environ)
+        if self.shards and service in self.shards.endpoints:
+            # A client that was not told the shard's address: its shard answers (and counts it).
+            status, headers, body = self.shards.proxy(service, environ)
+            start_response(status, headers)
+            return body
+        if self.shards and path == "/moto-api/reset":
+            self.shards.broadcast("POST", "/moto-api/reset")
         action = request_action(environ, service)
         caller = environ.get("HTTP_" + CALLER_HEADER.upper().replace("-", "_"), "other")
         with self._counts_lock:
@@ -296,24 +313,36 @@ class LocalApp:
         if path == "/_local/requests" and method == "GET":
             with self._counts_lock:
                 rows = [{"caller": c, "service": s, "action": a, "count": n} for (c, s, a), n in sorted(self.counts.items())]
-            return _json(start_response, rows)
+            return _json(start_response, rows + (self.shards.requests() if self.shards else []))
         if path == "/_local/requests" and method == "DELETE":
             with self._counts_lock:
                 self.counts.clear()
+            if self.shards:
+                self.shards.broadcast("DELETE", "/_local/requests")
             return _json(start_response, {"reset": True})
+        if path == "/_local/shards" and method == "GET":
+            return _json(start_response, self.shards.describe() if self.shards else {})
         if path == "/_local/wake" and method == "POST":
             with self._arrivals:
                 self._wakes += 1
                 self._arrivals.notify_all()
             return _json(start_response, {"woken": True})
+        if path == "/_local/dirty" and method == "GET":
+            return _json(start_response, {"dirty": bool(self.persistence and self.persistence.dirty)})
         if path == "/_local/snapshot" and method == "POST" and self.persistence:
-            return _json(start_response, {"seconds": self.persistence.save(self.gate)})
+            generation = parse_qs(environ.get("QUERY_STRING", "")).get("generation")
+            try:
+                if generation:  # a shard's part of the main process's snapshot
+                    return _json(start_response, {"seconds": self.persistence.save_part(self.gate, int(generation[0]))})
+                return _json(start_response, {"seconds": self.persistence.save(self.gate)})
+            except OSError as exc:  # a full disk, a shard gone: the previous snapshot stays
+                return _json(start_response, {"error": f"snapshot failed: {exc!r}"}, "503 Service Unavailable")
         start_response("404 Not Found", [("Content-Type", "application/json")])
         return [b'{"error": "unknown local endpoint"}']
 
 
-def _json(start_response: Any, value: Any) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "application/json")])
+def _json(start_response: Any, value: Any, status: str = "200 OK") -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json")])
     return [json.dumps(value).encode()]
 
 
@@ -335,16 +364,18 @@ def _picklable_queues() -> None:
     Queue.__setstate__ = setstate  # type: ignore[attr-defined]
 
 
-def snapshot_bytes() -> bytes:
+def snapshot_bytes(services: Iterable[str] = PERSISTED_SERVICES, shards: dict[str, int] | None = None) -> bytes:
+    """This process's moto backends of `services`, pickled; `shards` names the generation of each
+    sharded service's part, saved by its own process at the same moment."""
     import moto
     from moto.backends import get_backend
 
     backends = {name: {account: dict(regions) for account, regions in get_backend(name).items()}  # type: ignore[arg-type]
-                for name in PERSISTED_SERVICES}
+                for name in services}
     # S3 finds a bucket's owner in a table beside the backends (moto.s3.models.S3BackendDict).
-    bucket_accounts = dict(get_backend("s3").bucket_accounts)  # type: ignore[attr-defined]
+    bucket_accounts = dict(get_backend("s3").bucket_accounts) if "s3" in backends else {}  # type: ignore[attr-defined]
     return pickle.dumps({"format": SNAPSHOT_FORMAT, "moto": moto.__version__, "taken_at": time.time(),
-                         "backends": backends, "s3_bucket_accounts": bucket_accounts},
+                         "backends": backends, "s3_bucket_accounts": bucket_accounts, "shards": shards or {}},
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -352,23 +383,37 @@ class SnapshotMismatch(RuntimeError):
     pass
 
 
-def restore_bytes(data: bytes) -> int:
-    """Load a snapshot into this process's moto; returns the messages made visible again."""
+def read_snapshot(data: bytes) -> dict[str, Any]:
     import moto
-    from moto.backends import get_backend
 
     state = pickle.loads(data)  # noqa: S301 - our own file, in the stack's own state folder
     if state.get("format") != SNAPSHOT_FORMAT or state.get("moto") != moto.__version__:
         raise SnapshotMismatch(f"the saved state was written by moto {state.get('moto')} (format {state.get('format')}); "
                                f"this is moto {moto.__version__}: `disclosures reset` starts afresh")
+    return state
+
+
+def restore_state(state: dict[str, Any], services: Iterable[str] = PERSISTED_SERVICES) -> int:
+    """Load the backends of `services` a snapshot holds into this process's moto; returns the
+    messages made visible again."""
+    from moto.backends import get_backend
+
+    wanted = set(services)
     for name, accounts in state["backends"].items():
+        if name not in wanted:
+            continue
         backend_dict = get_backend(name)  # type: ignore[arg-type]
         for account, regions in accounts.items():
             per_account = backend_dict[account]
             for region, backend in regions.items():
                 dict.__setitem__(per_account, region, backend)
-    get_backend("s3").bucket_accounts.update(state["s3_bucket_accounts"])  # type: ignore[attr-defined]
-    return release_in_flight()
+    if "s3" in wanted:
+        get_backend("s3").bucket_accounts.update(state["s3_bucket_accounts"])  # type: ignore[attr-defined]
+    return release_in_flight() if "sqs" in wanted else 0
+
+
+def restore_bytes(data: bytes, services: Iterable[str] = PERSISTED_SERVICES) -> int:
+    return restore_state(read_snapshot(data), services)
 
 
 def release_in_flight() -> int:
@@ -387,53 +432,186 @@ def release_in_flight() -> int:
     return released
 
 
+def shard_file(service: str, generation: int | str) -> str:
+    return SHARD_FILE.format(service=service, generation=generation)
+
+
 class Persistence:
-    def __init__(self, state_dir: Path) -> None:
+    """One moto process's part of the saved state, in `state_dir`.
+
+    The main process's file is the commit point: it is written last and names the generation of
+    each shard's part, written by the shard just before under the main process's exclusive gate
+    (so both parts are one moment: no request ran on the main process between them, and a client's
+    requests run one after another). A crash between the two writes leaves the previous main file
+    naming the previous parts, which are deleted only once a newer main file is in place."""
+
+    def __init__(self, state_dir: Path, services: tuple[str, ...] = PERSISTED_SERVICES,
+                 shards: Shards | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / SNAPSHOT_FILE
+        self.services = services
+        self.shards = shards
         self.dirty = False
         self.last_cost_s = 0.0
         self.last_saved = 0.0
         self._save_lock = threading.Lock()
 
-    def restore(self) -> int | None:
-        if not self.path.exists():
-            return None
-        return restore_bytes(self.path.read_bytes())
+    def read(self) -> dict[str, Any] | None:
+        return read_snapshot(self.path.read_bytes()) if self.path.exists() else None
+
+    def shard_sources(self, state: dict[str, Any] | None) -> dict[str, Path]:
+        """Where each shard's saved part is: the file the snapshot names, or the snapshot itself
+        when it was written before that service had a process of its own."""
+        sources = {}
+        for service in self.shards.services if self.shards else ():
+            if state and service in state.get("shards", {}):
+                sources[service] = self.state_dir / shard_file(service, state["shards"][service])
+            elif state and service in state["backends"]:
+                sources[service] = self.path
+        return sources
 
     def save(self, gate: RequestGate) -> float:
-        """Take a consistent snapshot and write it atomically; returns what it cost in seconds."""
+        """Take a consistent snapshot (the shards' parts first) and write it atomically; returns
+        what it cost in seconds. A shard that cannot save its part fails the whole snapshot: the
+        previous one stays whole."""
         with self._save_lock:
             started = time.monotonic()
+            generation = time.time_ns()
             with gate.exclusive():
+                if self.shards:
+                    self.shards.snapshot(generation)
                 self.dirty = False
-                data = snapshot_bytes()
-            tmp = self.path.with_suffix(".tmp")
-            try:
-                with open(tmp, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                tmp.replace(self.path)
-                _fsync_dir(self.state_dir)
-            except OSError:
-                self.dirty = True
-                raise
+                data = snapshot_bytes(self.services, {s: generation for s in self.shards.services} if self.shards else {})
+            self._write(self.path, data)
+            if self.shards:
+                for service in self.shards.services:
+                    for old in self.state_dir.glob(shard_file(service, "*")):
+                        if old.name != shard_file(service, generation):
+                            old.unlink(missing_ok=True)
             self.last_cost_s = time.monotonic() - started
             self.last_saved = time.monotonic()
             return self.last_cost_s
 
+    def save_part(self, gate: RequestGate, generation: int) -> float:
+        """A shard's part of the main process's snapshot `generation`."""
+        with self._save_lock:
+            started = time.monotonic()
+            with gate.exclusive():
+                self.dirty = False
+                data = snapshot_bytes(self.services)
+            self._write(self.state_dir / shard_file(self.services[0], generation), data)
+            return time.monotonic() - started
+
+    def _write(self, path: Path, data: bytes) -> None:
+        tmp = path.with_suffix(".tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(path)
+            _fsync_dir(self.state_dir)
+        except OSError:
+            self.dirty = True
+            raise
+
     def due(self) -> bool:
         interval = max(SNAPSHOT_MIN_S, 10 * self.last_cost_s)
-        return self.dirty and time.monotonic() - self.last_saved >= interval
+        if time.monotonic() - self.last_saved < interval:
+            return False
+        return self.dirty or bool(self.shards and self.shards.dirty())
 
     def run(self, gate: RequestGate, stop: threading.Event) -> None:
         while not stop.wait(0.5):
-            if self.due():
-                try:
+            try:
+                if self.due():
                     self.save(gate)
-                except OSError as exc:  # a full disk: keep serving, say so, try again later
-                    print(f"snapshot failed: {exc}", flush=True)
+            except OSError as exc:  # a full disk, a shard gone: keep serving, say so, try again later
+                print(f"snapshot failed: {exc}", flush=True)
+
+
+class Shards:
+    """The services answered by moto processes of their own (`SHARDED_SERVICES`), started and
+    owned by the main one: each runs on a CPU of its own, and a client sends a sharded service's
+    requests straight to its shard (`GET /_local/shards` names them; the runtime puts them in
+    `AWS_ENDPOINT_URL_<SERVICE>`). A client that was not told is served through the main process.
+    A shard saves only when the main process asks (its part of one snapshot) and exits, without
+    saving, when the main process is gone."""
+
+    def __init__(self, services: tuple[str, ...] = SHARDED_SERVICES) -> None:
+        self.services = services
+        self.endpoints: dict[str, str] = {}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, host: str, state_dir: Path | None, sources: dict[str, Path]) -> None:
+        from infra.local.emulator import free_port
+
+        for service in self.services:
+            port = free_port()
+            command = [sys.executable, "-m", "infra.local.moto_server", "--host", host, "--port", str(port),
+                       "--serve", service, "--parent-pid", str(os.getpid())]
+            if state_dir is not None:
+                command += ["--state-dir", str(state_dir)]
+            if service in sources:
+                command += ["--restore", str(sources[service])]
+            self.processes[service] = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
+            self.endpoints[service] = f"http://{host}:{port}"
+        for service, endpoint in self.endpoints.items():
+            self._wait_ready(service, endpoint)
+
+    def _wait_ready(self, service: str, endpoint: str, timeout_s: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.processes[service].poll() is not None:
+                raise RuntimeError(f"the {service} shard exited with {self.processes[service].returncode}")
+            try:
+                self._call(endpoint, "GET", "/_local/dirty", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"the {service} shard did not start in {timeout_s:g}s")
+
+    @staticmethod
+    def _call(endpoint: str, method: str, path: str, timeout: float = 600) -> Any:
+        request = urllib.request.Request(endpoint + path, method=method)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own shard
+            return json.loads(response.read() or b"null")
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        return {s: {"endpoint": e, "pid": self.processes[s].pid} for s, e in self.endpoints.items()}
+
+    def snapshot(self, generation: int) -> None:
+        for endpoint in self.endpoints.values():
+            self._call(endpoint, "POST", f"/_local/snapshot?generation={generation}")
+
+    def dirty(self) -> bool:
+        return any(self._call(e, "GET", "/_local/dirty", timeout=10)["dirty"] for e in self.endpoints.values())
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [row for e in self.endpoints.values() for row in self._call(e, "GET", "/_local/requests", timeout=10)]
+
+    def broadcast(self, method: str, path: str) -> None:
+        for endpoint in self.endpoints.values():
+            request = urllib.request.Request(endpoint + path, method=method)
+            urllib.request.urlopen(request, timeout=60).read()  # noqa: S310 - our own shard
+
+    def proxy(self, service: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+        target = urllib.parse.urlsplit(self.endpoints[service])
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        path = environ.get("REQUEST_URI") or environ.get("RAW_URI") or urllib.parse.quote(environ.get("PATH_INFO", "/"))
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
+        try:
+            connection.request(environ["REQUEST_METHOD"], path, body, headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        kept = [(k, v) for k, v in response.getheaders() if k.lower() not in ("connection", "transfer-encoding", "keep-alive")]
+        return f"{response.status} {response.reason}", kept, [data]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -595,6 +773,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, default=None, help="keep the state here across restarts")
     parser.add_argument("--parent-pid", type=int, default=None, help="save and exit when this process dies")
+    parser.add_argument("--serve", default=None, help="a shard: serve only this service (started by the main process)")
+    parser.add_argument("--restore", type=Path, default=None, help="a shard: load its service from this snapshot")
     args = parser.parse_args()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -611,14 +791,20 @@ def main() -> None:
     _fast_queues()
     _known_services_once()
     _picklable_queues()
-    persistence = None
     if args.state_dir:
         args.state_dir.mkdir(parents=True, exist_ok=True)
-        persistence = Persistence(args.state_dir)
-        released = persistence.restore()
-        if released is not None:
-            print(f"restored {persistence.path} ({released} in-flight message(s) made visible again)", flush=True)
-    app = LocalApp(DomainDispatcherApplication(create_backend_app), persistence)
+    if args.serve:
+        _serve_shard(args, LocalApp(DomainDispatcherApplication(create_backend_app)), run_simple, MotoRequestHandler)
+        return
+    shards = Shards()
+    own = tuple(s for s in PERSISTED_SERVICES if s not in shards.services)
+    persistence = Persistence(args.state_dir, own, shards) if args.state_dir else None
+    state = persistence.read() if persistence else None
+    if persistence and state is not None:
+        released = restore_state(state, own)
+        print(f"restored {persistence.path} ({released} in-flight message(s) made visible again)", flush=True)
+    shards.start(args.host, args.state_dir, persistence.shard_sources(state) if persistence else {})
+    app = LocalApp(DomainDispatcherApplication(create_backend_app), persistence, shards)
     stop = threading.Event()
     exiting = threading.Lock()
 
@@ -626,10 +812,12 @@ def main() -> None:
         if not exiting.acquire(blocking=False):
             return
         stop.set()
-        if persistence:
-            persistence.save(app.gate)
-            (args.state_dir / PID_FILE).unlink(missing_ok=True)
-        os._exit(0)
+        try:
+            if persistence:
+                persistence.save(app.gate)
+                (args.state_dir / PID_FILE).unlink(missing_ok=True)
+        finally:
+            os._exit(0)  # the shards see it and exit
 
     if persistence and args.state_dir:
         threading.Thread(target=persistence.run, args=(app.gate, stop), name="snapshots", daemon=True).start()
@@ -640,6 +828,22 @@ def main() -> None:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+def _serve_shard(args: argparse.Namespace, app: LocalApp, run_simple: Any, handler: Any) -> None:
+    """A shard: one service, loaded from the snapshot the main process names. It saves only when
+    the main process asks (`Persistence.save_part`), and exits without saving when that process
+    is gone: a part newer than the main file it belongs to would break the snapshot's one moment."""
+    services = (args.serve,)
+    if args.restore:
+        restore_state(read_snapshot(args.restore.read_bytes()), services)
+    if args.state_dir:
+        app.persistence = Persistence(args.state_dir, services)
+    if args.parent_pid:
+        exit_with(args.parent_pid, lambda: os._exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the whole group: the main process saves first
+    run_simple(args.host, args.port, app, threaded=True, request_handler=handler)
 
 
 if __name__ == "__main__":

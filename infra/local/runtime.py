@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from events.models import Envelope, RunRequested, new_run_id
-from infra.local.emulator import Emulator, aws_environment
+from infra.local.emulator import Emulator
 from infra.local.mirror import MirrorServer
 from infra.local.pollers import InvocationStats, Scheduler
 from infra.local.provision import Provisioned, provision
@@ -215,7 +215,7 @@ class LocalRuntime:
 
         assert self.emulator and self.provisioned
         callers.install()
-        changes = {**aws_environment(self.emulator.endpoint), **self.provisioned.environment, **LOCAL_ENV, **self.options.env}
+        changes = {**self.emulator.environment(), **self.provisioned.environment, **LOCAL_ENV, **self.options.env}
         self._saved_env = {name: os.environ.get(name) for name in changes}
         os.environ.update(changes)
         config.settings.cache_clear()
@@ -231,7 +231,7 @@ class LocalRuntime:
         assert self.emulator
         local = {**LOCAL_ENV, **self.options.env}
         overrides = {k: v for k, v in local.items() if k in function_env or k.startswith("POWERTOOLS_")}
-        return worker_environment({**aws_environment(self.emulator.endpoint), **function_env, **overrides}, function)
+        return worker_environment({**self.emulator.environment(), **function_env, **overrides}, function)
 
     def start_pollers(self) -> None:
         """Start every function's workers (one per concurrent execution) and the scheduler."""

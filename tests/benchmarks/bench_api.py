@@ -381,13 +381,13 @@ def main() -> None:
         measure(args.url.rstrip("/"), args)
         return
 
-    from infra.local.emulator import Emulator, aws_environment
+    from infra.local.emulator import Emulator
     from infra.local.http_api import HttpApiWorkers
 
     emulator = Emulator.start()
     server: HttpApiWorkers | None = None
     try:
-        env = {**aws_environment(emulator.endpoint), **BUCKETS, "POWERTOOLS_LOG_LEVEL": "ERROR",
+        env = {**emulator.environment(), **BUCKETS, "POWERTOOLS_LOG_LEVEL": "ERROR",
                "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
                "API_RESPONSE_CACHE": "0" if args.no_cache else "4096"}  # fmt: skip
         os.environ.update(env)

@@ -145,7 +145,8 @@ def main() -> None:
             run = runtime.run_item(run_id) or run
             runtime.stop_functions()  # every invocation's output read: its metrics are in
             work = analyze_work(runtime.client("cloudwatch"))
-            emulator_cpu = _cpu_seconds(runtime.emulator.process.pid)
+            emulator_cpus = [_cpu_seconds(pid) for pid in runtime.emulator.pids()]  # the main process, its shards
+            emulator_cpu = sum(emulator_cpus)
             requests = by_caller(runtime.emulator.requests())
         finally:
             runtime.stop()
@@ -161,7 +162,8 @@ def main() -> None:
     print(f"handler busy time       {total_busy:.1f} s  by service {busy}")
     print(f"extraction work         {work['seconds']:.1f} s for {work['documents']} documents "
           f"({work['seconds'] / total_busy:.0%} of busy time)")
-    print(f"emulator (moto) CPU     {emulator_cpu:.1f} s ({emulator_cpu / wall:.0%} of wall time: the local stand-in for AWS)")
+    print(f"emulator (moto) CPU     {emulator_cpu:.1f} s ({emulator_cpu / wall:.0%} of wall time: the local stand-in for AWS; "
+          f"by process, main first: {', '.join(f'{c:.1f} s' for c in emulator_cpus)})")
     print(f"pipeline overhead       {overhead:.1f} s ({overhead / total_busy:.0%} of busy time; "
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
     if ocr_busy:

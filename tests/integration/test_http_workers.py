@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.emulator import aws_environment
 from infra.local.http_api import HttpApiWorkers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +42,7 @@ def site_env(emulator, monkeypatch):
     from services.publish_api.publish import upload_static
 
     emulator.reset()
-    for name, value in {**aws_environment(emulator.endpoint), "SITE_BUCKET": "site", "GOLD_BUCKET": "gold"}.items():
+    for name, value in {**emulator.environment(), "SITE_BUCKET": "site", "GOLD_BUCKET": "gold"}.items():
         monkeypatch.setenv(name, value)
     s3 = emulator.client("s3")
     s3.create_bucket(Bucket="site")

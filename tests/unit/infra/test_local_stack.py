@@ -17,7 +17,7 @@ from infra.local.emulator import PID_FILE, recorded_emulator, stop_orphan
 def test_reset_wipes_the_stack_files_and_nothing_else(tmp_path, monkeypatch):
     monkeypatch.setattr(local_stack, "STATE_DIR", local_stack.STATE_DIR)
     monkeypatch.setattr(local_stack, "STATE_FILE", local_stack.STATE_FILE)
-    for name in ("emulator.pickle", "ports.json", "moto.log"):
+    for name in ("emulator.pickle", "emulator-dynamodb-17.pickle", "ports.json", "moto.log"):
         (tmp_path / name).write_text("x")
     (tmp_path / "mine.txt").write_text("a user's file")
     result = CliRunner().invoke(app, ["--state-dir", str(tmp_path), "reset", "--yes"])
