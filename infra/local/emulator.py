@@ -103,7 +103,8 @@ class Emulator:
     def pids(self) -> list[int]:
         """The emulator's processes: the main one, then its shards."""
         described = json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/shards", timeout=5).read())  # noqa: S310
-        return [self.process.pid] * bool(self.process) + [shard["pid"] for shard in described.values()]
+        main = [self.process.pid] if self.process else []
+        return main + [shard["pid"] for shard in described.values()]
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
