@@ -118,11 +118,15 @@ def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force
     return update_if(_claim_update(Claim(year, doc_id, fingerprint, run_id, force, attempt)))
 
 
-def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool = False, **fields: str | None) -> bool:
+def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool = False, of_held_bytes: bool = False,
+         only_unread: bool = False, **fields: str | None) -> bool:
     """Move a filing to `state` with `fields` (None removes one), iff `states.TRANSITIONS`
     allows it from the state it is in. False when it does not: the filing moved on meanwhile
     (newer bytes were stored, or their fetch failed), and this outcome is about older bytes.
-    `only_new_bytes`: the move is only for bytes (the `sha256` field) the filing does not hold yet."""
+    `only_new_bytes`: the move is only for bytes (the `sha256` field) the filing does not hold yet.
+    `of_held_bytes`: an outcome about the bytes `sha256` names, refused when the filing holds others.
+    `only_unread`: the move is refused when the filing already holds a read of these bytes by this
+    parser version (the `sha256` and `parser_version` fields): the outcome is a duplicate's."""
     actions: list[Action] = [FilingMark.status.set(state), FilingMark.updated_at.set(now())]
     for name, value in fields.items():
         attr = getattr(FilingMark, name)
@@ -132,9 +136,14 @@ def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool =
         condition = FilingMark.status.does_not_exist() | condition
     if only_new_bytes:
         condition &= FilingMark.sha256.does_not_exist() | (FilingMark.sha256 != fields["sha256"])
+    if of_held_bytes:
+        condition &= FilingMark.sha256.does_not_exist() | (FilingMark.sha256 == fields["sha256"])
+    if only_unread:
+        condition &= ~(FilingMark.status.is_in(*states.stored_spellings(states.READ))
+                       & (FilingMark.sha256 == fields["sha256"]) & (FilingMark.parser_version == fields["parser_version"]))
     if update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition)):
         return True
-    if not only_new_bytes:  # (bytes it already holds: a redelivery, nothing to say)
+    if not (only_new_bytes or only_unread):  # (bytes it already holds, or already read: a duplicate, nothing to say)
         log.warning("filing %s/%s not moved to %s: it moved on since (newer bytes, or their fetch failed)",
                     year, doc_id, state.value)
     return False

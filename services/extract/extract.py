@@ -113,11 +113,17 @@ class Extraction(NamedTuple):
     analyze_ms: int = 0  # the parser's own time (classify, text, parse): 0 when nothing was read again
 
 
-def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False) -> Extraction | None:
+def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False,
+                   first_delivery: bool = False) -> Extraction | None:
     """Extract one bronze PDF, or None for a key that is not a PDF.
     The run id and the X-Ray trace header come from the bronze object's metadata (written by fetch)
     unless the request names a run; a PDF put there by hand has none (run_id None). `force`
-    extracts again even when this parser version already read these bytes."""
+    extracts again even when this parser version already read these bytes.
+
+    Whether it did is asked first only of a message delivered again (a retry after a crash or a
+    failed batch: the read saves the parse). A first delivery is almost always new bytes, so the
+    watermark's move is the check: one conditional write, refused for a duplicate (which then
+    announces the outcome stored, and writes nothing)."""
     pdf = keys.parse_pdf_key(key)
     if pdf is None:
         return None
@@ -126,7 +132,7 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     meta = PdfMetadata.from_s3(stored)
     run_id = run_id or meta.run_id
     trace = meta.trace
-    done = None if force else already_done(pdf)
+    done = None if force or first_delivery else already_done(pdf)
     if done is not None:
         return Extraction(run_id, _outcome_from_record(done, 0), trace)
 
@@ -137,8 +143,20 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     # text layer leaves no text of an earlier version behind.
     record = {**_record(pdf, key, meta), **analysis,
               "page_text": page_text if any(text.strip() for text in page_text) else []}
-    storage.put_json(settings().silver_bucket, keys.document_key(pdf.year, pdf.doc_id), record,
-                     {"run-id": run_id} if run_id else None)
-    watermarks.move(pdf.year, pdf.doc_id, record["extraction_status"], sha256=pdf.sha256,
-                    parser_version=PARSER_VERSION, reason=record["failure_reason"])
-    return Extraction(run_id, _outcome_from_record(record, int((time.monotonic() - started) * 1000)), trace, analyze_ms)
+    silver_key = keys.document_key(pdf.year, pdf.doc_id)
+    if not watermarks.move(pdf.year, pdf.doc_id, record["extraction_status"], of_held_bytes=True, only_unread=not force,
+                           sha256=pdf.sha256, parser_version=PARSER_VERSION, reason=record["failure_reason"]):
+        mark = watermarks.filing(pdf.year, pdf.doc_id)
+        if mark is None or mark.sha256 != pdf.sha256:
+            # Newer bytes were stored meanwhile: silver is theirs to write. Announced all the same.
+            return Extraction(run_id, _outcome_from_record(record, _ms_since(started)), trace, analyze_ms)
+        done = storage.get_json_if_exists(settings().silver_bucket, silver_key)
+        if done is not None:  # a duplicate: the outcome stored is announced again
+            return Extraction(run_id, _outcome_from_record(done, 0), trace, analyze_ms)
+        # Moved, but the record was never written (the previous attempt died between): write it.
+    storage.put_json(settings().silver_bucket, silver_key, record, {"run-id": run_id} if run_id else None)
+    return Extraction(run_id, _outcome_from_record(record, _ms_since(started)), trace, analyze_ms)
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -19,10 +19,10 @@ SETTINGS = PipelineSettings  # extract reads nothing of its own
 
 
 def _extract(bucket: str, key: str, run_id: str | None = None, force: bool = False,
-             trace: str | None = None) -> list[Envelope]:
+             trace: str | None = None, first_delivery: bool = False) -> list[Envelope]:
     """Extract one object; the outcome event to announce (none for a key that is not a PDF, or
     for a PDF stored outside any run)."""
-    result = extract_object(bucket, key, run_id=run_id, force=force)
+    result = extract_object(bucket, key, run_id=run_id, force=force, first_delivery=first_delivery)
     if result is None:
         stage.logger.info("ignored object", extra={"key": key})
         return []
@@ -52,10 +52,16 @@ def extract(body: Body, record: Any = None) -> list[Envelope]:
         request = body.detail
         return _extract(settings().bronze_bucket, request.key, run_id=body.run_id,
                         force=request.reason == "reprocess", trace=body.trace)
-    # Keys arrive URL-encoded in S3 events. The watermark makes a repeated event cheap
-    # (`extract.already_done`): the stored outcome is announced again.
-    return [event for record in body.Records
-            for event in _extract(record.s3.bucket.name, urllib.parse.unquote_plus(record.s3.object.key))]
+    # Keys arrive URL-encoded in S3 events. The watermark makes a repeated event harmless: the
+    # stored outcome is announced again (see `extract_object` for when it is read first).
+    first = record is not None and _receive_count(record) <= 1
+    return [event for s3 in body.Records
+            for event in _extract(s3.s3.bucket.name, urllib.parse.unquote_plus(s3.s3.object.key), first_delivery=first)]
+
+
+def _receive_count(record: Any) -> int:
+    attributes = getattr(record, "attributes", None)
+    return int(getattr(attributes, "ApproximateReceiveCount", None) or 1)
 
 
 def _once(body: Body) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from events.models import (
     RunRequested,
 )
 from services.common import keys, watermarks
+from services.common.states import DocumentState
 from tests.integration.conftest import envelope_event, lambda_event
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ def test_extract_writes_silver_and_announces_the_rows_once_per_content(harness, 
     assert first == {**first, "event_type": "document.extracted", "run_id": "run-1", "source": "extract"}
     detail = DocumentExtracted.model_validate(first["detail"])
     assert (detail.doc_id, detail.rendering, detail.transactions, detail.pages) == ("20026590", "efiled", 9, 2)
-    assert second["detail"] == {**first["detail"], "extract_ms": 0}  # the redelivery re-announced, no re-parse
+    assert second["detail"] == {**first["detail"], "extract_ms": 0}  # the duplicate re-announced the stored outcome
     versions = s3.list_object_versions(Bucket=harness.env["SILVER_BUCKET"], Prefix=keys.document_key(2025, "20026590"))
     assert len(versions["Versions"]) == 1
     # One object per document: the page text is in the record, no text object beside it.
@@ -65,6 +66,46 @@ def test_extract_writes_silver_and_announces_the_rows_once_per_content(harness, 
     record = json.loads(s3.get_object(Bucket=harness.env["SILVER_BUCKET"], Key=keys.document_key(2025, "20026590"))["Body"].read())
     assert len(record["page_text"]) == 2 and "Filing ID #20026590" in record["page_text"][0]
     assert watermarks.filing(2025, "20026590").status == "extracted"
+
+
+def _stored_pdf(harness, mirror_dir, doc_id: str = "20026590") -> tuple[str, dict]:
+    """A PTR put in bronze by a run, and the S3 event of it as its queue delivers it."""
+    body = (mirror_dir / f"public_disc/ptr-pdfs/2025/{doc_id}.pdf").read_bytes()
+    sha256 = hashlib.sha256(body).hexdigest()
+    key = keys.pdf_key(2025, "P", doc_id, sha256)
+    harness.runtime.client("s3").put_object(Bucket=harness.env["BRONZE_BUCKET"], Key=key, Body=body,
+                                            Metadata={"run-id": "run-1"})
+    watermarks.move(2025, doc_id, DocumentState.STORED, sha256=sha256, bronze_key=key)  # as fetch left it
+    return key, lambda_event("sqs_s3_object_created", BUCKET=harness.env["BRONZE_BUCKET"], KEY=key.replace("=", "%3D"))
+
+
+def test_a_first_delivery_is_checked_by_the_move_and_a_redelivery_by_a_read(harness, mirror_dir, monkeypatch):
+    from services.extract import extract
+
+    _, event = _stored_pdf(harness, mirror_dir)
+    read = watermarks.filing
+    monkeypatch.setattr(watermarks, "filing", lambda *a: pytest.fail("a first delivery read the watermark"))
+    assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    monkeypatch.setattr(watermarks, "filing", read)
+    monkeypatch.setattr(extract, "analyze_document", lambda *a, **k: pytest.fail("a redelivery parsed again"))
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
+    assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    first, again = harness.published()
+    assert again["detail"] == {**first["detail"], "extract_ms": 0}
+    assert watermarks.filing(2025, "20026590").status == "extracted"
+
+
+def test_an_extraction_of_older_bytes_leaves_the_newer_ones_silver(harness, mirror_dir):
+    s3 = harness.runtime.client("s3")
+    _, event = _stored_pdf(harness, mirror_dir)
+    newer = {"doc_id": "20026590", "year": 2025, "extraction_status": "stored", "sha256": "b" * 64}
+    s3.put_object(Bucket=harness.env["SILVER_BUCKET"], Key=keys.document_key(2025, "20026590"), Body=json.dumps(newer))
+    watermarks.move(2025, "20026590", DocumentState.STORED, sha256="b" * 64, bronze_key="newer")  # fetch, meanwhile
+    assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    kept = json.loads(s3.get_object(Bucket=harness.env["SILVER_BUCKET"], Key=keys.document_key(2025, "20026590"))["Body"].read())
+    assert kept == newer
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.sha256) == ("stored", "b" * 64)
 
 
 def test_a_pdf_stored_outside_any_run_is_extracted_and_announced_to_no_run(harness, mirror_dir):
