@@ -26,6 +26,7 @@ pyproject pins moto below its next minor release.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import io
 import json
@@ -39,7 +40,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -680,6 +681,30 @@ def _light_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _parsed_expressions_once() -> None:
+    """moto parses an UpdateItem's UpdateExpression twice (to validate the request, then to apply
+    it) and lexes every ConditionExpression, from scratch each time; a pipeline sends the same
+    few expression strings over and over (its values travel apart). Parsing was a quarter of the
+    DynamoDB process's CPU under a full-year load. Here each string is parsed once. Safe because
+    moto validates and applies a deep copy of the parsed tree, and lexed nodes are tuples."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = functools.lru_cache(maxsize=1024)(functools.partial(UpdateExpressionParser.make.__func__, UpdateExpressionParser))
+    UpdateExpressionParser.make = classmethod(lambda cls, expression: make(expression))  # type: ignore[method-assign,assignment]
+
+    lex = ConditionExpressionParser._lex_condition_expression
+
+    @functools.lru_cache(maxsize=1024)
+    def lexed(expression: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(expression, {}, {})))  # lexing reads the string only
+
+    def lex_once(self: Any) -> deque[Any]:
+        return deque(lexed(self.condition_expression))
+
+    ConditionExpressionParser._lex_condition_expression = lex_once  # type: ignore[method-assign]
+
+
 # --------------------------------------------------------------------------- SQS at depth
 def _fast_queues() -> None:
     """moto's SQS walks a queue's whole message list for each count and each received message,
@@ -790,6 +815,7 @@ def main() -> None:
     _light_transactions()
     _fast_queues()
     _known_services_once()
+    _parsed_expressions_once()
     _picklable_queues()
     if args.state_dir:
         args.state_dir.mkdir(parents=True, exist_ok=True)

@@ -202,3 +202,63 @@ def test_the_gate_keeps_requests_out_while_a_snapshot_is_taken():
     gate.leave()
     assert entered.wait(2)
     thread.join()
+
+
+def test_canary_dynamodb_validates_a_copy_of_the_parsed_tree_and_lexes_into_tuples():
+    import inspect
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import Validator
+
+    assert "deepcopy(expression)" in inspect.getsource(Validator.__init__)
+    assert isinstance(vars(UpdateExpressionParser)["make"], classmethod)
+    assert issubclass(ConditionExpressionParser.Node, tuple)
+    assert all(isinstance(node, tuple) for node in
+               ConditionExpressionParser("#0 = :0 AND attribute_not_exists(#1)", {}, {})._lex_condition_expression())
+
+
+def _dynamodb_outcomes() -> list:
+    """Updates and conditions that pass, fail and nest: what DynamoDB answered and stored."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    outcomes: list = []
+    update = "SET #s = :s, #n = if_not_exists(#n, :zero) + :one REMOVE #r"
+    names = {"#s": "status", "#n": "count", "#r": "reason"}
+    for status, condition in (("stored", "attribute_not_exists(#s)"), ("extracted", "#s IN (:a, :b)"),
+                              ("extracted", "#s IN (:a, :b)"), ("stored", "NOT (#s = :s) AND #n < :limit")):
+        try:
+            dynamodb.update_item(TableName="t", Key={"pk": {"S": "k"}}, UpdateExpression=update,
+                                 ConditionExpression=condition, ExpressionAttributeNames=names,
+                                 ExpressionAttributeValues={k: v for k, v in {
+                                     ":s": {"S": status}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":a": {"S": "stored"},
+                                     ":b": {"S": "needs_ocr"}, ":limit": {"N": "5"}}.items()
+                                     if k in update + condition})
+            outcomes.append("ok")
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            outcomes.append("refused")
+        outcomes.append(dynamodb.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"])
+    with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+        dynamodb.update_item(TableName="t", Key={"pk": {"S": "k"}}, UpdateExpression="SET = :x",
+                             ExpressionAttributeValues={":x": {"S": "x"}})
+    return outcomes
+
+
+def test_parsed_expressions_once_answers_what_moto_answers(monkeypatch):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    with mock_aws():
+        expected = _dynamodb_outcomes()
+    monkeypatch.setattr(UpdateExpressionParser, "make", vars(UpdateExpressionParser)["make"])
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression",
+                        ConditionExpressionParser._lex_condition_expression)
+    moto_server._parsed_expressions_once()
+    for _ in range(2):  # the second time from the cache
+        with mock_aws():
+            assert _dynamodb_outcomes() == expected
+    assert expected[::2] == ["ok", "ok", "refused", "ok"]
