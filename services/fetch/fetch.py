@@ -44,10 +44,6 @@ def _metadata(filing: FilingDiscovered, run_id: str, trace: str | None) -> dict[
 def fetch_filing(
     filing: FilingDiscovered, run_id: str, trace: str | None = None
 ) -> DocumentStored | DocumentUnchanged | DocumentFailed:
-    """Download a filing and store its bytes once. A duplicate (a redelivery, SNS delivering twice)
-    downloads again and changes nothing: the watermark moves only for new bytes, the key is
-    content-addressed and written only if absent, and the outcome announced is the same
-    (`document.stored` again within the run that stored it; the ledger counts it once)."""
     if watermarks.breaker_open():
         raise SourceBlocked("the Clerk refused us with 403 recently; fetching is paused")
     started = time.monotonic()

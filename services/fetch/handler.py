@@ -35,9 +35,9 @@ def fetch(event: FilingDiscoveredEvent, record: Any = None) -> list[Envelope]:
     return [reply]
 
 
-# No idempotency record: the data's own state makes a duplicate harmless (see `fetch_filing`).
-# A record cost two writes per filing, a third of fetch's requests, to save a rare re-download.
+# A filing is fetched once per run: a redelivery announces the saved outcome again, no download.
 stage: Stage[FilingDiscoveredEvent] = Stage(
     SERVICE, accepts=[FilingDiscoveredEvent], work=fetch, metric_prefix="Fetch_", batch_events=True,
+    once=lambda event: {"run_id": event.run_id, "doc_id": event.detail.doc_id},
 )
 lambda_handler = stage.lambda_handler
