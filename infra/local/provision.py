@@ -38,6 +38,7 @@ class QueueSource:
     service_name: str
     environment: dict[str, str] = field(default_factory=dict)  # the function's own (Globals + its Environment)
     image: bool = False  # a container-image function (PackageType: Image)
+    batching_window_s: float = 0.0  # MaximumBatchingWindowInSeconds, in real seconds as on AWS
 
 
 @dataclass
@@ -250,6 +251,7 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                         service_name=service,
                         environment=stack.environment_of(logical_id),
                         image=props.get("PackageType") == "Image",
+                        batching_window_s=float(ev.get("MaximumBatchingWindowInSeconds", 0)),
                     )
                 )
             elif event["Type"] == "Schedule":

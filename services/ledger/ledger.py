@@ -186,7 +186,7 @@ class Ledger:
         handler = handlers.get(type(detail))
         result = handler(event, detail) if handler else []
         if event.event_type == COMPLETES_ON:
-            return self._finish(event.run_id)
+            return self._finish(event.run_id, detail.gold_version)
         if isinstance(result, list):
             return result
         # A duplicate (result False) may be the redelivery of one whose worker died after its
@@ -428,16 +428,19 @@ class Ledger:
         settled = RunDocumentsSettled(years=list(run.years or []), documents=int(run.docs_expected or 0), counts=counts)
         return Envelope.build(settled, run_id=run.run_id, source=SERVICE)
 
-    def _finish(self, run_id: str) -> list[Envelope]:
+    def _finish(self, run_id: str, gold_version: str) -> list[Envelope]:
+        """The run's end, on the site's publication of its Gold version. That version is written
+        here too: `gold.published` may reach another ledger invocation later than this."""
         run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         failed_indexes = counts.get("index_failed", 0)
         status = "failed" if failed_indexes else "succeeded"
         reason = f"{failed_indexes} index(es) could not be read" if failed_indexes else None
         # A run the watchdog failed can still complete once its dead letters are replayed.
-        return self.finish(run_id, status, reason, expected=("settled", "failed"))
+        return self.finish(run_id, status, reason, expected=("settled", "failed"), gold_version=gold_version)
 
-    def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...]) -> list[Envelope]:
+    def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...],
+               gold_version: str | None = None) -> list[Envelope]:
         """Move the run to its final status once; return run.succeeded / run.failed to announce."""
         expected = (expected,) if isinstance(expected, str) else expected
         run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
@@ -446,6 +449,8 @@ class Ledger:
         actions = [RunItem.status.set(status), RunItem.active.remove(),
                    RunItem.finished_at.set(finished.isoformat(timespec="milliseconds")),
                    RunItem.failure_reason.set(reason) if reason else RunItem.failure_reason.remove()]
+        if gold_version:
+            actions.append(RunItem.gold_version.set(gold_version))
         if not update_if((run_item(run_id), actions, RunItem.status.is_in(*expected))):
             return []
         if status == "succeeded":

@@ -7,7 +7,8 @@ Prints wall time, documents per second, the AWS requests each stage made per doc
 the emulator, per calling function; the pollers' receives and deletes, which Lambda's event
 source mapping makes, apart), and how the handlers' busy time splits between the extraction work
 itself (classify, text, parse; OCR apart) and the pipeline's own overhead (events, watermarks,
-ledger, S3). Run on demand: `python tests/benchmarks/bench_pipeline.py [--limit N] [--synthetic]`.
+ledger, S3), in wall time (waits on the emulator included) and in the handlers' own CPU time.
+Run on demand: `python tests/benchmarks/bench_pipeline.py [--limit N] [--synthetic]`.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ def main() -> None:
     ocr_busy = busy.pop("ocr", 0.0)
     total_busy = sum(busy.values())
     overhead = total_busy - work["seconds"]
+    cpu = sum(s.cpu_s for name, s in runtime.stats.items() if name != "ocr")
+    own_cpu = cpu - work["seconds"]
     documents = max(int(run.get("docs_settled") or 0), 1)
     print(f"filings in index        {filings or run.get('docs_expected')}")
     print(f"run                     {run['status']}  {run['counts']}")
@@ -166,6 +169,8 @@ def main() -> None:
           f"by process, main first: {', '.join(f'{c:.1f} s' for c in emulator_cpus)})")
     print(f"pipeline overhead       {overhead:.1f} s ({overhead / total_busy:.0%} of busy time; "
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
+    print(f"handler CPU             {cpu:.1f} s; outside the extraction work {own_cpu:.1f} s "
+          f"(ratio {own_cpu / max(work['seconds'], 1e-9):.2f}: the pipeline's own code, without the waits on the emulator)")
     if ocr_busy:
         print(f"OCR (apart)             {ocr_busy:.1f} s")
     print("wall time by stage      " + "  ".join(f"{label} {seconds:.0f} s" for label, seconds in milestones(run)))

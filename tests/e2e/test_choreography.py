@@ -76,7 +76,7 @@ def test_rebuilt_index_with_same_filings_dispatches_nothing(make_stack, mirror_c
     add_members(mirror_copy)  # same rows, rewritten archive: new bytes, new ETag
     run = stack.wait_for_run(stack.request_run([2025]), timeout_s=60)
     assert run["status"] == "succeeded"
-    assert run["counts"]["index_changed"] == 1
+    assert run["counts"]["index_changed"] == 1, run
     assert run["counts"]["filings_dispatched"] == 0 and run["counts"]["filings_unchanged"] == 32
     assert run["gold_version"] == first["gold_version"]  # same filings: the live Gold is kept
 

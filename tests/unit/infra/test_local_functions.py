@@ -58,3 +58,67 @@ def test_visibility_timeouts_are_the_templates_on_the_local_clock():
     assert [local_visibility(s, 60) for s in (720, 5400, 3600)] == [12, 90, 60]
     assert local_visibility(180, 60) == MIN_VISIBILITY_S  # the ledger's 3 s would not outlast a busy batch
     assert local_visibility(720, 1) == 720
+
+
+def test_an_invocation_reports_its_cpu_time_apart_from_its_wall_time():
+    import time
+
+    from infra.local.pollers import Invocation, LocalContext, invoke
+
+    def waits(event, context):
+        time.sleep(0.2)
+
+    def works(event, context):
+        until = time.process_time() + 0.05
+        while time.process_time() < until:
+            pass
+
+    waited, worked = Invocation(service="t"), Invocation(service="t")
+    invoke(waits, {}, LocalContext("t"), waited)
+    invoke(works, {}, LocalContext("t"), worked)
+    assert waited.busy_s >= 0.2 and waited.cpu_s < waited.busy_s / 2
+    assert worked.cpu_s >= 0.05
+
+
+class _Queue:
+    """A fake SQS: hands out the messages it holds, as many as asked, and records deletes."""
+
+    def __init__(self, arrivals: list[list[str]]) -> None:
+        self.arrivals, self.received, self.deleted = arrivals, [], []
+
+    def receive_message(self, **request):
+        self.received.append(request)
+        bodies = self.arrivals.pop(0) if self.arrivals else []
+        return {"Messages": [{"MessageId": body, "ReceiptHandle": body, "Body": body, "Attributes": {},
+                              "MessageAttributes": {}, "MD5OfBody": ""} for body in bodies]}
+
+    def delete_message_batch(self, QueueUrl, Entries):  # noqa: N803 - boto3's names
+        self.deleted += [e["ReceiptHandle"] for e in Entries]
+
+
+def _poller(monkeypatch, queue: _Queue, window_s: float):
+    from infra.local import pollers
+    from infra.local.provision import QueueSource
+
+    batches: list[list[str]] = []
+    monkeypatch.setattr(pollers, "load_handler", lambda name: lambda event, context: batches.append(
+        [r["body"] for r in event["Records"]]))
+    source = QueueSource(function="f", handler="m.h", queue_url="http://emu/123456789012/q", batch_size=10,
+                         max_concurrency=1, service_name="f", batching_window_s=window_s)
+    return pollers.QueuePoller(source, queue, wait_s=1), batches
+
+
+def test_a_batching_window_gathers_what_arrives_within_it_into_one_invocation(monkeypatch):
+    queue = _Queue([["a", "b"], ["c", "d", "e"]])
+    poller, batches = _poller(monkeypatch, queue, window_s=0.01)
+    poller.poll_once()
+    assert batches == [["a", "b", "c", "d", "e"]] and queue.deleted == ["a", "b", "c", "d", "e"]
+    assert queue.received[1]["MaxNumberOfMessages"] == 8 and queue.received[1]["WaitTimeSeconds"] == 0
+
+
+def test_without_a_window_a_batch_is_what_one_receive_gave(monkeypatch):
+    queue = _Queue([["a", "b"], ["c"]])
+    poller, batches = _poller(monkeypatch, queue, window_s=0)
+    poller.poll_once()
+    assert batches == [["a", "b"]] and len(queue.received) == 1
+

@@ -79,6 +79,21 @@ def _published(ledger: Ledger, rid: str) -> list[Envelope]:
     return ledger.apply(Envelope.build(ApiPublished(gold_version="v1", objects=1), run_id=rid, source="publish_api"))
 
 
+def test_a_run_ends_with_its_gold_version_even_when_gold_published_comes_later(ledger_table):
+    """Two ledger invocations at once: the site's publication may be recorded before the Gold
+    publication it follows. The run that ends names its version all the same."""
+    from events.models import GoldPublished
+
+    ledger, rid = Ledger(), "20251201T000000Z-00000004"
+    request(ledger, rid)
+    settle(ledger, rid)
+    [succeeded] = _published(ledger, rid)
+    run = RunItem.get(f"RUN#{rid}", "RUN")
+    assert succeeded.event_type == "run.succeeded" and (run.status, run.gold_version) == ("succeeded", "v1")
+    ledger.apply(Envelope.build(GoldPublished(version="v1", years=[2025], row_counts={}), run_id=rid, source="build_gold"))
+    assert RunItem.get(f"RUN#{rid}", "RUN").gold_version == "v1"
+
+
 def test_a_run_failed_while_settled_that_recovers_drops_its_failure_reason(ledger_table):
     ledger, rid = Ledger(), "20251201T000000Z-00000001"
     request(ledger, rid)
