@@ -87,12 +87,15 @@ class Emulator:
                 time.sleep(0.1)
         raise TimeoutError(f"moto server at {self.endpoint} did not start in {timeout}s")
 
+    def _described_shards(self) -> dict[str, dict]:
+        return json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/shards", timeout=5).read())  # noqa: S310
+
     @cached_property
     def shards(self) -> dict[str, str]:
         """Service -> address of each service a moto process of its own answers (the main
         process answers them too, through the shard, for a client that was not told)."""
         try:
-            described = json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/shards", timeout=5).read())  # noqa: S310
+            described = self._described_shards()
         except (OSError, ValueError):
             return {}
         return {service: shard["endpoint"] for service, shard in described.items()}
@@ -102,9 +105,8 @@ class Emulator:
 
     def pids(self) -> list[int]:
         """The emulator's processes: the main one, then its shards."""
-        described = json.loads(urllib.request.urlopen(f"{self.endpoint}/_local/shards", timeout=5).read())  # noqa: S310
         main = [self.process.pid] if self.process else []
-        return main + [shard["pid"] for shard in described.values()]
+        return main + [shard["pid"] for shard in self._described_shards().values()]
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")

@@ -545,7 +545,7 @@ class Shards:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, host: str, state_dir: Path | None, sources: dict[str, Path]) -> None:
-        from infra.local.emulator import free_port
+        from infra.local.emulator import Emulator, free_port
 
         for service in self.services:
             port = free_port()
@@ -558,19 +558,7 @@ class Shards:
             self.processes[service] = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
             self.endpoints[service] = f"http://{host}:{port}"
         for service, endpoint in self.endpoints.items():
-            self._wait_ready(service, endpoint)
-
-    def _wait_ready(self, service: str, endpoint: str, timeout_s: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.processes[service].poll() is not None:
-                raise RuntimeError(f"the {service} shard exited with {self.processes[service].returncode}")
-            try:
-                self._call(endpoint, "GET", "/_local/dirty", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(f"the {service} shard did not start in {timeout_s:g}s")
+            Emulator(endpoint=endpoint, process=self.processes[service]).wait_ready(timeout=300.0)
 
     @staticmethod
     def _call(endpoint: str, method: str, path: str, timeout: float = 600) -> Any:
@@ -593,8 +581,7 @@ class Shards:
 
     def broadcast(self, method: str, path: str) -> None:
         for endpoint in self.endpoints.values():
-            request = urllib.request.Request(endpoint + path, method=method)
-            urllib.request.urlopen(request, timeout=60).read()  # noqa: S310 - our own shard
+            self._call(endpoint, method, path, timeout=60)
 
     def proxy(self, service: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
         target = urllib.parse.urlsplit(self.endpoints[service])

@@ -138,7 +138,7 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
 
     analyzing = time.monotonic()
     analysis, page_text = analyze(body, pdf)
-    analyze_ms = int((time.monotonic() - analyzing) * 1000)
+    analyze_ms = _ms_since(analyzing)
     # The page text travels in the record: one object per document, and new content without a
     # text layer leaves no text of an earlier version behind.
     record = {**_record(pdf, key, meta), **analysis,
