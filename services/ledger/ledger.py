@@ -369,11 +369,15 @@ class Ledger:
         )
 
     def _gold_requested(self, event: Envelope, d: GoldRequested) -> list[Envelope]:
-        """A rebuild outside a pipeline run: nothing to settle, it ends with the build."""
-        # Only from running: a redelivery after the build finished must not reopen the run.
+        """A rebuild outside a pipeline run: nothing to settle, it ends with the build.
+
+        Another ledger invocation may record the build's end first: the request then only says
+        what the run was, and never reopens it."""
         update_if((run_item(event.run_id), [
             RunItem.trigger.set("gold"), RunItem.years.set(d.years),  # type: ignore[arg-type]  # as above
             RunItem.years_expected.set(0),
+        ], RunItem.trigger.does_not_exist()))
+        update_if((run_item(event.run_id), [
             RunItem.status.set("settled"), RunItem.active.set(RUN), RunItem.settled_at.set(_now()),
         ], RunItem.status == "running"))
         return []
@@ -385,7 +389,9 @@ class Ledger:
     def _gold_rejected(self, event: Envelope, d: GoldRejected) -> list[Envelope]:
         reason = f"quality gate rejected gold {d.version}: {', '.join(d.failed_checks)}"
         self._record_error(event.run_id, reason)
-        return self.finish(event.run_id, "failed", reason, expected="settled")
+        # Running: a rebuild whose gold.requested another ledger invocation has not recorded yet
+        # (a pipeline run is settled before its build starts).
+        return self.finish(event.run_id, "failed", reason, expected=("running", "settled"))
 
     # ------------------------------------------------------------------ settlement and completion
     def _check_settled(self, run_id: str, reannounce: bool = False) -> list[Envelope]:
@@ -436,8 +442,10 @@ class Ledger:
         failed_indexes = counts.get("index_failed", 0)
         status = "failed" if failed_indexes else "succeeded"
         reason = f"{failed_indexes} index(es) could not be read" if failed_indexes else None
-        # A run the watchdog failed can still complete once its dead letters are replayed.
-        return self.finish(run_id, status, reason, expected=("settled", "failed"), gold_version=gold_version)
+        # A run the watchdog failed can still complete once its dead letters are replayed; a running
+        # one is a rebuild whose gold.requested is not recorded yet, as in _gold_rejected.
+        return self.finish(run_id, status, reason, expected=("running", "settled", "failed"),
+                           gold_version=gold_version)
 
     def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...],
                gold_version: str | None = None) -> list[Envelope]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from events.models import (
     ApiPublished,
     DocumentFailed,
     DocumentStored,
     Envelope,
     FilingDiscovered,
+    GoldRejected,
     GoldRequested,
     RunDiscovered,
     RunRequested,
@@ -145,3 +148,19 @@ def test_a_redelivered_gold_request_does_not_reopen_its_finished_run(ledger_tabl
     ledger.apply(requested)  # SQS delivers at least once
     [run] = list_runs(limit=1)
     assert run["status"] == "succeeded" and active_runs() == []
+
+
+@pytest.mark.parametrize(("end", "status"), [
+    (ApiPublished(gold_version="v", objects=1), "succeeded"),
+    (GoldRejected(version="v", years=[2025], failed_checks=["volume"], report={}), "failed"),
+])
+def test_a_rebuild_whose_end_is_recorded_before_its_request_still_ends(ledger_table, end, status):
+    """Two ledger invocations at once: the build's end may be recorded before gold.requested.
+    The run ends all the same, and the late request says what it was without reopening it."""
+    ledger, rid = Ledger(), run_id(6)
+    [ended] = ledger.apply(Envelope.build(end, run_id=rid, source="build_gold"))
+    assert ended.event_type == f"run.{status}"
+    ledger.apply(Envelope.build(GoldRequested(years=[2025], reason="rebuild"), run_id=rid, source="cli"))
+    [run] = list_runs(limit=1)
+    assert (run["status"], run["trigger"], run["years"]) == (status, "gold", [2025])
+    assert active_runs() == []
