@@ -262,3 +262,29 @@ def test_parsed_expressions_once_answers_what_moto_answers(monkeypatch):
         with mock_aws():
             assert _dynamodb_outcomes() == expected
     assert expected[::2] == ["ok", "ok", "refused", "ok"]
+
+
+def test_canary_update_expressions_are_traversed_by_the_node_types_each_processor_names():
+    import inspect
+
+    from moto.dynamodb.parsing import ast_nodes, validators
+
+    assert "self.nodes_to_be_processed()" in inspect.getsource(ast_nodes.DepthFirstTraverser.traverse_node_recursively)
+    processors = [c for c in vars(validators).values()
+                  if isinstance(c, type) and issubclass(c, ast_nodes.DepthFirstTraverser)
+                  and c is not ast_nodes.DepthFirstTraverser]
+    assert len(processors) > 5
+    # Each processor's types are its class's own: none computes them from its instance.
+    assert all("nodes_to_be_processed" not in vars(c) for c in processors)
+
+
+def test_traversed_types_once_answers_what_moto_answers(monkeypatch):
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    with mock_aws():
+        expected = _dynamodb_outcomes()
+    monkeypatch.setattr(DepthFirstTraverser, "nodes_to_be_processed", DepthFirstTraverser.nodes_to_be_processed)
+    moto_server._traversed_types_once()
+    for _ in range(2):  # the second time from the cache
+        with mock_aws():
+            assert _dynamodb_outcomes() == expected
