@@ -227,8 +227,8 @@ def _dynamodb_outcomes() -> list:
                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                           BillingMode="PAY_PER_REQUEST")
     outcomes: list = []
-    update = "SET #s = :s, #n = if_not_exists(#n, :zero) + :one REMOVE #r"
-    names = {"#s": "status", "#n": "count", "#r": "reason"}
+    update = "SET #s = :s, #n = if_not_exists(#n, :zero) + :one, #l = list_append(if_not_exists(#l, :empty), :item) REMOVE #r"
+    names = {"#s": "status", "#n": "count", "#r": "reason", "#l": "errors"}
     for status, condition in (("stored", "attribute_not_exists(#s)"), ("extracted", "#s IN (:a, :b)"),
                               ("extracted", "#s IN (:a, :b)"), ("stored", "NOT (#s = :s) AND #n < :limit")):
         try:
@@ -236,7 +236,8 @@ def _dynamodb_outcomes() -> list:
                                  ConditionExpression=condition, ExpressionAttributeNames=names,
                                  ExpressionAttributeValues={k: v for k, v in {
                                      ":s": {"S": status}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":a": {"S": "stored"},
-                                     ":b": {"S": "needs_ocr"}, ":limit": {"N": "5"}}.items()
+                                     ":b": {"S": "needs_ocr"}, ":limit": {"N": "5"},
+                                     ":empty": {"L": []}, ":item": {"L": [{"S": status}]}}.items()
                                      if k in update + condition})
             outcomes.append("ok")
         except dynamodb.exceptions.ConditionalCheckFailedException:
@@ -288,3 +289,24 @@ def test_traversed_types_once_answers_what_moto_answers(monkeypatch):
     for _ in range(2):  # the second time from the cache
         with mock_aws():
             assert _dynamodb_outcomes() == expected
+
+
+def test_canary_validation_copies_the_parsed_tree_through_the_module_deepcopy():
+    import inspect
+
+    from moto.dynamodb.parsing import validators
+
+    assert validators.deepcopy is copy.deepcopy
+    assert "deepcopy(expression)" in inspect.getsource(validators.Validator.__init__)
+
+
+def test_trees_copied_by_pickle_answer_what_moto_answers(monkeypatch):
+    from moto.dynamodb.parsing import validators
+
+    with mock_aws():
+        expected = _dynamodb_outcomes()
+    monkeypatch.setattr(validators, "deepcopy", copy.deepcopy)
+    moto_server._trees_copied_by_pickle()
+    assert validators.deepcopy is not copy.deepcopy
+    with mock_aws():
+        assert _dynamodb_outcomes() == expected
