@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import pickle
+import selectors
 import signal
 import subprocess
 import sys
@@ -195,6 +196,17 @@ class _Exclusive:
             self.gate._state.notify_all()
 
 
+def _read_body(environ: dict[str, Any]) -> None:
+    """Read the request's whole body now and hand it on from memory."""
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):  # chunked: werkzeug's stream ends with the body
+        body = stream.read()
+    else:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = stream.read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+
+
 class LocalApp:
     """moto's WSGI app behind the gate, counting requests, marking the state dirty, and serving
     SQS long polls (see `_long_poll`)."""
@@ -212,6 +224,7 @@ class LocalApp:
         self._wakes = 0  # `POST /_local/wake`: every long poll answers now (a stopping runtime's)
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
+        _read_body(environ)  # all of it, whatever moto reads: the connection stays open (`_keep_alive`)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local/"):
             return self._local(environ, start_response)
@@ -727,6 +740,44 @@ def _trees_copied_by_pickle() -> None:
     validators.deepcopy = tree_copy  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------- connections
+class _NothingLeftToRead:
+    """What werkzeug's server sees as `selectors`: its read-everything-left after each response,
+    safe only on a connection it closes, finds nothing (`_keep_alive`)."""
+
+    class DefaultSelector:
+        def register(self, *args: Any) -> None:
+            pass
+
+        def select(self, timeout: float | None = None) -> list:
+            return []
+
+        def close(self) -> None:
+            pass
+
+    EVENT_READ = selectors.EVENT_READ
+
+
+def _keep_alive(handler: type) -> type:
+    """werkzeug's development server closes every connection after one response, because
+    http.server cannot tell a body left unread from the next request; so every AWS request cost a
+    new TCP connection and a new server thread (a tenth of a fetch's time under load). Here
+    `LocalApp` reads each body in full before moto sees it, nothing is left unread, and a client's
+    connection stays open for its next request, as AWS's endpoints keep it. A client that asks
+    for close still gets it."""
+    from werkzeug import serving
+
+    serving.selectors = _NothingLeftToRead  # type: ignore[assignment]
+
+    class KeepAlive(handler):  # type: ignore[valid-type,misc]
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+                return
+            super().send_header(keyword, value)
+
+    return KeepAlive
+
+
 # --------------------------------------------------------------------------- SQS at depth
 def _fast_queues() -> None:
     """moto's SQS walks a queue's whole message list for each count and each received message,
@@ -844,7 +895,8 @@ def main() -> None:
     if args.state_dir:
         args.state_dir.mkdir(parents=True, exist_ok=True)
     if args.serve:
-        _serve_shard(args, LocalApp(DomainDispatcherApplication(create_backend_app)), run_simple, MotoRequestHandler)
+        _serve_shard(args, LocalApp(DomainDispatcherApplication(create_backend_app)), run_simple,
+                     _keep_alive(MotoRequestHandler))
         return
     shards = Shards()
     own = tuple(s for s in PERSISTED_SERVICES if s not in shards.services)
@@ -877,7 +929,7 @@ def main() -> None:
         exit_with(args.parent_pid, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=_keep_alive(MotoRequestHandler))
 
 
 def _serve_shard(args: argparse.Namespace, app: LocalApp, run_simple: Any, handler: Any) -> None:

@@ -92,3 +92,45 @@ def test_wake_ends_every_long_poll_at_once(emulator):
     emulator.wake_polls()
     poller.join(timeout=5)
     assert done and done[0] < 3
+
+
+def _connection(endpoint: str):
+    import http.client
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(endpoint)
+    return http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+
+
+def test_a_connection_stays_open_for_the_next_requests_even_after_a_body_moto_ignores(emulator):
+    """One TCP connection per client, as AWS's endpoints keep it: a body moto never reads (an
+    unknown path's) is read all the same, so it is not taken for the next request."""
+    emulator.reset()
+    connection = _connection(emulator.endpoint)
+    connection.request("POST", "/no-such-thing/at-all", body=b"GET /moto-api/ HTTP/1.1\r\n\r\n" * 50)
+    first = connection.getresponse()
+    first.read()
+    assert first.getheader("Connection") is None
+    sock = connection.sock
+    for _ in range(3):
+        connection.request("GET", "/moto-api/data.json")
+        response = connection.getresponse()
+        assert response.status == 200 and b"sqs" in response.read()
+    assert connection.sock is sock  # never reopened
+    connection.close()
+
+    ddb = emulator.client("dynamodb")
+    ddb.create_table(TableName="kept", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    for n in range(3):
+        ddb.put_item(TableName="kept", Item={"pk": {"S": str(n)}})
+    assert ddb.scan(TableName="kept")["Count"] == 3
+
+
+def test_a_client_that_asks_to_close_gets_its_connection_closed(emulator):
+    connection = _connection(emulator.endpoint)
+    connection.request("GET", "/moto-api/data.json", headers={"Connection": "close"})
+    response = connection.getresponse()
+    response.read()
+    assert response.getheader("Connection") == "close" and response.will_close

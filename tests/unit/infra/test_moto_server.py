@@ -310,3 +310,14 @@ def test_trees_copied_by_pickle_answer_what_moto_answers(monkeypatch):
     assert validators.deepcopy is not copy.deepcopy
     with mock_aws():
         assert _dynamodb_outcomes() == expected
+
+
+def test_canary_werkzeug_closes_each_connection_and_reads_what_is_left_through_selectors():
+    import inspect
+
+    from werkzeug import serving
+
+    source = inspect.getsource(serving.WSGIRequestHandler.run_wsgi)
+    assert 'self.send_header("Connection", "close")' in source
+    assert "selectors.DefaultSelector()" in source and "selector.select(" in source
+    assert serving.selectors.__name__ == "selectors"  # not patched in this process
