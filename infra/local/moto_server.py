@@ -770,6 +770,10 @@ def _keep_alive(handler: type) -> type:
     serving.selectors = _NothingLeftToRead  # type: ignore[assignment]
 
     class KeepAlive(handler):  # type: ignore[valid-type,misc]
+        # http.server writes a response in several small sends: on a connection that stays open,
+        # Nagle's algorithm would hold the last one for the client's delayed ACK (40 ms).
+        disable_nagle_algorithm = True
+
         def send_header(self, keyword: str, value: str) -> None:
             if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
                 return
