@@ -44,6 +44,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter, deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -207,6 +208,32 @@ def _read_body(environ: dict[str, Any]) -> None:
     environ["wsgi.input"] = io.BytesIO(body)
 
 
+@dataclass
+class _Poll:
+    """The long polls of one queue: how many wait, and how many times a write found a message."""
+
+    ready: threading.Condition
+    waiting: int = 0
+    arrivals: int = 0
+
+
+def _queue_key(environ: dict[str, Any], queue_url: str) -> tuple[str, str, str] | None:
+    parts = queue_url.rstrip("/").split("/")
+    region = request_region(environ)
+    if len(parts) < 2 or region is None:
+        return None
+    return parts[-2], region, parts[-1]
+
+
+def _has_visible(account: str, region: str, name: str) -> bool:
+    """Whether the queue holds a message a receive would give now (moto's state: the caller holds
+    the queues' lock), stopping at the first."""
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[account][region].queues.get(name)
+    return queue is None or any(m.visible and not m.delayed for m in queue._messages)
+
+
 class LocalApp:
     """moto's WSGI app behind the gate, counting requests, marking the state dirty, and serving
     SQS long polls (see `_long_poll`)."""
@@ -218,9 +245,9 @@ class LocalApp:
         self.shards = shards
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self._counts_lock = threading.Lock()
-        # Bumped after every write that may have put a message on a queue; long polls wait on it.
-        self._arrivals = threading.Condition()
-        self._arrival_count = 0
+        # The long polls waiting, by queue (`_long_poll`), under one lock.
+        self._polls_lock = threading.Lock()
+        self._polls: dict[tuple[str, str, str], _Poll] = {}
         self._wakes = 0  # `POST /_local/wake`: every long poll answers now (a stopping runtime's)
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
@@ -270,58 +297,71 @@ class LocalApp:
             if self.persistence:
                 self.persistence.dirty = True
             if lock is self.gate.locks["messaging"]:
-                with self._arrivals:
-                    self._arrival_count += 1
-                    self._arrivals.notify_all()
+                self._wake_polls_with_messages()
         return response[0], response[1], body
+
+    def _wake_polls_with_messages(self) -> None:
+        """After a write that may have put a message on a queue (an SQS send, an SNS publish, an
+        S3 event): wake the long polls of each waiting queue that now has one to give, and only
+        those (waking every poll to look again made each write cost a dozen lock-takers)."""
+        with self._polls_lock:
+            waiting = [key for key, poll in self._polls.items() if poll.waiting]
+        if not waiting:
+            return
+        with self.gate.locks["messaging"]:
+            ready = [key for key in waiting if _has_visible(*key)]
+        with self._polls_lock:
+            for key in ready:
+                poll = self._polls[key]
+                poll.arrivals += 1
+                poll.ready.notify_all()
 
     def _long_poll(self, environ: dict) -> tuple[str, list, list[bytes]]:
         """ReceiveMessage with WaitTimeSeconds, as SQS answers it: at once when a message is there,
         else when one arrives or the wait ends. moto would wait inside the request, holding the
         queues' lock (every other SQS, SNS and S3 write would wait too); here the request goes to
-        moto with no wait, and again once the queue has a message to give: looked at after each
-        write that may have queued one, and every `LONG_POLL_RECHECK_S` (a visibility timeout
-        that ran out makes a message visible with no write)."""
+        moto with no wait, and again once the queue has a message to give: told by the write that
+        put it there, or seen every `LONG_POLL_RECHECK_S` (a visibility timeout that ran out
+        makes a message visible with no write)."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         request = json.loads(environ["wsgi.input"].read(length) or b"{}")
         wait_s = min(float(request.get("WaitTimeSeconds") or 0), LONG_POLL_MAX_S)
         body = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
+        attempt = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        key = _queue_key(environ, str(request.get("QueueUrl", "")))
+        if key is None:
+            return self._dispatch(attempt, "sqs", "ReceiveMessage")  # moto answers what is wrong
         deadline = time.monotonic() + wait_s
-        with self._arrivals:
+        with self._polls_lock:
             wakes = self._wakes
-        while True:
-            with self._arrivals:
-                seen = self._arrival_count
-            attempt = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
-            status, headers, out = self._dispatch(attempt, "sqs", "ReceiveMessage")
-            if not status.startswith("200") or b"ReceiptHandle" in b"".join(out):
-                return status, headers, out
+            poll = self._polls.setdefault(key, _Poll(threading.Condition(self._polls_lock)))
+            poll.waiting += 1  # before the first receive: a message sent after it wakes this poll
+        try:
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
+                with self._polls_lock:
+                    seen = poll.arrivals
+                attempt["wsgi.input"] = io.BytesIO(body)
+                status, headers, out = self._dispatch(attempt, "sqs", "ReceiveMessage")
+                if not status.startswith("200") or b"ReceiptHandle" in b"".join(out):
                     return status, headers, out
-                with self._arrivals:
-                    self._arrivals.wait_for(lambda seen=seen: self._arrival_count != seen,
-                                            timeout=min(left, LONG_POLL_RECHECK_S))
-                    seen = self._arrival_count
-                    if self._wakes != wakes:
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
                         return status, headers, out
-                if self._has_visible(environ, str(request.get("QueueUrl", ""))):
-                    break
-
-    def _has_visible(self, environ: dict, queue_url: str) -> bool:
-        """Whether the queue holds a message a receive would give now (moto's state, read under
-        the queues' lock, stopping at the first)."""
-        from moto.sqs.models import sqs_backends
-
-        parts = queue_url.rstrip("/").split("/")
-        region = request_region(environ)
-        if len(parts) < 2 or region is None:
-            return True  # moto answers what is wrong with the request
-        account, name = parts[-2:]
-        with self.gate.locks["messaging"]:
-            queue = sqs_backends[account][region].queues.get(name)
-            return queue is None or any(m.visible and not m.delayed for m in queue._messages)
+                    with self._polls_lock:
+                        poll.ready.wait_for(lambda seen=seen: poll.arrivals != seen or self._wakes != wakes,
+                                            timeout=min(left, LONG_POLL_RECHECK_S))
+                        told, seen = poll.arrivals != seen, poll.arrivals
+                        if self._wakes != wakes:
+                            return status, headers, out
+                    if told:
+                        break
+                    with self.gate.locks["messaging"]:
+                        if _has_visible(*key):
+                            break
+        finally:
+            with self._polls_lock:
+                poll.waiting -= 1
 
     def _local(self, environ: dict, start_response: Any) -> Iterable[bytes]:
         path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
@@ -338,9 +378,10 @@ class LocalApp:
         if path == "/_local/shards" and method == "GET":
             return _json(start_response, self.shards.describe() if self.shards else {})
         if path == "/_local/wake" and method == "POST":
-            with self._arrivals:
+            with self._polls_lock:
                 self._wakes += 1
-                self._arrivals.notify_all()
+                for poll in self._polls.values():
+                    poll.ready.notify_all()
             return _json(start_response, {"woken": True})
         if path == "/_local/dirty" and method == "GET":
             return _json(start_response, {"dirty": bool(self.persistence and self.persistence.dirty)})

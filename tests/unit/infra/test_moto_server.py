@@ -321,3 +321,58 @@ def test_canary_werkzeug_closes_each_connection_and_reads_what_is_left_through_s
     assert 'self.send_header("Connection", "close")' in source
     assert "selectors.DefaultSelector()" in source and "selector.select(" in source
     assert serving.selectors.__name__ == "selectors"  # not patched in this process
+
+
+def _sqs_request(action: str, queue: str, **fields) -> dict:
+    import io
+    import json
+
+    body = json.dumps({"QueueUrl": f"http://localhost/123456789012/{queue}", **fields}).encode()
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+            "HTTP_X_AMZ_TARGET": f"AmazonSQS.{action}",
+            "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=key/20261201/us-east-1/sqs/aws4_request, Signature=s"}
+
+
+def test_a_write_wakes_only_the_long_polls_whose_queue_has_a_message(monkeypatch):
+    """A send (or a publish, an S3 event) wakes the polls of a queue that now has a message to
+    give; the polls of every other queue sleep on, without asking moto again."""
+    import json
+    import time
+    from collections import Counter
+
+    visible: set[str] = set()
+    receives: Counter[str] = Counter()
+    monkeypatch.setattr(moto_server, "_has_visible", lambda account, region, name: name in visible)
+    monkeypatch.setattr(moto_server, "LONG_POLL_RECHECK_S", 60.0)  # only a write can end a poll before its wait
+
+    def moto(environ, start_response):  # stands in for moto: a receive finds what `visible` says
+        body = json.loads(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+        start_response("200 OK", [])
+        name = body["QueueUrl"].rsplit("/", 1)[-1]
+        if environ["HTTP_X_AMZ_TARGET"].endswith("ReceiveMessage"):
+            receives[name] += 1
+            return [b'{"Messages": [{"ReceiptHandle": "r"}]}' if name in visible else b"{}"]
+        return [b'{"MessageId": "m"}']
+
+    app = moto_server.LocalApp(moto)
+    answered: dict[str, float] = {}
+
+    def poll(queue: str) -> None:
+        started = time.monotonic()
+        b"".join(app(_sqs_request("ReceiveMessage", queue, WaitTimeSeconds=5), lambda status, headers: None))
+        answered[queue] = time.monotonic() - started
+
+    threads = [threading.Thread(target=poll, args=(q,)) for q in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    visible.add("a")
+    app(_sqs_request("SendMessage", "a", MessageBody="x"), lambda status, headers: None)
+    threads[0].join(timeout=10)
+    assert answered["a"] < 5  # told by the write, before its wait ended
+    time.sleep(0.2)
+    assert receives == {"a": 2, "b": 1}  # b's poll was not woken
+    visible.add("b")
+    app(_sqs_request("SendMessage", "b", MessageBody="y"), lambda status, headers: None)
+    threads[1].join(timeout=10)
+    assert receives["b"] == 2 and answered["b"] < 5
