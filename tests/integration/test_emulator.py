@@ -134,3 +134,20 @@ def test_a_client_that_asks_to_close_gets_its_connection_closed(emulator):
     response = connection.getresponse()
     response.read()
     assert response.getheader("Connection") == "close" and response.will_close
+
+
+def test_a_chunked_body_is_read_to_its_end_and_the_connection_serves_the_next_request(emulator):
+    emulator.reset()
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="chunked-bodies")
+    connection = _connection(emulator.endpoint)
+    connection.request("PUT", "/chunked-bodies/k", body=iter([b"GET /moto-api/ HTTP/1.1\r\n\r\n", b"more"]),
+                       encode_chunked=True, headers={"Transfer-Encoding": "chunked"})
+    first = connection.getresponse()
+    first.read()
+    sock = connection.sock
+    connection.request("GET", "/moto-api/data.json")
+    second = connection.getresponse()
+    assert second.status == 200 and b"sqs" in second.read()
+    assert connection.sock is sock
+    connection.close()
