@@ -94,9 +94,7 @@ def request_action(environ: dict[str, Any], service: str) -> str:
     if "/operation/" in path:
         return path.rsplit("/", 1)[-1]
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+        body = _read_body(environ)
         action = parse_qs(body.decode("utf-8", "replace")).get("Action")
         if action:
             return action[0]
@@ -197,8 +195,8 @@ class _Exclusive:
             self.gate._state.notify_all()
 
 
-def _read_body(environ: dict[str, Any]) -> None:
-    """Read the request's whole body now and hand it on from memory."""
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The request's whole body, read now and put back in memory for whoever reads it next."""
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):  # chunked: werkzeug's stream ends with the body
         body = stream.read()
@@ -206,6 +204,7 @@ def _read_body(environ: dict[str, Any]) -> None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = stream.read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
+    return body
 
 
 @dataclass
@@ -323,8 +322,7 @@ class LocalApp:
         moto with no wait, and again once the queue has a message to give: told by the write that
         put it there, or seen every `LONG_POLL_RECHECK_S` (a visibility timeout that ran out
         makes a message visible with no write)."""
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        request = json.loads(_read_body(environ) or b"{}")
         wait_s = min(float(request.get("WaitTimeSeconds") or 0), LONG_POLL_MAX_S)
         body = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
         attempt = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
@@ -640,8 +638,7 @@ class Shards:
 
     def proxy(self, service: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
         target = urllib.parse.urlsplit(self.endpoints[service])
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else None
+        body = _read_body(environ) or None
         headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
