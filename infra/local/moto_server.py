@@ -778,6 +778,106 @@ def _trees_copied_by_pickle() -> None:
     validators.deepcopy = tree_copy  # type: ignore[attr-defined]
 
 
+def _tables_sorted_by_plain_keys() -> None:
+    """moto sorts a whole table for every Query and Scan (`Table.all_items`), comparing its
+    key-value objects in Python: the watchdog's Query over the ledger table's index, thousands of
+    rows deep in a full year, was a tenth of the DynamoDB process's CPU. String and number keys
+    order as their plain values do (moto compares `cast_value`, equal when type and value are), so
+    here the sort compares those; a table with any other key type keeps moto's sort."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.all_items
+    plain_types = {("S",), ("N",), ("S", "S"), ("S", "N"), ("N", "S"), ("N", "N")}
+
+    def all_items(self: Any) -> list[Any]:
+        items = [item for hash_set in self.items.values()
+                 for item in (hash_set.values() if self.range_key_attr else (hash_set,))]
+        keys = [(item.hash_key, item.range_key) for item in items]
+        types = {(h.type,) if r is None else (h.type, r.type) for h, r in keys}
+        if len(types) > 1 or not types <= plain_types:
+            return original(self)
+        order = sorted(range(len(items)), key=lambda i: (keys[i][0].cast_value, keys[i][1].cast_value)
+                       if keys[i][1] is not None else keys[i][0].cast_value)
+        return [items[i] for i in order]
+
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- responses
+def _dict_members_picked_once() -> None:
+    """moto's response serializer finds each member of a result by asking six alias providers,
+    built anew for every member of every response, which names to try (a fifth of the DynamoDB
+    process's CPU under a full-year load; DynamoDB, SQS and CloudWatch answer with plain dicts).
+    For a plain dict the names depend only on the member's shape, its parent and its key (no
+    provider reads a dict's contents), so here they are asked once per member shape and tried in
+    the same order. Other results, and pickers with transformers, keep moto's own path."""
+    from moto.core import serialize
+    from moto.core.utils import get_value as value_at
+
+    original = serialize.ResponseSerializer.get_value
+    picker_type, providers, missing = serialize.XFormedAttributePicker, serialize.DEFAULT_ALIAS_PROVIDERS, object()
+
+    def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
+        picker = self._value_picker
+        if (type(value) is not dict or type(picker) is not picker_type or picker.response_transformers
+                or picker.alias_providers is not providers):
+            return original(self, value, key, shape)
+        names = shape.__dict__.setdefault("_local_names", {})
+        cache_key = (key, id(getattr(shape, "parent", None)))
+        if cache_key not in names:
+            context = serialize.AttributePickerContext(obj={}, key=key, shape=shape)
+            names[cache_key] = tuple(picker.get_possible_keys(context))
+        for name in names[cache_key]:
+            found = value_at(value, name, missing)
+            if found is not missing:
+                return found
+        return None
+
+    serialize.ResponseSerializer.get_value = get_value  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- metrics
+class _Datapoints:
+    """What moto's GetMetricData reads of its backend, narrowed to some of the datapoints."""
+
+    def __init__(self, datapoints: list[Any]) -> None:
+        self.datapoints = datapoints
+
+    def get_all_metrics(self) -> list[Any]:
+        return self.datapoints
+
+
+def _metric_queries_by_name() -> None:
+    """moto answers a GetMetricData by scanning every datapoint of the window once per query and
+    period (and sorting each one's dimensions); the local alarm evaluator asks for ninety-odd
+    metrics at a time, so this was a tenth of the main process's CPU under a full-year load. Every
+    MetricStat query keeps only datapoints of its own metric name, so here moto's own code answers
+    each name's queries over that name's datapoints alone, and the results keep the queries' order.
+    Requests with an expression (which reads other queries' results) keep moto's own path."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any,
+                        scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        ids = [query.get("Id") for query in queries]
+        if len(queries) < 2 or any("MetricStat" not in q for q in queries) or len(set(ids)) < len(ids):
+            return original(self, queries, start_time, end_time, scan_by)
+        start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
+        by_name: dict[str, list[Any]] = {}
+        for datapoint in self.get_all_metrics():
+            if start <= datapoint.timestamp < end:
+                by_name.setdefault(datapoint.name, []).append(datapoint)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for query in queries:
+            groups.setdefault(query["MetricStat"]["Metric"]["MetricName"], []).append(query)
+        answers = {result["id"]: result for name, group in groups.items()
+                   for result in original(_Datapoints(by_name.get(name, [])), group, start_time, end_time, scan_by)}
+        return [answers[query_id] for query_id in ids if query_id in answers]
+
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+
+
 # --------------------------------------------------------------------------- connections
 class _NothingLeftToRead:
     """What werkzeug's server sees as `selectors`: its read-everything-left after each response,
@@ -933,6 +1033,9 @@ def main() -> None:
     _parsed_expressions_once()
     _traversed_types_once()
     _trees_copied_by_pickle()
+    _tables_sorted_by_plain_keys()
+    _dict_members_picked_once()
+    _metric_queries_by_name()
     _picklable_queues()
     if args.state_dir:
         args.state_dir.mkdir(parents=True, exist_ok=True)

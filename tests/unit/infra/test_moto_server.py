@@ -312,6 +312,181 @@ def test_trees_copied_by_pickle_answer_what_moto_answers(monkeypatch):
         assert _dynamodb_outcomes() == expected
 
 
+def test_canary_dynamodb_queries_and_scans_read_a_table_through_all_items():
+    import inspect
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    assert "for item in self.all_items()" in inspect.getsource(Table.query)
+    assert "self.all_items()" in inspect.getsource(Table.scan)
+    source = inspect.getsource(Table.all_items)
+    assert "sorted(" in source and "(x.hash_key, x.range_key) if x.range_key else x.hash_key" in source
+    assert "self.cast_value < other.cast_value" in inspect.getsource(DynamoType.__lt__)
+    assert "self.type == other.type and self.cast_value == other.cast_value" in inspect.getsource(DynamoType.__eq__)
+
+
+def _table_reads() -> list:
+    """Queries (on the table and an index, both ways, paged) and a scan over string and number keys."""
+    import random
+
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    for name, key_type in (("s", "S"), ("n", "N")):
+        dynamodb.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in
+                                  (("pk", "S"), ("sk", key_type), ("g", "S"), ("at", "N"))],
+            GlobalSecondaryIndexes=[{"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+                {"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}]}])
+        rng = random.Random(7)
+        for i in range(150):
+            sk = {key_type: str(rng.randint(0, 10**6)) if key_type == "N" else f"doc#{rng.randint(0, 10**6):07d}"}
+            dynamodb.put_item(TableName=name, Item={"pk": {"S": f"p{i % 6}"}, "sk": sk, "g": {"S": f"g{i % 3}"},
+                                                    "at": {"N": str(rng.randint(0, 40))}})
+    reads: list = []
+    for name in ("s", "n"):
+        reads.append(dynamodb.scan(TableName=name)["Items"])
+        for forward in (True, False):
+            reads.append(dynamodb.query(TableName=name, KeyConditionExpression="pk = :p", ScanIndexForward=forward,
+                                        ExpressionAttributeValues={":p": {"S": "p2"}})["Items"])
+            page = dynamodb.query(TableName=name, IndexName="by-g", KeyConditionExpression="g = :g", Limit=7,
+                                  ScanIndexForward=forward, ExpressionAttributeValues={":g": {"S": "g1"}})
+            reads.append(page["Items"])
+            reads.append(dynamodb.query(TableName=name, IndexName="by-g", KeyConditionExpression="g = :g",
+                                        ExclusiveStartKey=page["LastEvaluatedKey"], ScanIndexForward=forward,
+                                        ExpressionAttributeValues={":g": {"S": "g1"}})["Items"])
+    return reads
+
+
+def test_tables_sorted_by_plain_keys_read_what_moto_reads(monkeypatch):
+    from moto.dynamodb.models.table import Table
+
+    monkeypatch.setattr(Table, "all_items", Table.all_items)
+    with mock_aws():
+        expected = _table_reads()
+    moto_server._tables_sorted_by_plain_keys()
+    with mock_aws():
+        assert _table_reads() == expected
+    assert [len(r) for r in expected[:4]] == [150, 25, 7, 43]
+
+
+def test_canary_the_serializer_picks_members_through_alias_providers_that_read_no_dict():
+    import inspect
+
+    from moto.core import serialize
+
+    assert [p.__name__ for p in serialize.DEFAULT_ALIAS_PROVIDERS] == [
+        "ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias", "ModelAlias"]
+    assert "self._value_picker(context)" in inspect.getsource(serialize.ResponseSerializer.get_value)
+    assert "self.get_value(value, key, shape)" in inspect.getsource(serialize.ResponseSerializer._serialize_structure_member)
+    assert serialize.XFormedAttributePicker().response_transformers == {}
+
+
+def _serialized(service: str, operation: str, result: object, protocol: str = "json") -> dict:
+    from moto.core import serialize
+    from moto.core.utils import get_service_model
+
+    model = get_service_model(service).operation_model(operation)
+    serializer = serialize.get_serializer_class(service, protocol)(
+        operation_model=model, pretty_print=False, value_picker=serialize.XFormedAttributePicker())
+    return serializer.serialize(result)
+
+
+class _Instance:
+    """A model object, as SQS answers with: moto's own path."""
+
+    message_id, md5_of_body, body = "m-1", "d41d8cd98f00b204e9800998ecf8427e", "{}"
+
+
+def test_dict_members_picked_once_serialize_what_moto_serializes(monkeypatch):
+    import datetime
+
+    from moto.core import serialize
+
+    item = {"pk": {"S": "2025#1"}, "n": {"N": "3"}, "l": {"L": [{"S": "x"}]}, "bin": {"B": b"\x00\x01"},
+            "m": {"M": {"a": {"BOOL": True}, "b": {"NULL": True}}}}
+    stamp = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    metrics = {"MetricDataResults": [{"id": "a", "label": "x", "values": [1.0], "timestamps": [stamp],
+                                      "status_code": "Complete"}], "Messages": []}
+    corpus = [
+        ("dynamodb", "GetItem", {"Item": item}, "json"),
+        ("dynamodb", "UpdateItem", {"Attributes": item, "ConsumedCapacity": {"TableName": "t", "CapacityUnits": 1.0}}, "json"),
+        ("dynamodb", "Query", {"Items": [item], "Count": 1, "ScannedCount": 1, "LastEvaluatedKey": {"pk": {"S": "k"}}}, "json"),
+        ("dynamodb", "Query", {"item_list": [item], "count": 1}, "json"),  # found by a snake_case alias
+        ("dynamodb", "Query", {"ItemList": [item], "Items": [], "Count": 1}, "json"),  # the shape's name comes first
+        ("dynamodb", "BatchGetItem", {"Responses": {"t": [item]}, "UnprocessedKeys": {}}, "json"),
+        ("dynamodb", "GetItem", {}, "json"),
+        ("cloudwatch", "GetMetricData", metrics, "json"),
+        ("cloudwatch", "GetMetricData", metrics, "query"),
+        ("sqs", "ReceiveMessage", {"Messages": [_Instance()]}, "json"),
+    ]
+    monkeypatch.setattr(serialize.ResponseSerializer, "get_value", serialize.ResponseSerializer.get_value)
+    expected = [_serialized(*case) for case in corpus]
+    moto_server._dict_members_picked_once()
+    for _ in range(2):  # the second time from the cache
+        assert [_serialized(*case) for case in corpus] == expected
+    assert '"Items": [{"pk"' in expected[4]["body"] and '"Count": 1' in expected[3]["body"]
+    with mock_aws():
+        assert _dynamodb_outcomes()[::2] == ["ok", "ok", "refused", "ok"]
+
+
+def test_canary_get_metric_data_reads_the_backend_only_through_get_all_metrics():
+    import inspect
+    import re
+
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    source = inspect.getsource(CloudWatchBackend.get_metric_data)
+    assert set(re.findall(r"self\.\w+", source)) == {"self.get_all_metrics"}
+    assert "md.name == query_name" in source  # each MetricStat query keeps its own metric's datapoints
+
+
+def _metric_answers() -> list:
+    """GetMetricData over datapoints of several names, namespaces, dimensions, units and times."""
+    import datetime
+
+    import boto3
+
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    for i in range(120):
+        dims = [{"Name": "service", "Value": ("fetch", "extract", "ledger")[i % 3]}] if i % 4 else []
+        cloudwatch.put_metric_data(Namespace=("A", "B")[i % 2], MetricData=[{
+            "MetricName": ("Errors", "Invocations", "Duration")[i % 3 if i % 5 else 0], "Dimensions": dims,
+            "Value": float(i % 7), "Unit": ("Count", "Milliseconds")[i % 2],
+            "Timestamp": start + datetime.timedelta(seconds=i % 50, milliseconds=i * 7)}])
+    queries = [{"Id": f"q{n}", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": name, **(
+        {"Dimensions": [{"Name": "service", "Value": service}]} if service else {})},
+        "Period": period, "Stat": stat, **({"Unit": unit} if unit else {})}, **({"ReturnData": False} if n % 9 == 8 else {})}
+        for n, (ns, name, service, period, stat, unit) in enumerate(
+            (ns, name, service, period, stat, unit)
+            for ns in ("A", "B") for name in ("Errors", "Invocations", "Duration", "Absent")
+            for service, period, stat, unit in (("fetch", 10, "Sum", None), (None, 5, "SampleCount", None),
+                                                ("extract", 30, "Average", "Count"), (None, 60, "Maximum", "Milliseconds")))]
+    answers = []
+    for scan in ("TimestampAscending", "TimestampDescending"):
+        answers.append(cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start,
+                                                  EndTime=start + datetime.timedelta(seconds=45), ScanBy=scan)["MetricDataResults"])
+    answers.append(cloudwatch.get_metric_data(MetricDataQueries=queries[:3] + [{"Id": "e", "Expression": "q0 + q1"}],
+                                              StartTime=start, EndTime=start + datetime.timedelta(seconds=60))["MetricDataResults"])
+    return answers
+
+
+def test_metric_queries_by_name_answer_what_moto_answers(monkeypatch):
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    monkeypatch.setattr(CloudWatchBackend, "get_metric_data", CloudWatchBackend.get_metric_data)
+    with mock_aws():
+        expected = _metric_answers()
+    moto_server._metric_queries_by_name()
+    with mock_aws():
+        assert _metric_answers() == expected
+    assert len(expected[0]) == 29 and sum(1 for r in expected[0] if r["Values"]) > 10
+
+
 def test_canary_werkzeug_closes_each_connection_and_reads_what_is_left_through_selectors():
     import inspect
 
