@@ -746,20 +746,38 @@ def _parsed_expressions_once() -> None:
 
 def _traversed_types_once() -> None:
     """moto's update-expression traversal asks each processor, at every node of the tree, which
-    node types it processes, and each answer builds the processor's whole map of bound methods
-    anew: an eighth of the DynamoDB process's CPU under a full-year load. The types are each
-    processor class's own constants, so here each class is asked once."""
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    node types it processes (each answer built the processor's whole map of bound methods anew)
+    and whether the node is one of them (`isinstance` over abstract classes): a fifth of the
+    DynamoDB process's CPU under a full-year load. The types are each processor class's own
+    constants, so here each processor class decides once per node class whether it processes it,
+    and with which entry of its map (the first that matches, as moto's `process` picks)."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 
-    types: dict[type, tuple[type, ...]] = {}
+    decisions: dict[tuple[type, type], tuple[bool, type | None]] = {}
 
-    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
-        cls = type(self)
-        if cls not in types:
-            types[cls] = tuple(self._processing_map())
-        return types[cls]
+    def decide(processor: Any, cls: type) -> tuple[bool, type | None]:
+        key = (type(processor), cls)
+        if key not in decisions:
+            handled = next((k for k in processor._processing_map() if issubclass(cls, k)), None)
+            decisions[key] = (issubclass(cls, Node), handled)
+        return decisions[key]
 
-    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        is_node, handled = decide(self, type(node))
+        if is_node:
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            if handled is not None:
+                node = self._processing_map()[handled](node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively  # type: ignore[method-assign]
 
 
 def _trees_copied_by_pickle() -> None:
@@ -850,13 +868,19 @@ class _Datapoints:
 def _metric_queries_by_name() -> None:
     """moto answers a GetMetricData by scanning every datapoint of the window once per query and
     period (and sorting each one's dimensions); the local alarm evaluator asks for ninety-odd
-    metrics at a time, so this was a tenth of the main process's CPU under a full-year load. Every
-    MetricStat query keeps only datapoints of its own metric name, so here moto's own code answers
-    each name's queries over that name's datapoints alone, and the results keep the queries' order.
-    Requests with an expression (which reads other queries' results) keep moto's own path."""
+    metrics at a time, so this was a tenth of the main process's CPU under a full-year load. A
+    MetricStat query keeps only datapoints of its own metric name and, when it names dimensions,
+    only those with the same dimensions (moto compares them sorted, pairwise), so here moto's own
+    code answers each group of queries over that group's datapoints alone, and the results keep
+    the queries' order. Requests with an expression (which reads other queries' results) keep
+    moto's own path."""
     from moto.cloudwatch.models import CloudWatchBackend
 
     original = CloudWatchBackend.get_metric_data
+
+    def group_of(name: str, dimensions: Iterable[tuple[str, str]]) -> tuple[str, tuple[tuple[str, str], ...] | None]:
+        pairs = tuple(sorted(dimensions))
+        return name, pairs or None  # without dimensions, moto matches on the name alone
 
     def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any,
                         scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
@@ -864,15 +888,20 @@ def _metric_queries_by_name() -> None:
         if len(queries) < 2 or any("MetricStat" not in q for q in queries) or len(set(ids)) < len(ids):
             return original(self, queries, start_time, end_time, scan_by)
         start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
-        by_name: dict[str, list[Any]] = {}
+        groups: dict[tuple[str, Any], list[Any]] = {}
         for datapoint in self.get_all_metrics():
             if start <= datapoint.timestamp < end:
-                by_name.setdefault(datapoint.name, []).append(datapoint)
-        groups: dict[str, list[dict[str, Any]]] = {}
+                groups.setdefault((datapoint.name, None), []).append(datapoint)
+                if datapoint.dimensions:
+                    pairs = ((d.name, d.value) for d in datapoint.dimensions)
+                    groups.setdefault(group_of(datapoint.name, pairs), []).append(datapoint)
+        asked: dict[tuple[str, Any], list[dict[str, Any]]] = {}
         for query in queries:
-            groups.setdefault(query["MetricStat"]["Metric"]["MetricName"], []).append(query)
-        answers = {result["id"]: result for name, group in groups.items()
-                   for result in original(_Datapoints(by_name.get(name, [])), group, start_time, end_time, scan_by)}
+            metric = query["MetricStat"]["Metric"]
+            pairs = ((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            asked.setdefault(group_of(metric["MetricName"], pairs), []).append(query)
+        answers = {result["id"]: result for key, group in asked.items()
+                   for result in original(_Datapoints(groups.get(key, [])), group, start_time, end_time, scan_by)}
         return [answers[query_id] for query_id in ids if query_id in answers]
 
     CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]

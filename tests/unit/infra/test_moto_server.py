@@ -270,13 +270,18 @@ def test_canary_update_expressions_are_traversed_by_the_node_types_each_processo
 
     from moto.dynamodb.parsing import ast_nodes, validators
 
-    assert "self.nodes_to_be_processed()" in inspect.getsource(ast_nodes.DepthFirstTraverser.traverse_node_recursively)
+    traverse = inspect.getsource(ast_nodes.DepthFirstTraverser.traverse_node_recursively)
+    assert "isinstance(node, Node)" in traverse and "isinstance(node, self.nodes_to_be_processed())" in traverse
+    assert "node = self.process(node)" in traverse and "self.pre_processing_of_child(node, i)" in traverse
+    process = inspect.getsource(ast_nodes.DepthFirstTraverser.process)
+    assert "for class_key, processor in self._processing_map().items():" in process  # the first match
     processors = [c for c in vars(validators).values()
                   if isinstance(c, type) and issubclass(c, ast_nodes.DepthFirstTraverser)
                   and c is not ast_nodes.DepthFirstTraverser]
     assert len(processors) > 5
     # Each processor's types are its class's own: none computes them from its instance.
-    assert all("nodes_to_be_processed" not in vars(c) for c in processors)
+    assert all("nodes_to_be_processed" not in vars(c) and "process" not in vars(c)
+               and "traverse_node_recursively" not in vars(c) for c in processors)
 
 
 def test_traversed_types_once_answers_what_moto_answers(monkeypatch):
@@ -284,7 +289,7 @@ def test_traversed_types_once_answers_what_moto_answers(monkeypatch):
 
     with mock_aws():
         expected = _dynamodb_outcomes()
-    monkeypatch.setattr(DepthFirstTraverser, "nodes_to_be_processed", DepthFirstTraverser.nodes_to_be_processed)
+    monkeypatch.setattr(DepthFirstTraverser, "traverse_node_recursively", DepthFirstTraverser.traverse_node_recursively)
     moto_server._traversed_types_once()
     for _ in range(2):  # the second time from the cache
         with mock_aws():
@@ -454,18 +459,22 @@ def _metric_answers() -> list:
     start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     for i in range(120):
         dims = [{"Name": "service", "Value": ("fetch", "extract", "ledger")[i % 3]}] if i % 4 else []
+        if i % 10 == 0:  # two dimensions, in either order
+            dims = [{"Name": "service", "Value": "fetch"}, {"Name": "stage", "Value": "x"}][::1 if i % 20 else -1]
         cloudwatch.put_metric_data(Namespace=("A", "B")[i % 2], MetricData=[{
             "MetricName": ("Errors", "Invocations", "Duration")[i % 3 if i % 5 else 0], "Dimensions": dims,
             "Value": float(i % 7), "Unit": ("Count", "Milliseconds")[i % 2],
             "Timestamp": start + datetime.timedelta(seconds=i % 50, milliseconds=i * 7)}])
+    both = [{"Name": "stage", "Value": "x"}, {"Name": "service", "Value": "fetch"}]
     queries = [{"Id": f"q{n}", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": name, **(
-        {"Dimensions": [{"Name": "service", "Value": service}]} if service else {})},
+        {"Dimensions": both if service == "both" else [{"Name": "service", "Value": service}]} if service else {})},
         "Period": period, "Stat": stat, **({"Unit": unit} if unit else {})}, **({"ReturnData": False} if n % 9 == 8 else {})}
         for n, (ns, name, service, period, stat, unit) in enumerate(
             (ns, name, service, period, stat, unit)
             for ns in ("A", "B") for name in ("Errors", "Invocations", "Duration", "Absent")
             for service, period, stat, unit in (("fetch", 10, "Sum", None), (None, 5, "SampleCount", None),
-                                                ("extract", 30, "Average", "Count"), (None, 60, "Maximum", "Milliseconds")))]
+                                                ("extract", 30, "Average", "Count"), (None, 60, "Maximum", "Milliseconds"),
+                                                ("both", 10, "Sum", None)))]
     answers = []
     for scan in ("TimestampAscending", "TimestampDescending"):
         answers.append(cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start,
@@ -484,7 +493,8 @@ def test_metric_queries_by_name_answer_what_moto_answers(monkeypatch):
     moto_server._metric_queries_by_name()
     with mock_aws():
         assert _metric_answers() == expected
-    assert len(expected[0]) == 29 and sum(1 for r in expected[0] if r["Values"]) > 10
+    assert len(expected[0]) == 36 and sum(1 for r in expected[0] if r["Values"]) > 10
+    assert any(r["Values"] for r in expected[0] if r["Id"] in ("q4", "q24"))  # both dimensions
 
 
 def test_canary_werkzeug_closes_each_connection_and_reads_what_is_left_through_selectors():
