@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -81,8 +82,6 @@ def build_mirror(target: Path, limit: int | None) -> int:
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc)."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -147,6 +146,7 @@ def main() -> None:
             runtime.stop_functions()  # every invocation's output read: its metrics are in
             work = analyze_work(runtime.client("cloudwatch"))
             emulator_cpus = [_cpu_seconds(pid) for pid in runtime.emulator.pids()]  # the main process, its shards
+            runtime_cpu = _cpu_seconds(os.getpid())  # pollers, log and metric ingestion, alarms, the mirror
             emulator_cpu = sum(emulator_cpus)
             requests = by_caller(runtime.emulator.requests())
         finally:
@@ -167,6 +167,7 @@ def main() -> None:
           f"({work['seconds'] / total_busy:.0%} of busy time)")
     print(f"emulator (moto) CPU     {emulator_cpu:.1f} s ({emulator_cpu / wall:.0%} of wall time: the local stand-in for AWS; "
           f"by process, main first: {', '.join(f'{c:.1f} s' for c in emulator_cpus)})")
+    print(f"runtime CPU             {runtime_cpu:.1f} s (this process: the pollers, logs to metrics, alarms, the Clerk mirror)")
     print(f"pipeline overhead       {overhead:.1f} s ({overhead / total_busy:.0%} of busy time; "
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
     print(f"handler CPU             {cpu:.1f} s; outside the extraction work {own_cpu:.1f} s "
