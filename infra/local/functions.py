@@ -37,6 +37,7 @@ PRELOAD = ["boto3", "botocore.session", "pydantic", "pynamodb.models", "pyarrow.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV", "DISCLOSURES_FIXTURES")
 _INHERITED_PREFIXES = ("PYTHON", "COV_CORE_", "COVERAGE_")
 _STOP_GRACE_S = 15.0
+_REPORTS_PER_DELIVERY = 50
 
 _context: ForkServerContext | None = None
 
@@ -147,15 +148,23 @@ class FunctionWorkers:
 
         while not (self._done.is_set() and self.outbox.empty()):
             try:
-                report: Invocation = self.outbox.get(timeout=0.2)
+                reports: list[Invocation] = [self.outbox.get(timeout=0.2)]
             except queue.Empty:
                 continue
             except (EOFError, OSError):
                 return
-            self.stats.setdefault(report.service, InvocationStats()).add(report)
-            if self.cloudwatch is not None and report.lines:
+            # What else has finished meanwhile goes in the same PutMetricData, as CloudWatch Logs
+            # batches a log group's events: one request per invocation was a sixth of the
+            # runtime's own requests under a full year.
+            with contextlib.suppress(queue.Empty, EOFError, OSError):
+                while len(reports) < _REPORTS_PER_DELIVERY:
+                    reports.append(self.outbox.get_nowait())
+            for report in reports:
+                self.stats.setdefault(report.service, InvocationStats()).add(report)
+            lines = [line for report in reports for line in report.lines]
+            if self.cloudwatch is not None and lines:
                 with contextlib.suppress(Exception):  # an emulator that is gone takes no metrics
-                    logs.deliver(report.lines, self.cloudwatch)
+                    logs.deliver(lines, self.cloudwatch)
 
     def alive(self) -> dict[str, int]:
         """Workers running, by function."""

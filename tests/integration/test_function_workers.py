@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,32 @@ def test_output_becomes_metrics_and_log_lines_and_errors_are_counted(workers, tm
     assert put["Namespace"] == "Probe" and put["MetricData"][0]["MetricName"] == "Probed"
     assert put["MetricData"][0]["Dimensions"] == [{"Name": "service", "Value": "probe"}]
     assert capsys.readouterr().out.count("a log line") == 2  # the rest of the output: the stack log
+
+
+class BlockingCloudWatch(RecordingCloudWatch):
+    """Holds the first PutMetricData until released, as a busy emulator would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def put_metric_data(self, **request: Any) -> None:
+        if not self.put:
+            self.release.wait(20)
+        super().put_metric_data(**request)
+
+
+def test_invocations_that_end_meanwhile_share_one_put_metric_data(workers, tmp_path):
+    cloudwatch = BlockingCloudWatch()
+    pool = workers(WorkerSpec("stack-probe", "probe", PROBE, worker_environment({}, "stack-probe")),
+                   cloudwatch=cloudwatch)
+    for n in range(4):
+        pool.invoke("stack-probe", {"report": str(tmp_path / f"{n}.json"), "metric": True})
+    wait_for(lambda: pool.outbox.qsize() == 3)  # the first is being put; three more have ended
+    cloudwatch.release.set()
+    wait_for(lambda: len(cloudwatch.put) == 2)
+    assert [len(put["MetricData"]) for put in cloudwatch.put] == [1, 3]
+    assert pool.stats["probe"].invocations == 4
 
 
 def test_every_worker_stops_with_the_runtime(workers, tmp_path):
