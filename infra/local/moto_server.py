@@ -780,6 +780,44 @@ def _traversed_types_once() -> None:
     DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively  # type: ignore[method-assign]
 
 
+def _expression_checks_once() -> None:
+    """Three of the processors moto runs over every UpdateItem's expression only check it: at
+    most one clause of a kind, no two actions on overlapping paths, no key attribute updated.
+    Their answers depend on the parsed expression, its attribute names and the table's keys
+    alone, never on the item or the values, and they walk the tree again at every clause (a
+    third of an UpdateItem's time in moto's backend). Here an expression that passed them once
+    with the same names and keys skips them; it still goes through every other processor. Each
+    string's parsed tree is one object (`_parsed_expressions_once`), which is what is
+    remembered; a tree parsed anew is checked anew."""
+    from moto.dynamodb.parsing import validators
+
+    checks = (validators.ActionCountValidator, validators.OverlappingPathsValidator,
+              validators.UpdateHashRangeKeyValidator)
+    passed: dict[tuple[int, tuple[Any, ...], tuple[Any, ...]], Any] = {}  # -> the tree, so its id stays its own
+    init = validators.UpdateExpressionValidator.__init__
+
+    def remember_tree(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, expression, *args, **kwargs)
+        self.parsed_tree = expression
+
+    def validate(self: Any) -> Any:
+        key = (id(self.parsed_tree), tuple(sorted((self.expression_attribute_names or {}).items())),
+               tuple(self.table.table_key_attrs))
+        checked = passed.get(key) is self.parsed_tree
+        node = self.node_to_validate
+        for processor in self.processors:
+            if not (checked and isinstance(processor, checks)):
+                node = processor.traverse(node)
+        if not checked:
+            if len(passed) >= 4096:
+                passed.clear()
+            passed[key] = self.parsed_tree
+        return node
+
+    validators.UpdateExpressionValidator.__init__ = remember_tree  # type: ignore[method-assign]
+    validators.UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
+
+
 def _trees_copied_by_pickle() -> None:
     """moto validates an UpdateItem twice, each time on a deep copy of the parsed expression tree
     (its processors rewrite the tree in place): a quarter of an UpdateItem's time in moto's
@@ -1061,6 +1099,7 @@ def main() -> None:
     _known_services_once()
     _parsed_expressions_once()
     _traversed_types_once()
+    _expression_checks_once()
     _trees_copied_by_pickle()
     _tables_sorted_by_plain_keys()
     _dict_members_picked_once()

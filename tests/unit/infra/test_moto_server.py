@@ -296,6 +296,69 @@ def test_traversed_types_once_answers_what_moto_answers(monkeypatch):
             assert _dynamodb_outcomes() == expected
 
 
+def test_canary_three_update_processors_check_the_tree_and_names_alone():
+    import inspect
+
+    from moto.dynamodb.parsing import validators
+
+    source = inspect.getsource(validators.UpdateExpressionValidator.get_ast_processors)
+    assert source.index("ActionCountValidator()") < source.index("OverlappingPathsValidator(self.expression_attribute_names)")
+    assert "UpdateHashRangeKeyValidator(\n                self.table.table_key_attrs" in source
+    for check in (validators.ActionCountValidator, validators.OverlappingPathsValidator,
+                  validators.UpdateHashRangeKeyValidator):
+        body = inspect.getsource(check)
+        assert "return node" in body and "self.item" not in body and "values" not in body
+    assert "for processor in self.processors:" in inspect.getsource(validators.Validator.validate)
+    assert "self.node_to_validate = deepcopy(expression)" in inspect.getsource(validators.Validator.__init__)
+
+
+def _update_refusals() -> list:
+    """What DynamoDB says to updates the three checks refuse, between ones they pass, each twice."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    same = "SET #a = :x, #b = :y"
+    cases = [(same, {"#a": "one", "#b": "two"}), (same, {"#a": "one", "#b": "one"}),  # the names decide
+             ("SET #a = :x REMOVE #a", {"#a": "one"}), ("SET a = :x SET b = :y", None),
+             ("SET #a = :x, #b = :y", {"#a": "pk", "#b": "two"}), ("SET m.a = :x, m = :y", None),
+             (same, {"#a": "one", "#b": "two"})]
+    outcomes: list = []
+    for _ in range(2):
+        for update, names in cases:
+            try:
+                dynamodb.update_item(TableName="t", Key={"pk": {"S": "k"}}, UpdateExpression=update,
+                                     ExpressionAttributeValues={":x": {"S": "x"}, ":y": {"M": {}}},
+                                     **({"ExpressionAttributeNames": names} if names else {}))
+                outcomes.append("ok")
+            except dynamodb.exceptions.ClientError as error:
+                outcomes.append(error.response["Error"]["Message"])
+    outcomes.append(dynamodb.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"])
+    return outcomes
+
+
+def test_expression_checks_once_answer_what_moto_answers(monkeypatch):
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    monkeypatch.setattr(validators.UpdateExpressionValidator, "__init__", validators.UpdateExpressionValidator.__init__)
+    monkeypatch.setattr(validators.UpdateExpressionValidator, "validate", validators.UpdateExpressionValidator.validate)
+    monkeypatch.setattr(UpdateExpressionParser, "make", vars(UpdateExpressionParser)["make"])
+    def outcomes() -> list:
+        with mock_aws():
+            refusals = _update_refusals()
+        with mock_aws():
+            return refusals + _dynamodb_outcomes()
+
+    expected = outcomes()
+    moto_server._parsed_expressions_once()  # one tree per string: what the checks remember
+    moto_server._expression_checks_once()
+    assert outcomes() == expected
+    assert expected[:7].count("ok") == 2 and len(set(expected[:7])) == 6
+
+
 def test_canary_validation_copies_the_parsed_tree_through_the_module_deepcopy():
     import inspect
 
