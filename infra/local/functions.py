@@ -38,6 +38,7 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIR
 _INHERITED_PREFIXES = ("PYTHON", "COV_CORE_", "COVERAGE_")
 _STOP_GRACE_S = 15.0
 _REPORTS_PER_DELIVERY = 50
+_DELIVERY_LINGER_S = 0.25
 
 _context: ForkServerContext | None = None
 
@@ -153,12 +154,13 @@ class FunctionWorkers:
                 continue
             except (EOFError, OSError):
                 return
-            # What else has finished meanwhile goes in the same PutMetricData, as CloudWatch Logs
+            # What else ends within a moment goes in the same PutMetricData, as CloudWatch Logs
             # batches a log group's events: one request per invocation was a sixth of the
             # runtime's own requests under a full year.
+            linger_until = time.monotonic() + _DELIVERY_LINGER_S
             with contextlib.suppress(queue.Empty, EOFError, OSError):
                 while len(reports) < _REPORTS_PER_DELIVERY:
-                    reports.append(self.outbox.get_nowait())
+                    reports.append(self.outbox.get(timeout=max(0.0, linger_until - time.monotonic())))
             for report in reports:
                 self.stats.setdefault(report.service, InvocationStats()).add(report)
             lines = [line for report in reports for line in report.lines]

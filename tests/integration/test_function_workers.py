@@ -101,10 +101,11 @@ class BlockingCloudWatch(RecordingCloudWatch):
 
     def __init__(self) -> None:
         super().__init__()
-        self.release = threading.Event()
+        self.entered, self.release = threading.Event(), threading.Event()
 
     def put_metric_data(self, **request: Any) -> None:
         if not self.put:
+            self.entered.set()
             self.release.wait(20)
         super().put_metric_data(**request)
 
@@ -113,7 +114,9 @@ def test_invocations_that_end_meanwhile_share_one_put_metric_data(workers, tmp_p
     cloudwatch = BlockingCloudWatch()
     pool = workers(WorkerSpec("stack-probe", "probe", PROBE, worker_environment({}, "stack-probe")),
                    cloudwatch=cloudwatch)
-    for n in range(4):
+    pool.invoke("stack-probe", {"report": str(tmp_path / "0.json"), "metric": True})
+    assert cloudwatch.entered.wait(20)
+    for n in range(1, 4):
         pool.invoke("stack-probe", {"report": str(tmp_path / f"{n}.json"), "metric": True})
     wait_for(lambda: pool.outbox.qsize() == 3)  # the first is being put; three more have ended
     cloudwatch.release.set()
