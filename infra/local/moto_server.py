@@ -923,7 +923,7 @@ def _metric_queries_by_name() -> None:
     def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any,
                         scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
         ids = [query.get("Id") for query in queries]
-        if len(queries) < 2 or any("MetricStat" not in q for q in queries) or len(set(ids)) < len(ids):
+        if any("MetricStat" not in q for q in queries) or len(set(ids)) < len(ids):
             return original(self, queries, start_time, end_time, scan_by)
         start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
         groups: dict[tuple[str, Any], list[Any]] = {}

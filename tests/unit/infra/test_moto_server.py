@@ -542,6 +542,9 @@ def _metric_answers() -> list:
     for scan in ("TimestampAscending", "TimestampDescending"):
         answers.append(cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start,
                                                   EndTime=start + datetime.timedelta(seconds=45), ScanBy=scan)["MetricDataResults"])
+    for query in queries[:6]:  # one at a time, as for an alarm whose window no other alarm has
+        answers.append(cloudwatch.get_metric_data(MetricDataQueries=[query], StartTime=start,
+                                                  EndTime=start + datetime.timedelta(seconds=45))["MetricDataResults"])
     answers.append(cloudwatch.get_metric_data(MetricDataQueries=queries[:3] + [{"Id": "e", "Expression": "q0 + q1"}],
                                               StartTime=start, EndTime=start + datetime.timedelta(seconds=60))["MetricDataResults"])
     return answers
