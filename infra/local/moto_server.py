@@ -860,37 +860,43 @@ def _tables_sorted_by_plain_keys() -> None:
 
 
 # --------------------------------------------------------------------------- responses
-def _dict_members_picked_once() -> None:
+def _member_names_picked_once() -> None:
     """moto's response serializer finds each member of a result by asking six alias providers,
     built anew for every member of every response, which names to try, and tries each name by
-    catching a KeyError (a fifth of the DynamoDB process's CPU under a full-year load; DynamoDB,
-    SQS and CloudWatch answer with plain dicts, and every attribute value is a structure of ten
-    members, nine of them absent). For a plain dict the names depend only on the member's shape,
-    its parent and its key (no provider reads a dict's contents), so here they are asked once per
-    member shape and looked up in the same order. Other results, names that moto reads as paths
-    (with a dot), and pickers with transformers keep moto's own path."""
+    catching a KeyError (a fifth of the DynamoDB process's CPU under a full-year load: every
+    attribute value is a structure of ten members, nine of them absent). The names depend only
+    on the member's shape, its parent, its key and the result's class (no provider reads a
+    result's contents; one reads a `Meta` class of aliases, another the class's name), so here
+    they are asked once per member shape and class and tried in the same order; in a plain dict
+    by a membership test. A result with a `Meta` of its own, names that moto reads as paths in a
+    dict (with a dot), and pickers with transformers keep moto's own path."""
     from moto.core import serialize
+    from moto.core.utils import get_value as value_at
 
     original = serialize.ResponseSerializer.get_value
-    picker_type, providers = serialize.XFormedAttributePicker, serialize.DEFAULT_ALIAS_PROVIDERS
+    picker_type, providers, missing = serialize.XFormedAttributePicker, serialize.DEFAULT_ALIAS_PROVIDERS, object()
 
     def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
         picker = self._value_picker
-        if (type(value) is not dict or type(picker) is not picker_type or picker.response_transformers
-                or picker.alias_providers is not providers):
+        if (type(picker) is not picker_type or picker.response_transformers or picker.alias_providers is not providers
+                or "Meta" in getattr(value, "__dict__", ())):
             return original(self, value, key, shape)
         names = shape.__dict__.setdefault("_local_names", {})
-        cache_key = (key, id(getattr(shape, "parent", None)))
+        cache_key = (key, id(getattr(shape, "parent", None)), type(value))
         if cache_key not in names:
-            context = serialize.AttributePickerContext(obj={}, key=key, shape=shape)
+            context = serialize.AttributePickerContext(obj=value, key=key, shape=shape)
             candidates = tuple(picker.get_possible_keys(context))
-            names[cache_key] = None if any("." in name for name in candidates) else candidates
-        candidates = names[cache_key]
-        if candidates is None:
-            return original(self, value, key, shape)
+            names[cache_key] = (candidates, any("." in name for name in candidates))
+        candidates, dotted = names[cache_key]
+        if type(value) is dict and not dotted:
+            for name in candidates:
+                if name in value:
+                    return value[name]
+            return None
         for name in candidates:
-            if name in value:
-                return value[name]
+            found = value_at(value, name, missing)
+            if found is not missing:
+                return found
         return None
 
     serialize.ResponseSerializer.get_value = get_value  # type: ignore[method-assign]
@@ -1106,7 +1112,7 @@ def main() -> None:
     _expression_checks_once()
     _trees_copied_by_pickle()
     _tables_sorted_by_plain_keys()
-    _dict_members_picked_once()
+    _member_names_picked_once()
     _metric_queries_by_name()
     _picklable_queues()
     if args.state_dir:

@@ -4,6 +4,7 @@ that moves one fails here, by name, before it fails a run. Plus the request clas
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import threading
 
@@ -441,7 +442,7 @@ def test_tables_sorted_by_plain_keys_read_what_moto_reads(monkeypatch):
     assert [len(r) for r in expected[:4]] == [150, 25, 7, 43]
 
 
-def test_canary_the_serializer_picks_members_through_alias_providers_that_read_no_dict():
+def test_canary_the_serializer_picks_members_through_alias_providers_that_read_no_contents():
     import inspect
 
     from moto.core import serialize
@@ -464,12 +465,28 @@ def _serialized(service: str, operation: str, result: object, protocol: str = "j
 
 
 class _Instance:
-    """A model object, as SQS answers with: moto's own path."""
+    """A model object, as SQS answers with."""
 
     message_id, md5_of_body, body = "m-1", "d41d8cd98f00b204e9800998ecf8427e", "{}"
 
 
-def test_dict_members_picked_once_serialize_what_moto_serializes(monkeypatch):
+class Message:
+    """Found by its class's name (`MessageId` -> `id`) and by a `Meta` class of aliases."""
+
+    class Meta:
+        serialization_aliases = {"Body": "text"}  # noqa: RUF012 - moto's own convention
+
+    id, text, md5_of_body = "m-2", "hello", "5d41402abc4b2a76b9719d911017c592"
+
+
+class _OwnMeta(_Instance):
+    """A `Meta` of its own, not its class's: moto's own path."""
+
+    def __init__(self) -> None:
+        self.Meta = type("Meta", (), {"serialization_aliases": {"Body": "md5_of_body"}})
+
+
+def test_member_names_picked_once_serialize_what_moto_serializes(monkeypatch):
     import datetime
 
     from moto.core import serialize
@@ -489,14 +506,18 @@ def test_dict_members_picked_once_serialize_what_moto_serializes(monkeypatch):
         ("dynamodb", "GetItem", {}, "json"),
         ("cloudwatch", "GetMetricData", metrics, "json"),
         ("cloudwatch", "GetMetricData", metrics, "query"),
-        ("sqs", "ReceiveMessage", {"Messages": [_Instance()]}, "json"),
+        ("sqs", "ReceiveMessage", {"Messages": [_Instance(), Message(), _OwnMeta(), _Instance()]}, "json"),
+        ("sqs", "ReceiveMessage", {"Messages": [{"MessageId": "m-3", "message_id": "no", "Body": "{}"}]}, "json"),
     ]
     monkeypatch.setattr(serialize.ResponseSerializer, "get_value", serialize.ResponseSerializer.get_value)
     expected = [_serialized(*case) for case in corpus]
-    moto_server._dict_members_picked_once()
+    moto_server._member_names_picked_once()
     for _ in range(2):  # the second time from the cache
         assert [_serialized(*case) for case in corpus] == expected
     assert '"Items": [{"pk"' in expected[4]["body"] and '"Count": 1' in expected[3]["body"]
+    messages = json.loads(expected[-2]["body"])["Messages"]
+    assert [m["MessageId"] for m in messages] == ["m-1", "m-2", "m-1", "m-1"]
+    assert [m["Body"] for m in messages] == ["{}", "hello", "d41d8cd98f00b204e9800998ecf8427e", "{}"]
     with mock_aws():
         assert _dynamodb_outcomes()[::2] == ["ok", "ok", "refused", "ok"]
 
