@@ -430,15 +430,23 @@ def _table_reads() -> list:
     return reads
 
 
+def _patched_alike(monkeypatch, owner: type, name: str, patch, outcomes) -> list:
+    """What `outcomes` gives under moto's own `owner.name`, checked equal under `patch`."""
+    own = getattr(owner, name)
+    monkeypatch.setattr(owner, name, own)  # put back after the test
+    with mock_aws():
+        expected = outcomes()
+    patch()
+    assert getattr(owner, name) is not own
+    with mock_aws():
+        assert outcomes() == expected
+    return expected
+
+
 def test_tables_sorted_by_plain_keys_read_what_moto_reads(monkeypatch):
     from moto.dynamodb.models.table import Table
 
-    monkeypatch.setattr(Table, "all_items", Table.all_items)
-    with mock_aws():
-        expected = _table_reads()
-    moto_server._tables_sorted_by_plain_keys()
-    with mock_aws():
-        assert _table_reads() == expected
+    expected = _patched_alike(monkeypatch, Table, "all_items", moto_server._tables_sorted_by_plain_keys, _table_reads)
     assert [len(r) for r in expected[:4]] == [150, 25, 7, 43]
 
 
@@ -574,12 +582,8 @@ def _metric_answers() -> list:
 def test_metric_queries_by_name_answer_what_moto_answers(monkeypatch):
     from moto.cloudwatch.models import CloudWatchBackend
 
-    monkeypatch.setattr(CloudWatchBackend, "get_metric_data", CloudWatchBackend.get_metric_data)
-    with mock_aws():
-        expected = _metric_answers()
-    moto_server._metric_queries_by_name()
-    with mock_aws():
-        assert _metric_answers() == expected
+    expected = _patched_alike(monkeypatch, CloudWatchBackend, "get_metric_data", moto_server._metric_queries_by_name,
+                              _metric_answers)
     assert len(expected[0]) == 36 and sum(1 for r in expected[0] if r["Values"]) > 10
     assert any(r["Values"] for r in expected[0] if r["Id"] in ("q4", "q24"))  # both dimensions
 
