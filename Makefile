@@ -78,9 +78,11 @@ schemas: $(STAMP)
 ## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
 ## Two pytest processes, coverage appended: every tier but the browser's on PYTEST_WORKERS workers
 ## (pytest-xdist; each worker has its own emulator and stacks; an idle worker takes tests from a
-## busy one, so the long e2e tests and the many short ones share both cores), then the browser
-## tier alone (one Chromium and one stack per module are enough for two cores).
-PYTEST_WORKERS ?= 2
+## busy one, so the long e2e tests and the many short ones share the cores), then the browser
+## tier alone (one Chromium and one stack per module are enough for two cores). Three workers on
+## two cores: the e2e tests spend much of their time waiting on the local clock (visibility
+## timeouts, alarm periods), and two workers left a quarter of the CPU idle.
+PYTEST_WORKERS ?= 3
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
 	@# The project's own bytecode once, for the hundreds of processes the suite starts (CI sets PYTHONDONTWRITEBYTECODE).
 	$(BIN)/python -m compileall -q -j 0 -x node_modules services infra events tests

@@ -22,7 +22,9 @@ def _fired(stack) -> list[str]:
 def test_poison_document_raises_alarms_and_replay_completes_the_run(make_stack, mirror_dir):
     from services.common import bus
 
-    stack = make_stack(mirror_dir, env={"RUN_IDLE_LIMIT_S": "3"})
+    # The local clock at three times its usual speed: the failing fetch is dead-lettered after
+    # three visibility timeouts of 5 s, not 12, and the alarms' periods shrink alike.
+    stack = make_stack(mirror_dir, env={"RUN_IDLE_LIMIT_S": "3"}, time_scale=180)
     stack.mirror.faults[f"/public_disc/ptr-pdfs/2025/{POISON}.pdf"] = 503  # the Clerk is failing for one file
     run_id = new_run_id()
     request = RunRequested(years=[2025], source_url=stack.source_url, doc_ids=[POISON, GOOD], trigger="test")
