@@ -172,6 +172,9 @@ def main() -> None:
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
     print(f"handler CPU             {cpu:.1f} s; outside the extraction work {own_cpu:.1f} s "
           f"(ratio {own_cpu / max(work['seconds'], 1e-9):.2f}: the pipeline's own code, without the waits on the emulator)")
+    # Busy time a function spent off its own CPU: waits on the emulator, and for a CPU on a full machine.
+    print("handler CPU by service  " + "  ".join(
+        f"{name} {s.cpu_s:.1f} s of {s.busy_s:.1f} s" for name, s in runtime.stats.items() if name != "ocr"))
     if ocr_busy:
         print(f"OCR (apart)             {ocr_busy:.1f} s")
     print("wall time by stage      " + "  ".join(f"{label} {seconds:.0f} s" for label, seconds in milestones(run)))
