@@ -43,7 +43,8 @@ _DELIVERY_LINGER_S = 0.25
 _context: ForkServerContext | None = None
 
 
-def _fork_server() -> ForkServerContext:
+def fork_server() -> ForkServerContext:
+    """The server the stack's workers fork from (the functions', and the local API's)."""
     global _context
     if _context is None:
         context = multiprocessing.get_context("forkserver")
@@ -119,7 +120,7 @@ class FunctionWorkers:
     """The runtime's side: starts the workers, counts what they report and reads their output."""
 
     def __init__(self, cloudwatch: Any, stats: dict[str, InvocationStats]) -> None:
-        self.context = _fork_server()
+        self.context = fork_server()
         self.cloudwatch, self.stats = cloudwatch, stats
         self.stop_event = self.context.Event()
         self.outbox = self.context.Queue()

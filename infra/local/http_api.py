@@ -26,18 +26,18 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
-import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -359,7 +359,7 @@ class HttpApiWorkers:
         self._reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self._reserved.bind((host, port))
-        self._processes: list[subprocess.Popen[str]] = []
+        self._processes: list[BaseProcess] = []
 
     @property
     def port(self) -> int:
@@ -369,37 +369,45 @@ class HttpApiWorkers:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout_s: float = 60.0) -> HttpApiWorkers:
-        command = [sys.executable, "-m", "infra.local.http_api", "--host", self.host, "--port", str(self.port),
-                   "--parent-pid", str(os.getpid())]  # fmt: skip
-        root = Path(__file__).resolve().parents[2]
+    def start(self, timeout_s: float = 60.0, serve: Callable[..., None] | None = None) -> HttpApiWorkers:
+        """Fork the workers from the fork server, which has the heavy libraries imported already,
+        and wait until each says it is ready. `serve`: another worker body (for tests)."""
+        from infra.local.functions import fork_server
+
+        context = fork_server()
+        replies: list[Connection] = []
         for _ in range(self.workers):
-            self._processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root))
+            ours, theirs = context.Pipe(duplex=False)
+            process = context.Process(target=serve or serve_worker, name="http-api-worker", daemon=True,
+                                      args=(self.host, self.port, os.getpid(), dict(os.environ), theirs))
+            process.start()
+            theirs.close()  # the worker holds the only writing end: its death reads as the end of the pipe
+            self._processes.append(process)
+            replies.append(ours)
         deadline = time.monotonic() + timeout_s
-        for process in self._processes:  # each says "ready" once it listens
-            assert process.stdout is not None
-            answered, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            line = process.stdout.readline() if answered else ""  # a worker that died answers "" at once
-            if line.strip() != "ready":
+        for worker, reply in zip(self._processes, replies, strict=True):
+            said = ""
+            if wait([reply], max(0.0, deadline - time.monotonic())):
+                with contextlib.suppress(EOFError):
+                    said = reply.recv()
+            reply.close()
+            if said != "ready":
                 self.stop()
-                raise RuntimeError(f"an HTTP API worker did not start (exit code {process.poll()})")
+                raise RuntimeError(f"an HTTP API worker did not start (exit code {worker.exitcode})")
         return self
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self._processes if p.poll() is None]
+        return [p.pid for p in self._processes if p.is_alive() and p.pid is not None]
 
     def stop(self) -> None:
         for process in self._processes:
-            if process.poll() is None:
+            if process.is_alive():
                 process.terminate()
         for process in self._processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            process.join(timeout=10)
+            if process.is_alive():
                 process.kill()
-                process.wait()
-            if process.stdout:
-                process.stdout.close()
+                process.join()
         self._processes = []
         self._reserved.close()
 
@@ -410,23 +418,30 @@ class HttpApiWorkers:
         self.stop()
 
 
+def serve_worker(host: str, port: int, parent_pid: int, environment: dict[str, str], ready: Connection) -> None:
+    """One worker of `HttpApiWorkers`: the stack's environment, a server on the shared port, the
+    API's handler imported before the first request (a Lambda's init phase), then "ready"."""
+    from infra.local.children import exit_with
+
+    os.environ.clear()
+    os.environ.update(environment)
+    exit_with(parent_pid, lambda: os._exit(0))  # the fork server is our parent, and outlives the stack
+    HttpApiServer(port, host, shared_port=True).start()
+    import services.api.handler  # noqa: F401
+
+    ready.send("ready")
+    ready.close()
+    threading.Event().wait()  # serve until stopped
+
+
 def main() -> None:
-    """One worker of `HttpApiWorkers`, or with no --parent-pid a server of its own to try by hand."""
-    parser = argparse.ArgumentParser(description="The local API and website (one worker)")
+    """A server of its own, to try by hand."""
+    parser = argparse.ArgumentParser(description="The local API and website")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--parent-pid", type=int, default=None, help="a worker: share the port, exit when this process dies")
     args = parser.parse_args()
-    server = HttpApiServer(args.port, args.host, shared_port=args.parent_pid is not None).start()
-    if args.parent_pid is None:
-        print(f"website: {server.url}/\nAPI:     {server.url}/v1/summary\nOpenAPI: {server.url}/openapi.json", flush=True)
-    else:
-        from infra.local.children import exit_with
-
-        exit_with(args.parent_pid, lambda: os._exit(0))
-        import services.api.handler  # noqa: F401 - imported before the first request, as a Lambda's init phase does
-
-        print("ready", flush=True)
+    server = HttpApiServer(args.port, args.host).start()
+    print(f"website: {server.url}/\nAPI:     {server.url}/v1/summary\nOpenAPI: {server.url}/openapi.json", flush=True)
     try:
         while True:
             time.sleep(3600)
