@@ -117,4 +117,3 @@ def test_a_worker_that_cannot_start_is_an_error_not_a_hang(body):
     with pytest.raises(RuntimeError, match="did not start"):
         workers.start(timeout_s=2, serve=body)  # each worker dies, or never says "ready"
     assert time.monotonic() - started < 10 and workers.pids() == []
-
