@@ -101,6 +101,10 @@ class FilingMark(WatermarksTable):
     ocr_sha256 = UnicodeAttribute(null=True)
     ocr_version = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
+    # The run whose fetch recorded the filing's bytes or failure, and the failure's message: a
+    # duplicate fetch of that run announces the outcome again instead of downloading again.
+    fetch_run = UnicodeAttribute(null=True)
+    fetch_message = UnicodeAttribute(null=True)
     attempts = NumberAttribute(null=True)  # times the filing was claimed for this fingerprint
     next_attempt_at = UnicodeAttribute(null=True)  # when a failed filing may be asked for again
 

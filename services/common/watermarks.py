@@ -149,6 +149,16 @@ def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool =
     return False
 
 
+def note_fetch_of_held_bytes(year: int, doc_id: str, run_id: str, *, sha256: str, bronze_key: str) -> bool:
+    """A run's fetch got the bytes the filing already holds: note that run (and the key the bytes
+    are stored under) and leave the state alone. False when the filing holds other bytes by now,
+    or its last fetch failed: that failure is not this fetch's outcome to announce again."""
+    actions: list[Action] = [FilingMark.fetch_run.set(run_id), FilingMark.bronze_key.set(bronze_key),
+                             FilingMark.updated_at.set(now())]
+    fetch_failed = FilingMark.status.is_in(*states.stored_spellings(frozenset({DocumentState.FETCH_FAILED})))
+    return update_if((FilingMark.at(year=year, doc_id=doc_id), actions, (FilingMark.sha256 == sha256) & ~fetch_failed))
+
+
 def filing(year: int, doc_id: str) -> FilingMark | None:
     return _get(FilingMark, year=year, doc_id=doc_id)
 

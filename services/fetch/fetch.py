@@ -10,6 +10,7 @@ from services.common import http, keys, storage, watermarks
 from services.common.config import settings
 from services.common.documents import PdfMetadata
 from services.common.states import DocumentState
+from services.common.tables import FilingMark
 
 SERVICE = "fetch"
 MAX_PDF_BYTES = 64 * 1024 * 1024
@@ -20,9 +21,43 @@ class SourceBlocked(RuntimeError):
     """The Clerk answered 403 (now or recently): leave the message for a later retry or replay."""
 
 
-def _failed(filing: FilingDiscovered, reason: str, message: str) -> DocumentFailed:
-    watermarks.move(filing.year, filing.doc_id, DocumentState.FETCH_FAILED, reason=reason)
+Outcome = DocumentStored | DocumentUnchanged | DocumentFailed
+
+
+def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str) -> DocumentFailed:
+    watermarks.move(filing.year, filing.doc_id, DocumentState.FETCH_FAILED, reason=reason, fetch_run=run_id,
+                    fetch_message=message)
     return DocumentFailed(doc_id=filing.doc_id, year=filing.year, stage="fetch", reason=reason, message=message)
+
+
+def _outcome_of_stored(filing: FilingDiscovered, run_id: str, bucket: str, key: str, sha256: str,
+                       started: float | None) -> DocumentStored | DocumentUnchanged | None:
+    """What the stored object `key` is to this run: stored by it, or the same bytes stored by an
+    earlier run (None: the object is not there). `started`: when this copy's download began
+    (None: announced again, nothing downloaded)."""
+    head = storage.head(bucket, key)
+    if head is None:
+        return None
+    if head.get("Metadata", {}).get("run-id") != run_id:
+        return DocumentUnchanged(doc_id=filing.doc_id, year=filing.year, key=key, reason="same content already stored")
+    return DocumentStored(
+        doc_id=filing.doc_id, year=filing.year, filing_type=filing.filing_type, bucket=bucket, key=key,
+        sha256=sha256, size=int(head["ContentLength"]),
+        fetch_ms=int((time.monotonic() - started) * 1000) if started is not None else 0,
+    )
+
+
+def _recorded(filing: FilingDiscovered, run_id: str, mark: FilingMark | None) -> Outcome | None:
+    """The outcome this run's fetch of the filing already recorded (a duplicate, or a retry after
+    a crash), None when there is none or its object never got stored."""
+    if mark is None or mark.fetch_run != run_id:
+        return None
+    if mark.status == DocumentState.FETCH_FAILED:
+        return DocumentFailed(doc_id=filing.doc_id, year=filing.year, stage="fetch", reason=mark.reason or "",
+                              message=mark.fetch_message or "")
+    if not (mark.bronze_key and mark.sha256):
+        return None
+    return _outcome_of_stored(filing, run_id, settings().bronze_bucket, mark.bronze_key, mark.sha256, None)
 
 
 def _not_pdf_reason(body: bytes) -> tuple[str, str] | None:
@@ -41,9 +76,12 @@ def _metadata(filing: FilingDiscovered, run_id: str, trace: str | None) -> dict[
                        trace=trace).to_s3()
 
 
-def fetch_filing(
-    filing: FilingDiscovered, run_id: str, trace: str | None = None
-) -> DocumentStored | DocumentUnchanged | DocumentFailed:
+def fetch_filing(filing: FilingDiscovered, run_id: str, trace: str | None = None) -> Outcome:
+    # One read instead of an idempotency record's two writes: the watermark says whether this
+    # run's fetch already has an outcome, so a duplicate announces it again without a download.
+    mark = watermarks.filing(filing.year, filing.doc_id)
+    if (recorded := _recorded(filing, run_id, mark)) is not None:
+        return recorded
     if watermarks.breaker_open():
         raise SourceBlocked("the Clerk refused us with 403 recently; fetching is paused")
     started = time.monotonic()
@@ -53,28 +91,34 @@ def fetch_filing(
         watermarks.trip_breaker(BREAKER_SECONDS, str(exc))
         raise SourceBlocked(str(exc)) from exc
     except http.TooLarge as exc:
-        return _failed(filing, "too_large", str(exc))
+        return _failed(filing, run_id, "too_large", str(exc))
     if response.status in (404, 410):
-        return _failed(filing, "source_missing", f"{filing.source_url} answered {response.status}")
+        return _failed(filing, run_id, "source_missing", f"{filing.source_url} answered {response.status}")
     if response.status != 200:
-        return _failed(filing, f"http_{response.status}", f"{filing.source_url} answered {response.status}")
+        return _failed(filing, run_id, f"http_{response.status}", f"{filing.source_url} answered {response.status}")
     problem = _not_pdf_reason(response.body)
     if problem:
-        return _failed(filing, *problem)
+        return _failed(filing, run_id, *problem)
 
     bucket = settings().bronze_bucket
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.pdf_key(filing.year, filing.filing_type, filing.doc_id, sha256)
-    # The state before the object: extract, started by the object's S3 event, must find the
-    # filing stored, not see its own outcome overwritten. Only new bytes move it back to stored:
-    # a redelivery, or the same file again, must not undo extracted.
-    watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, only_new_bytes=True, sha256=sha256,
-                    bronze_key=key)
-    stored = storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf")
-    if not stored and (storage.head(bucket, key) or {}).get("Metadata", {}).get("run-id") != run_id:
-        # Same bytes already stored by an earlier run: nothing new to extract.
-        return DocumentUnchanged(doc_id=filing.doc_id, year=filing.year, key=key, reason="same content already stored")
-    return DocumentStored(
-        doc_id=filing.doc_id, year=filing.year, filing_type=filing.filing_type, bucket=bucket, key=key,
-        sha256=sha256, size=len(response.body), fetch_ms=int((time.monotonic() - started) * 1000),
-    )
+    if mark is not None and mark.sha256 == sha256:
+        # The bytes it holds: its state stays (a redelivery or the same file must not undo extracted).
+        watermarks.note_fetch_of_held_bytes(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key)
+    else:
+        # The state before the object: extract, started by the object's S3 event, must find the
+        # filing stored, not see its own outcome overwritten. Only new bytes move it back to stored.
+        watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, only_new_bytes=True, sha256=sha256,
+                        bronze_key=key, fetch_run=run_id, fetch_message=None)
+    if storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf"):
+        return DocumentStored(
+            doc_id=filing.doc_id, year=filing.year, filing_type=filing.filing_type, bucket=bucket, key=key,
+            sha256=sha256, size=len(response.body), fetch_ms=int((time.monotonic() - started) * 1000),
+        )
+    # The key exists: the same bytes stored by an earlier run (nothing new to extract), or by this
+    # run's first copy of the message.
+    outcome = _outcome_of_stored(filing, run_id, bucket, key, sha256, started)
+    if outcome is None:
+        raise RuntimeError(f"s3://{bucket}/{key} was refused as existing, then not found")
+    return outcome

@@ -35,9 +35,9 @@ def fetch(event: FilingDiscoveredEvent, record: Any = None) -> list[Envelope]:
     return [reply]
 
 
-# A filing is fetched once per run: a redelivery announces the saved outcome again, no download.
+# A filing is fetched once per run: a duplicate announces the outcome the watermark recorded
+# again, without a download (see `fetch_filing`).
 stage: Stage[FilingDiscoveredEvent] = Stage(
     SERVICE, accepts=[FilingDiscoveredEvent], work=fetch, metric_prefix="Fetch_", batch_events=True,
-    once=lambda event: {"run_id": event.run_id, "doc_id": event.detail.doc_id},
 )
 lambda_handler = stage.lambda_handler

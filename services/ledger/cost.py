@@ -133,9 +133,10 @@ def run_usage(run: dict[str, Any]) -> dict[str, float]:
         "s3_gets": extracted + 2 * ocr + 2 * extracted * gold + years,
         # Ledger transactions count twice, plus the run item's copy in the runs index (projects
         # every attribute, so each counter update writes it; active-runs is keys-only); watermarks;
-        # an idempotency record (written in progress, then done) per fetch or re-extraction and build.
-        "ddb_writes": 5 * events + 3 * dispatched + ocr + 2 * (dispatched + gold),
-        "ddb_reads": events + _n(counts, "index_rows"),
+        # an idempotency record (written in progress, then done) per re-extraction and build.
+        "ddb_writes": 5 * events + 3 * dispatched + ocr + 2 * gold,
+        # (+ fetch's read of each dispatched filing's watermark)
+        "ddb_reads": events + _n(counts, "index_rows") + dispatched,
         "storage_gb_added": round((stored * PDF_BYTES + extracted * SILVER_BYTES) / 1e9, 6),
         "log_gb": round(sum(invocations.values()) * LOG_BYTES_PER_INVOCATION / 1e9, 6),
     }

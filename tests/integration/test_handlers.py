@@ -143,6 +143,67 @@ def test_fetch_leaves_the_message_for_a_retry_when_the_source_is_down(harness):
     assert watermarks.filing(2025, "20026590") is None  # nothing recorded as done
 
 
+def _fetch(harness, run_id: str, doc_id: str = "20026590") -> dict:
+    """Invoke fetch on one new message for the filing in `run_id`; the event it published."""
+    filing = FilingDiscovered(doc_id=doc_id, year=2025, filing_type="P", filer_name="X",
+                              source_url=f"{harness.runtime.source_url}/public_disc/ptr-pdfs/2025/{doc_id}.pdf")
+    event = envelope_event(Envelope.build(filing, run_id=run_id, source="discover"))
+    assert harness.invoke("services.fetch.handler.lambda_handler", event) == {"batchItemFailures": []}
+    [published] = harness.published()
+    return published
+
+
+def _bronze_versions(harness) -> list[str]:
+    listed = harness.runtime.client("s3").list_object_versions(Bucket=harness.env["BRONZE_BUCKET"], Prefix="house-fd/pdf/")
+    return [v["Key"] for v in listed.get("Versions", [])]
+
+
+@pytest.mark.parametrize("doc_id, event_type", [("20026590", "document.stored"), ("20033421", "document.failed")])
+def test_a_duplicate_fetch_announces_the_recorded_outcome_without_a_download(harness, doc_id, event_type):
+    first = _fetch(harness, "run-5", doc_id)
+    assert first["event_type"] == event_type
+    harness.runtime.mirror.faults[f"/public_disc/ptr-pdfs/2025/{doc_id}.pdf"] = 503  # a download would fail
+    again = _fetch(harness, "run-5", doc_id)
+    assert again["event_id"] != first["event_id"]
+    assert again["detail"] == {**first["detail"], **({"fetch_ms": 0} if "fetch_ms" in first["detail"] else {})}
+    assert len(_bronze_versions(harness)) == (1 if event_type == "document.stored" else 0)
+    assert watermarks.filing(2025, doc_id).fetch_run == "run-5"
+
+
+def test_a_fetch_that_crashed_before_its_put_is_done_by_the_duplicate(harness, mirror_dir):
+    body = (mirror_dir / "public_disc/ptr-pdfs/2025/20026590.pdf").read_bytes()
+    sha256 = hashlib.sha256(body).hexdigest()
+    key = keys.pdf_key(2025, "P", "20026590", sha256)
+    # As the first copy left it: the watermark moved, the object never stored.
+    watermarks.move(2025, "20026590", DocumentState.STORED, sha256=sha256, bronze_key=key, fetch_run="run-6")
+    published = _fetch(harness, "run-6")
+    assert published["event_type"] == "document.stored"
+    assert (published["detail"]["key"], published["detail"]["size"]) == (key, len(body))
+    assert _bronze_versions(harness) == [key]
+
+
+def test_a_later_run_fetching_the_same_bytes_is_unchanged_and_its_duplicate_too(harness):
+    stored = _fetch(harness, "run-7")
+    watermarks.move(2025, "20026590", DocumentState.EXTRACTED, of_held_bytes=True, sha256=stored["detail"]["sha256"])
+    unchanged = _fetch(harness, "run-8")
+    assert (unchanged["event_type"], unchanged["detail"]["key"]) == ("document.unchanged", stored["detail"]["key"])
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.fetch_run) == ("extracted", "run-8")  # noted, the state left alone
+    harness.runtime.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 503
+    assert _fetch(harness, "run-8")["detail"] == unchanged["detail"]
+
+
+def test_a_failure_recorded_by_an_earlier_run_is_not_announced_for_the_next(harness):
+    stored = _fetch(harness, "run-9")
+    watermarks.move(2025, "20026590", DocumentState.FETCH_FAILED, reason="http_500", fetch_run="run-10",
+                    fetch_message="answered 500")  # the next run's fetch failed; the bytes came back for a third
+    assert _fetch(harness, "run-11")["event_type"] == "document.unchanged"
+    assert watermarks.filing(2025, "20026590").fetch_run == "run-10"
+    # Not noted for run-11: its duplicate downloads again, and does not announce run-10's failure.
+    again = _fetch(harness, "run-11")
+    assert (again["event_type"], again["detail"]["key"]) == ("document.unchanged", stored["detail"]["key"])
+
+
 def test_the_ledger_counts_once_and_settles_exactly_once(harness):
     from services.ledger.ledger import Ledger
     from services.ledger.queries import get_run

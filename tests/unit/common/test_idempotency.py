@@ -43,15 +43,15 @@ def test_a_duplicate_gets_the_saved_events_without_doing_the_work(table):
         calls.append(1)
         return [_event()]
 
-    first = idempotency.once("fetch", {"run_id": "run", "doc_id": "1"}, work, Context())
-    again = idempotency.once("fetch", {"run_id": "run", "doc_id": "1"}, work, Context())
+    first = idempotency.once("extract", {"run_id": "run", "key": "1"}, work, Context())
+    again = idempotency.once("extract", {"run_id": "run", "key": "1"}, work, Context())
     assert calls == [1]
     assert not first.repeated and again.repeated
     assert again.events == first.events  # the same event, event id included
-    other = idempotency.once("fetch", {"run_id": "run", "doc_id": "2"}, work, Context())
+    other = idempotency.once("extract", {"run_id": "run", "key": "2"}, work, Context())
     assert not other.repeated and calls == [1, 1]
     # Another stage with the same key is other work.
-    assert not idempotency.once("extract", {"run_id": "run", "doc_id": "1"}, work, Context()).repeated
+    assert not idempotency.once("build_gold", {"run_id": "run", "key": "1"}, work, Context()).repeated
 
 
 def test_failed_work_is_done_again_on_retry(table):
@@ -64,8 +64,8 @@ def test_failed_work_is_done_again_on_retry(table):
         return []
 
     with pytest.raises(ConnectionError):
-        idempotency.once("fetch", {"run_id": "run", "doc_id": "1"}, work, Context())
-    assert idempotency.once("fetch", {"run_id": "run", "doc_id": "1"}, work, Context()).events == []
+        idempotency.once("extract", {"run_id": "run", "key": "1"}, work, Context())
+    assert idempotency.once("extract", {"run_id": "run", "key": "1"}, work, Context()).events == []
     assert len(attempts) == 2
 
 
