@@ -83,3 +83,16 @@ def test_the_cost_model_counts_every_alarm_of_the_template():
     from infra.local.template import Stack, load
 
     assert cost.ALARMS == len(Stack(load()).of_type("AWS::CloudWatch::Alarm"))
+
+
+def test_every_metric_the_services_name_is_documented_and_the_cost_model_counts_them():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[3]
+    doc = (root / "docs/observability.md").read_text()
+    named = {name for path in (root / "services").rglob("*.py") for line in path.read_text().splitlines()
+             if "add_metric(name=" in line for name in re.findall(r'"([A-Z]\w+)"', line)}
+    assert {"LedgerInvalidEvents", "GoldRejected"} <= named  # the scan sees literal and conditional names
+    assert sorted(n for n in named if f"| {n} " not in doc and f"/ {n} " not in doc) == []
+    assert cost.CUSTOM_METRICS == int(re.search(r"\*\*Custom metrics: (\d+)\*\*", doc).group(1))
