@@ -1,7 +1,7 @@
 """What one document may cost extraction, checked before the work that would cost it.
 
-Shared by every stage that reads PDF pages (extract, OCR), so a hostile file meets the same
-refusal whichever stage sees it first.
+Checked by extract before it reads any page. The OCR stage, which renders every page of a scan,
+refuses earlier still (`services/ocr/reader.py`, `MAX_PAGES`).
 """
 
 from __future__ import annotations
