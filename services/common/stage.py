@@ -11,7 +11,8 @@ announce its outcome. The skeleton owns the rest, the same way in every stage:
 - idempotency (when the stage names a key): the work runs once per key, a duplicate gets the
   saved events back and does nothing else;
 - publishing the returned events, and one outcome metric per event (`{metric_prefix}{Detail}`),
-  counted when the work ran, not when a duplicate replayed it.
+  counted when the work ran, not when a duplicate replayed it (a work that finds its outcome
+  already recorded says so by returning `Once(events, repeated=True)`).
 """
 
 from __future__ import annotations
@@ -55,10 +56,16 @@ class _Processor(BatchProcessor):
         return super().failure_handler(record, exception)
 
 
+def _outcome(done: list[Envelope] | idempotency.Once) -> tuple[list[Envelope], bool]:
+    """A work's events, and whether they announce an outcome recorded before."""
+    return (done.events, done.repeated) if isinstance(done, idempotency.Once) else (done, False)
+
+
 class Stage(Generic[B]):
     """One stage: its tools, what it accepts, and the Lambda handler around its work.
 
-    `work(body, record)` returns the events announcing the outcome (build them with `reply`);
+    `work(body, record)` returns the events announcing the outcome (build them with `reply`), or
+    `Once(events, repeated=True)` when they announce again an outcome recorded before;
     `record` is the parsed SQS record the body came in (its message id and attributes), None when
     the body is handed over directly;
     `once(body)`, when given, names the work for idempotency (None: no record for this body).
@@ -68,7 +75,8 @@ class Stage(Generic[B]):
     its failure no longer loses the announcement.
     """
 
-    def __init__(self, service: str, *, accepts: Sequence[type[BaseModel]], work: Callable[[B, SqsRecordModel | None], list[Envelope]],
+    def __init__(self, service: str, *, accepts: Sequence[type[BaseModel]],
+                 work: Callable[[B, SqsRecordModel | None], list[Envelope] | idempotency.Once],
                  once: Callable[[B], dict[str, Any] | None] | None = None, metric_prefix: str | None = None,
                  batch_events: bool = False, after: Callable[[B, list[Envelope]], None] | None = None) -> None:
         self.service = service
@@ -94,9 +102,9 @@ class Stage(Generic[B]):
             annotate(self.tracer, body.run_id, current_trace(body.trace))
         key = self.once(body) if self.once else None
         if key is None:
-            events, repeated = self.work(body, record), False
+            events, repeated = _outcome(self.work(body, record))
         else:
-            done = idempotency.once(self.service, key, lambda: self.work(body, record), context)
+            done = idempotency.once(self.service, key, lambda: _outcome(self.work(body, record))[0], context)
             events, repeated = done.events, done.repeated
         bus.publish(events)
         if repeated:

@@ -111,6 +111,7 @@ class Extraction(NamedTuple):
     outcome: Outcome
     trace: str | None
     analyze_ms: int = 0  # the parser's own time (classify, text, parse): 0 when nothing was read again
+    again: bool = False  # the outcome stored before, announced again
 
 
 def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool = False,
@@ -134,7 +135,7 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
     trace = meta.trace
     done = None if force or first_delivery else already_done(pdf)
     if done is not None:
-        return Extraction(run_id, _outcome_from_record(done, 0), trace)
+        return Extraction(run_id, _outcome_from_record(done, 0), trace, again=True)
 
     analyzing = time.monotonic()
     analysis, page_text = analyze(body, pdf)
@@ -152,7 +153,7 @@ def extract_object(bucket: str, key: str, run_id: str | None = None, force: bool
             return Extraction(run_id, _outcome_from_record(record, _ms_since(started)), trace, analyze_ms)
         done = storage.get_json_if_exists(settings().silver_bucket, silver_key)
         if done is not None:  # a duplicate: the outcome stored is announced again
-            return Extraction(run_id, _outcome_from_record(done, 0), trace, analyze_ms)
+            return Extraction(run_id, _outcome_from_record(done, 0), trace, analyze_ms, again=True)
         # Moved, but the record was never written (the previous attempt died between): write it.
     storage.put_json(settings().silver_bucket, silver_key, record, {"run-id": run_id} if run_id else None)
     return Extraction(run_id, _outcome_from_record(record, _ms_since(started)), trace, analyze_ms)

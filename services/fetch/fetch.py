@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import NamedTuple
 
 from events.models import DocumentFailed, DocumentStored, DocumentUnchanged, FilingDiscovered
 from services.common import http, keys, storage, watermarks
@@ -22,6 +23,11 @@ class SourceBlocked(RuntimeError):
 
 
 Outcome = DocumentStored | DocumentUnchanged | DocumentFailed
+
+
+class Fetched(NamedTuple):
+    outcome: Outcome
+    again: bool = False  # the outcome this run's fetch recorded before, announced again
 
 
 def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str) -> DocumentFailed:
@@ -76,12 +82,16 @@ def _metadata(filing: FilingDiscovered, run_id: str, trace: str | None) -> dict[
                        trace=trace).to_s3()
 
 
-def fetch_filing(filing: FilingDiscovered, run_id: str, trace: str | None = None) -> Outcome:
+def fetch_filing(filing: FilingDiscovered, run_id: str, trace: str | None = None) -> Fetched:
     # One read instead of an idempotency record's two writes: the watermark says whether this
     # run's fetch already has an outcome, so a duplicate announces it again without a download.
     mark = watermarks.filing(filing.year, filing.doc_id)
     if (recorded := _recorded(filing, run_id, mark)) is not None:
-        return recorded
+        return Fetched(recorded, again=True)
+    return Fetched(_download_and_store(filing, run_id, trace, mark))
+
+
+def _download_and_store(filing: FilingDiscovered, run_id: str, trace: str | None, mark: FilingMark | None) -> Outcome:
     if watermarks.breaker_open():
         raise SourceBlocked("the Clerk refused us with 403 recently; fetching is paused")
     started = time.monotonic()

@@ -8,9 +8,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field
 
-from events.models import Envelope, FilingDiscoveredEvent
+from events.models import FilingDiscoveredEvent
 from services.common.config import PipelineSettings
 from services.common.http import HttpSettings
+from services.common.idempotency import Once
 from services.common.observability import current_trace
 from services.common.stage import Stage
 from services.fetch.fetch import SERVICE, fetch_filing
@@ -23,16 +24,18 @@ class FetchSettings(PipelineSettings, HttpSettings):
 SETTINGS = FetchSettings
 
 
-def fetch(event: FilingDiscoveredEvent, record: Any = None) -> list[Envelope]:
+def fetch(event: FilingDiscoveredEvent, record: Any = None) -> Once:
     filing = event.detail
-    reply = stage.reply(event, fetch_filing(filing, event.run_id, current_trace(event.trace)))  # the trace goes into the metadata
+    fetched = fetch_filing(filing, event.run_id, current_trace(event.trace))  # the trace goes into the metadata
+    reply = stage.reply(event, fetched.outcome)
     stage.logger.info("fetched", extra={"doc_id": filing.doc_id, "outcome": type(reply.detail).__name__,
                                         "run_id": event.run_id})
     if fetch_ms := getattr(reply.detail, "fetch_ms", 0):
         stage.metrics.add_metric(name="StageDuration", unit=MetricUnit.Milliseconds, value=fetch_ms)
-    # Politeness: the Clerk publishes no rate limit, so space requests out.
-    time.sleep(FetchSettings.from_env().fetch_delay_ms / 1000)
-    return [reply]
+    # Politeness: the Clerk publishes no rate limit, so space requests out (a duplicate made none).
+    if not fetched.again:
+        time.sleep(FetchSettings.from_env().fetch_delay_ms / 1000)
+    return Once([reply], repeated=fetched.again)
 
 
 # A filing is fetched once per run: a duplicate announces the outcome the watermark recorded

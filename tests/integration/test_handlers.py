@@ -79,17 +79,20 @@ def _stored_pdf(harness, mirror_dir, doc_id: str = "20026590") -> tuple[str, dic
     return key, lambda_event("sqs_s3_object_created", BUCKET=harness.env["BRONZE_BUCKET"], KEY=key.replace("=", "%3D"))
 
 
-def test_a_first_delivery_is_checked_by_the_move_and_a_redelivery_by_a_read(harness, mirror_dir, monkeypatch):
+def test_a_first_delivery_is_checked_by_the_move_and_a_redelivery_by_a_read(harness, mirror_dir, monkeypatch, capsys):
     from services.extract import extract
 
     _, event = _stored_pdf(harness, mirror_dir)
     read = watermarks.filing
     monkeypatch.setattr(watermarks, "filing", lambda *a: pytest.fail("a first delivery read the watermark"))
+    capsys.readouterr()
     assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    assert _outcome_metrics(capsys.readouterr().out, "Extract_") == ["Extract_DocumentExtracted"]
     monkeypatch.setattr(watermarks, "filing", read)
     monkeypatch.setattr(extract, "analyze_document", lambda *a, **k: pytest.fail("a redelivery parsed again"))
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
     assert harness.invoke("services.extract.handler.lambda_handler", event) == {"batchItemFailures": []}
+    assert _outcome_metrics(capsys.readouterr().out, "Extract_") == []  # announced again, not counted again
     first, again = harness.published()
     assert again["detail"] == {**first["detail"], "extract_ms": 0}
     assert watermarks.filing(2025, "20026590").status == "extracted"
@@ -158,12 +161,21 @@ def _bronze_versions(harness) -> list[str]:
     return [v["Key"] for v in listed.get("Versions", [])]
 
 
+def _outcome_metrics(out: str, prefix: str) -> list[str]:
+    """The outcome metrics (`{prefix}...`) in the EMF lines a handler printed."""
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    return [m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+            if m["Name"].startswith(prefix)]
+
+
 @pytest.mark.parametrize("doc_id, event_type", [("20026590", "document.stored"), ("20033421", "document.failed")])
-def test_a_duplicate_fetch_announces_the_recorded_outcome_without_a_download(harness, doc_id, event_type):
+def test_a_duplicate_fetch_announces_the_recorded_outcome_without_a_download(harness, doc_id, event_type, capsys):
     first = _fetch(harness, "run-5", doc_id)
     assert first["event_type"] == event_type
+    assert _outcome_metrics(capsys.readouterr().out, "Fetch_") == [f"Fetch_Document{event_type[9:].title()}"]
     harness.runtime.mirror.faults[f"/public_disc/ptr-pdfs/2025/{doc_id}.pdf"] = 503  # a download would fail
     again = _fetch(harness, "run-5", doc_id)
+    assert _outcome_metrics(capsys.readouterr().out, "Fetch_") == []  # counted when the work ran only
     assert again["event_id"] != first["event_id"]
     assert again["detail"] == {**first["detail"], **({"fetch_ms": 0} if "fetch_ms" in first["detail"] else {})}
     assert len(_bronze_versions(harness)) == (1 if event_type == "document.stored" else 0)

@@ -69,12 +69,12 @@ def test_extract_carries_the_trace_from_the_bronze_metadata(monkeypatch):
     outcome = DocumentExtracted(doc_id="1", year=2025, rendering="efiled", pages=1, transactions=0, silver_key="k",
                                 parser_version="v", extract_ms=5)
     monkeypatch.setattr(handler, "extract_object", lambda *a, **k: Extraction("run-1", outcome, "Root=1-abc"))
-    [announced] = handler._extract("bronze", "house-fd/pdf/x.pdf")
+    [announced] = handler._extract("bronze", "house-fd/pdf/x.pdf").events
     assert announced.trace == "Root=1-abc" and announced.run_id == "run-1"
     # A request's own trace wins over the stored one; with neither, the invocation's X-Ray header.
     monkeypatch.setattr(handler, "extract_object", lambda *a, **k: Extraction("run-1", outcome, None))
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-lambda")
-    announced = handler._extract("bronze", "k", trace="Root=1-request") + handler._extract("bronze", "k")
+    announced = handler._extract("bronze", "k", trace="Root=1-request").events + handler._extract("bronze", "k").events
     assert [e.trace for e in announced] == ["Root=1-request", "Root=1-lambda"]
     handler.stage.metrics.drain()
 
