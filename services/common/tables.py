@@ -2,8 +2,8 @@
 
 Both tables use a generic `pk`/`sk` pair so one table holds several item kinds (single-table
 design). Each kind is a pynamodb model of its own (`FilingMark`, `RunItem`, ...) that owns its
-key shape (`KIND`, `Model.at(...)`) and only its attributes; `ITEM_KINDS` and
-`schemas/tables.json` are generated from them.
+key shape (`KIND`, `Model.at(...)`) and only its attributes; `schemas/tables.json` is
+generated from them.
 Table names come from the environment (set by the template on AWS, by the runtime locally).
 `infra/template.yaml` declares the same keys and indexes (a unit test compares them).
 """
@@ -195,6 +195,7 @@ class RunItem(LedgerTable):
     started_at = UnicodeAttribute(null=True)
     settled_at = UnicodeAttribute(null=True)
     settled_announced_at = UnicodeAttribute(null=True)  # set once run.documents_settled is published
+    final_announced_at = UnicodeAttribute(null=True)  # set once run.succeeded / run.failed is published
     finished_at = UnicodeAttribute(null=True)
     gold_version = UnicodeAttribute(null=True)
 
@@ -222,22 +223,11 @@ class RunDocumentItem(LedgerTable):
     message = UnicodeAttribute(null=True)
 
 
-# Every kind, its model: the item-kind list and schemas/tables.json are generated from these.
+# Every kind, its model: schemas/tables.json is generated from these.
 ITEM_MODELS: tuple[type[_Item], ...] = (FilingMark, IndexMark, Breaker, ReferenceMark, QualityOverride,
                                         RunItem, RunYearItem, RunDocumentItem)
 TABLES: dict[str, type[_Item]] = {"watermarks": WatermarksTable, "ledger": LedgerTable}
 KINDS = tuple(model.KIND for model in ITEM_MODELS)
-
-ITEM_KINDS: dict[str, dict[str, str]] = {
-    table: {k.name: f"pk={k.pk} sk={k.sk}: {k.holds}" for k in KINDS if k.table == table} for table in TABLES
-}
-
-
-def kind_of(table: str, pk: str, sk: str) -> ItemKind | None:
-    """The kind of a stored item (None for a key no kind describes)."""
-    model = model_of(table, pk, sk)
-    return model.KIND if model else None
-
 
 def model_of(table: str, pk: str, sk: str) -> type[_Item] | None:
     """The model of a stored item's kind (None for a key no kind describes)."""

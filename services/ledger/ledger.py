@@ -3,8 +3,10 @@
 Every event lands here once per delivery, possibly more than once: each count moves in a
 transaction with a conditional write on the document or year item it concerns, so a duplicate
 delivery changes nothing. Settlement and the final status are conditional writes too, so each
-is announced exactly once. The write that changes a run's status also sets or removes `active`
-(the key of the active-runs index): a run is in that index exactly while it is running or settled.
+happens once; each is announced at least once: its announcement is recorded after the publish
+succeeded, and one never recorded is announced again (by a redelivery, or by the watchdog). The
+write that changes a run's status also sets or removes `active` (the key of the active-runs
+index): a run is in that index exactly while it is running or settled.
 
 A batch of events is recorded together (`Ledger.record`): a run's document events become one
 transaction (every document item's conditional update and one update of the run item with the
@@ -51,6 +53,8 @@ SERVICE = "ledger"
 MAX_ERRORS = 10
 # The event after which nothing more happens in a run. It moves down the flow as stages land.
 COMPLETES_ON = "api.published"
+FINAL_STATUSES = ("succeeded", "failed")
+FINAL_EVENTS = ("run.succeeded", "run.failed")
 
 
 def run_pk(run_id: str) -> str:
@@ -423,10 +427,13 @@ class Ledger:
 
     @staticmethod
     def announced(events: list[Envelope]) -> None:
-        """Record that the settlements among these events were published (after publishing)."""
+        """Record that the settlements and final statuses among these events were published
+        (after publishing): one whose publish failed is announced again."""
         for event in events:
             if event.event_type == "run.documents_settled":
                 run_item(event.run_id).update(actions=[RunItem.settled_announced_at.set(_now())])
+            elif event.event_type in FINAL_EVENTS:
+                run_item(event.run_id).update(actions=[RunItem.final_announced_at.set(_now())])
 
     @staticmethod
     def _settled_event(run: RunItem) -> Envelope:
@@ -460,9 +467,23 @@ class Ledger:
         if gold_version:
             actions.append(RunItem.gold_version.set(gold_version))
         if not update_if((run_item(run_id), actions, RunItem.status.is_in(*expected))):
-            return []
+            # Already ended: a redelivery. Its end is announced again if its publish failed.
+            return self.unannounced_end(run_id, status)
         if status == "succeeded":
             self._superseded(run)
+        return [self._final_event(run, status, reason, finished)]
+
+    def unannounced_end(self, run_id: str, status: str | None = None) -> list[Envelope]:
+        """The final status (`status`, if given) of a run that ended but whose announcement was
+        never recorded as published, to announce again."""
+        run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
+        if run.status not in FINAL_STATUSES or run.final_announced_at or status not in (None, run.status):
+            return []
+        finished = datetime.fromisoformat(run.finished_at) if run.finished_at else datetime.now(UTC)
+        return [self._final_event(run, run.status, run.failure_reason, finished)]
+
+    @staticmethod
+    def _final_event(run: RunItem, status: str, reason: str | None, finished: datetime) -> Envelope:
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         if status == "succeeded":
             started = datetime.fromisoformat(run.started_at) if run.started_at else finished
@@ -470,4 +491,4 @@ class Ledger:
                 counts=counts, duration_s=round((finished - started).total_seconds(), 3))
         else:
             detail = RunFailed(reason=reason or "unknown", counts=counts)
-        return [Envelope.build(detail, run_id=run_id, source=SERVICE)]
+        return Envelope.build(detail, run_id=run.run_id, source=SERVICE)

@@ -9,7 +9,9 @@ DLQs belong to it (`dead_letters.py`); a dead letter that names no run fails nob
 counts in DeadLetterMessages and is logged, and the max-duration rule ends a run it strands).
 
 Every tick it also reports what only a periodic look can see: the depth of the dead-letter
-queues, the hours since data was last published (freshness) and the runs it found stuck.
+queues, the hours since data was last published (freshness) and the runs it found stuck. And it
+announces again the end of a recent run whose run.succeeded / run.failed was never recorded as
+published (its publish failed after the status was written): the failure alarm counts those.
 """
 
 from __future__ import annotations
@@ -26,14 +28,21 @@ from services.common.aws import client
 from services.common.config import PipelineSettings
 from services.common.observability import lambda_entry, tools
 from services.ledger import dead_letters
-from services.ledger.ledger import Ledger
-from services.ledger.queries import active_runs, first_run_started_at, last_success_finished_at
+from services.ledger.ledger import FINAL_STATUSES, Ledger
+from services.ledger.queries import active_runs, first_run_started_at, last_success_finished_at, list_runs
 
 logger, tracer, metrics = tools("watchdog")
 
+# An end not recorded as announced this long after it was written lost its publish. The newest
+# runs are looked at (ordered by start; the nightly rule starts one a day), and an end older than
+# a day is left alone: its alarm would come too late to help.
+ANNOUNCE_GRACE_S = 120.0
+ANNOUNCE_WITHIN_S = 86_400.0
+ENDINGS_WINDOW = 20
+
 
 class WatchdogSettings(PipelineSettings, dead_letters.DeadLetterSettings):
-    run_idle_limit_s: float = Field(900.0, gt=0, description="A run with no event for this long fails")
+    run_idle_limit_s: float = Field(900.0, gt=0, description="A run with no event for this long, and messages of it in a DLQ, fails")
     run_max_duration_s: float = Field(14_400.0, gt=0, description="A run older than this fails")
     dlq_peek_limit: int = Field(100, ge=0, description="Messages read per DLQ and tick to find their runs")
 
@@ -113,6 +122,12 @@ def check(now: datetime | None = None, report: bool = False) -> list[Envelope]:
             announced += ledger.finish(run["run_id"], "failed", reason, expected=("running", "settled"))
     if report and stuck:
         metrics.add_metric(name="RunsStuck", unit=MetricUnit.Count, value=stuck)
+    ended_now = {event.run_id for event in announced}
+    for run in list_runs(limit=ENDINGS_WINDOW):
+        if (run["run_id"] not in ended_now and run.get("status") in FINAL_STATUSES and not run.get("final_announced_at")
+                and ANNOUNCE_GRACE_S <= _age_s(run.get("finished_at"), now) < ANNOUNCE_WITHIN_S):
+            logger.warning("run end announced again", extra={"run_id": run["run_id"], "status": run["status"]})
+            announced += ledger.unannounced_end(run["run_id"])
     return announced
 
 
@@ -121,4 +136,5 @@ def lambda_handler(event: dict, context: object) -> dict:
     announced = check(report=True)
     if announced:
         bus.publish(announced)
+        Ledger.announced(announced)
     return {"failed_runs": [e.run_id for e in announced]}

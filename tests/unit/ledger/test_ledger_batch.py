@@ -241,6 +241,27 @@ def test_a_settlement_whose_publish_failed_is_announced_on_redelivery(ledgered, 
     assert ledgered.invoke(batch) == [] and len(ledgered.published) == 1
 
 
+def test_a_final_status_whose_publish_failed_is_announced_on_redelivery(ledgered, monkeypatch):
+    from services.ledger import handler
+
+    assert ledgered.invoke([*start(RUN_A, docs=1), stored(RUN_A, 0), extracted(RUN_A, 0)]) == []
+    published = [Envelope.build(ApiPublished(gold_version="v1", objects=1), run_id=RUN_A, source="publish_api")]
+
+    def down(events):
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "SNS down"}}, "PublishBatch")
+
+    monkeypatch.setattr(handler.bus, "publish", down)
+    assert ledgered.invoke(published) == published  # the status is written, its announcement lost
+    assert run(RUN_A).status == "succeeded" and not run(RUN_A).final_announced_at
+
+    monkeypatch.setattr(handler.bus, "publish", ledgered.published.extend)
+    assert ledgered.invoke(published) == []
+    succeeded = ledgered.published[-1]
+    assert succeeded.event_type == "run.succeeded" and succeeded.detail.counts["extract_extracted"] == 1
+    assert run(RUN_A).final_announced_at
+    assert ledgered.invoke(published) == [] and ledgered.published[-1] is succeeded  # announced, not again
+
+
 def test_an_invalid_event_in_a_batch_is_dead_lettered_and_the_rest_recorded(ledgered, monkeypatch):
     from services.common.aws import client
 

@@ -146,3 +146,17 @@ def test_a_run_whose_dead_letter_waits_behind_ten_of_another_run_fails_for_it(dl
     assert status(OTHER) == ("failed", "messages in dead-letter queues: t-fetch-dlq=15")
     depth = sqs.get_queue_attributes(QueueUrl=urls["fetch-dlq"], AttributeNames=["ApproximateNumberOfMessages"])
     assert depth["Attributes"]["ApproximateNumberOfMessages"] == "16"  # all visible again for a replay
+
+
+def test_the_end_of_a_run_whose_announcement_was_lost_is_announced_again(dlqs):
+    ledger = Ledger()
+    [failed] = ledger.finish(OWNER, "failed", "stuck", expected="running")  # written; its publish then failed
+    Ledger.announced([*ledger.finish(OTHER, "succeeded", None, expected="running")])
+    assert watchdog.check(now=datetime.now(UTC)) == []  # within the grace: its publish may be in flight
+
+    [again] = watchdog.check(now=datetime.now(UTC) + timedelta(minutes=5))
+    assert (again.event_type, again.run_id, again.detail.reason) == ("run.failed", OWNER, "stuck")
+    assert again.detail == failed.detail
+    assert watchdog.check(now=datetime.now(UTC) + timedelta(days=2)) == []  # too old to help: left alone
+    Ledger.announced([again])
+    assert watchdog.check(now=datetime.now(UTC) + timedelta(minutes=5)) == []
