@@ -168,7 +168,12 @@ def ocr_document(year: int, doc_id: str, reader: Reader) -> tuple[Outcome, bool]
         storage.put_json(silver, keys.document_ocr_key(year, doc_id), stored)
     merged = merge(record, stored)
     # Result first, then the mark: a crash between them costs a second reading, never a lost one.
-    watermarks.move(year, doc_id, merged["extraction_status"], ocr_sha256=sha256, ocr_version=OCR_VERSION)
+    if not watermarks.move(year, doc_id, merged["extraction_status"], of_held_bytes=True, sha256=sha256,
+                           ocr_sha256=sha256, ocr_version=OCR_VERSION):
+        mark = watermarks.filing(year, doc_id)
+        if mark is not None and mark.sha256 != sha256:
+            # Newer bytes were stored while the scan was read: silver is theirs to write.
+            return outcome(merged, stored), ran
     if merged != record:
         run_id = record.get("run_id")
         storage.put_json(silver, record_key, merged, {"run-id": run_id} if run_id else None)

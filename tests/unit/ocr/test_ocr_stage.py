@@ -202,3 +202,21 @@ def test_a_request_for_a_record_no_longer_scanned_ends_without_ocr(silver):
     outcome, ran = stage.ocr_document(YEAR, DOC, reader)
     assert isinstance(outcome, DocumentFailed) and outcome.reason == "not_scanned"
     assert not ran and reader.calls == 0
+
+
+def test_newer_bytes_stored_during_the_reading_keep_their_silver_record_and_state(silver):
+    newer = {"doc_id": DOC, "year": YEAR, "extraction_status": "extracted", "sha256": "b" * 64, "rendering": "efiled"}
+
+    class NewerBytesMeanwhile(FakeReader):
+        def __call__(self, pdf_bytes: bytes, doc_id: str | None) -> OcrResult:
+            # Fetch stored newer bytes and extract read them while this scan was being read.
+            assert watermarks.move(YEAR, DOC, DocumentState.STORED, sha256="b" * 64, bronze_key="newer")
+            assert watermarks.move(YEAR, DOC, DocumentState.EXTRACTED, of_held_bytes=True, sha256="b" * 64)
+            silver.put_object(Bucket="silver", Key=keys.document_key(YEAR, DOC), Body=json.dumps(newer).encode())
+            return super().__call__(pdf_bytes, doc_id)
+
+    outcome, ran = stage.ocr_document(YEAR, DOC, NewerBytesMeanwhile(typed_result()))
+    assert ran and isinstance(outcome, DocumentOcrExtracted)  # announced all the same: the run waits for it
+    assert record(silver) == newer
+    mark = watermarks.filing(YEAR, DOC)
+    assert (mark.status, mark.sha256, mark.ocr_sha256) == (DocumentState.EXTRACTED, "b" * 64, None)
