@@ -78,6 +78,8 @@ def _compact_years(s3: Any, bucket: str, years: list[int]) -> _Silver:
             silver.rebuilt.remove(year)
             continue
         tables, invalid = compact_year(snapshot, keys.filings_key(year), documents, year)
+        if failures:  # the snapshot could not be read: said once, not again as an invalid one
+            invalid = [f for f in invalid if f.key != keys.filings_key(year)]
         silver.tables[year] = tables
         silver.filings_digests[year] = _filings_digest(snapshot)
         silver.failures += failures + unreadable + invalid

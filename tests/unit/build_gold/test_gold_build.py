@@ -108,6 +108,16 @@ def test_corrupted_silver_blocks_publishing_and_the_last_good_version_stays(
     assert silver_check["samples"][0].startswith(broken)
 
 
+def test_a_missing_filings_snapshot_is_one_unreadable_object(s3, mirror_silver, legislators_bytes):
+    _load_mirror(s3, mirror_silver)
+    s3.delete_object(Bucket=SILVER, Key=keys.filings_key(2025))
+    result = _build(s3, legislators_bytes)
+    assert result.status == "rejected"
+    manifest = json.loads(s3.get_object(Bucket=GOLD, Key=result.manifest_key)["Body"].read())
+    silver_check = next(c for c in manifest["quality"]["checks"] if c["name"] == "silver_integrity")
+    assert silver_check["samples"] == [f"{keys.filings_key(2025)}: filings snapshot missing"]
+
+
 def test_failing_check_rejects_then_an_override_publishes_with_the_reason(
     s3, mirror_silver, legislators_bytes
 ):
