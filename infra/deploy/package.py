@@ -103,6 +103,8 @@ def build_code_zip(out_dir: Path, *, deps_dir: Path | None = None, project_root:
     for package in CODE_PACKAGES:
         for name, path in _files(project_root / package, project_root):
             entries[name] = path  # our code wins over a same-named dependency file
+    if missing := missing_handlers(load(TEMPLATE_PATH), set(entries)):
+        raise ValueError(f"the artifact would lack the modules of these handlers: {', '.join(missing)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / "code.zip.tmp"
     unzipped = 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import zipfile
 
+import pytest
+
 from infra.deploy import package
 from infra.local.template import load
 
@@ -39,6 +41,13 @@ def test_artifact_is_deterministic_and_content_addressed(tmp_path):
 def test_a_missing_handler_module_is_reported():
     template = {"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "services.nope.handler.lambda_handler"}}}}
     assert package.missing_handlers(template, {"services/other.py"}) == ["F: services.nope.handler.lambda_handler"]
+
+
+def test_an_artifact_without_a_handler_module_is_not_built(tmp_path, monkeypatch):
+    monkeypatch.setattr(package, "CODE_PACKAGES", ("events",))
+    with pytest.raises(ValueError, match="FetchFunction: services.fetch.handler.lambda_handler"):
+        package.build_code_zip(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_packaged_template_points_every_function_at_the_artifact():
