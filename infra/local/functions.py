@@ -128,6 +128,7 @@ class FunctionWorkers:
         self.inboxes: dict[str, Any] = {}  # function -> its invocation queue (functions on a schedule)
         self._reader = threading.Thread(target=self._read, name="function-reports", daemon=True)
         self._done = threading.Event()
+        self.last_error = ""  # the last failure to deliver the workers' metrics, for diagnostics
 
     def start(self, specs: list[WorkerSpec]) -> None:
         for spec in specs:
@@ -166,8 +167,10 @@ class FunctionWorkers:
                 self.stats.setdefault(report.service, InvocationStats()).add(report)
             lines = [line for report in reports for line in report.lines]
             if self.cloudwatch is not None and lines:
-                with contextlib.suppress(Exception):  # an emulator that is gone takes no metrics
+                try:
                     logs.deliver(lines, self.cloudwatch)
+                except Exception:  # noqa: BLE001 - keep reading reports; the alarms will miss these
+                    self.last_error = traceback.format_exc(limit=3)
 
     def alive(self) -> dict[str, int]:
         """Workers running, by function."""

@@ -443,7 +443,10 @@ class LocalRuntime:
 
     def worker_status(self) -> str:
         """The function workers still running: what a stuck run may be waiting on."""
-        return f"workers alive by function: {self.workers.alive() if self.workers else {}}"
+        status = f"workers alive by function: {self.workers.alive() if self.workers else {}}"
+        if self.workers and self.workers.last_error:
+            status += f"\nlast failure to deliver their metrics: {self.workers.last_error[-800:]}"
+        return status
 
     def describe(self) -> dict[str, Any]:
         """What a separate CLI process needs to operate this stack (written to the state file)."""
