@@ -57,14 +57,31 @@ def test_feeds_of_the_latest_trades_per_member_and_per_ticker(stack):
     assert any("Nancy Pelosi" in e.title and "NVDA" in e.title for e in nvda.entries)
 
 
-def test_feeds_are_rewritten_only_when_they_change(stack):
-    s3 = stack["s3"]
-    before = s3.get_object(Bucket=SITE, Key=keys.latest_feed_key())["ETag"]
-    from services.api.app import store
+def test_feeds_are_rewritten_only_when_they_change(stack, tmp_path):
+    import shutil
 
-    d = store.data()
-    assert feeds.all_feeds(d)[keys.latest_feed_key()] == feeds.all_feeds(d)[keys.latest_feed_key()]  # no clock inside
-    assert s3.get_object(Bucket=SITE, Key=keys.latest_feed_key())["ETag"] == before
+    from services.api.app import store
+    from services.publish_api.publish import STATIC_DIR
+
+    s3 = stack["s3"]
+    # The site changes, its data does not: the version is published again, its feeds are not.
+    static = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, static)
+    (static / "changed.txt").write_text("a new static file\n")
+    written: list[str] = []
+
+    def record(params: dict, **_: object) -> None:
+        written.append(params["Key"])
+
+    s3.meta.events.register("before-parameter-build.s3.PutObject", record)
+    try:
+        result = publish(s3, gold_bucket=GOLD, site_bucket=SITE, static_root=static)
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3.PutObject", record)
+        publish(s3, gold_bucket=GOLD, site_bucket=SITE)  # the site as the other tests expect it
+    assert not result.already_published and "changed.txt" in written
+    feed_keys = set(feeds.all_feeds(store.data()))
+    assert keys.latest_feed_key() in feed_keys and not feed_keys & set(written)
 
 
 def test_amount_bands_and_attributes():
