@@ -1,11 +1,11 @@
 """Do a stage's work once per request, however often the request is delivered.
 
 SQS delivers at least once, and the ledger announces a settlement at least once: the same
-request (a filing to fetch, a document to extract again, a run's Gold build) can arrive twice.
+request (a document to extract again, a scan to read, a run's Gold build) can arrive twice.
 `once` runs the work under a Powertools idempotency record in the idempotency table and saves
 the events the work announced; a duplicate gets those saved events back and announces them
-again (the ledger counts each state change once), without downloading, extracting or building
-anything. The key names the work, not the message: a re-announced settlement is a new message
+again (the ledger counts each state change once), without extracting, reading or building
+anything. (Fetch needs no record: the filing's watermark says what this run's fetch got.) The key names the work, not the message: a re-announced settlement is a new message
 of the same run, and is the same work.
 
 A failure deletes the record (Powertools does), so a retry or a `dlq replay` does the work.
