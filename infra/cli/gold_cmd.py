@@ -14,7 +14,7 @@ gold_app = typer.Typer(help="Gold layer: live version, quality-check overrides, 
 
 
 def register(app: typer.Typer, attach, request) -> None:
-    """attach() configures clients for the stack; request(state, detail, wait, as_json, timeout) starts a run."""
+    """attach() configures clients for the stack; request(detail, wait, as_json, timeout) starts a run."""
 
     @gold_app.command("status")
     def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -73,8 +73,8 @@ def register(app: typer.Typer, attach, request) -> None:
         """Rebuild Gold from silver for these years (no re-extraction)."""
         from events.models import GoldRequested
 
-        state = attach()
-        request(state, GoldRequested(years=year, reason=reason), wait, as_json, timeout)
+        attach()
+        request(GoldRequested(years=year, reason=reason), wait, as_json, timeout)
 
     @gold_app.command("prune")
     def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,

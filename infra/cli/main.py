@@ -248,7 +248,7 @@ def _attached() -> dict[str, Any]:
     return state
 
 
-def _request(state: dict[str, Any], detail, wait: bool, as_json: bool, timeout: float) -> None:
+def _request(detail, wait: bool, as_json: bool, timeout: float) -> None:
     """Publish a run-starting event, then optionally follow the run to its end."""
     from events.models import Envelope, new_run_id
     from services.common import bus
@@ -301,7 +301,7 @@ def run(
     request = RunRequested(years=years or default_years(), source_url=source_url, trigger="cli",
                            force=force, doc_ids=doc or [])
     try:
-        _request(state, request, wait, as_json, timeout)
+        _request(request, wait, as_json, timeout)
     finally:
         if mirror:
             mirror.stop()
@@ -320,7 +320,7 @@ def reprocess(
 
     state = _attached()
     request = RunRequested(years=year, source_url=state["source_url"], trigger="reprocess", force=True, doc_ids=doc or [])
-    _request(state, request, wait, as_json, timeout)
+    _request(request, wait, as_json, timeout)
 
 
 def _ledger_wait(run_id: str, timeout: float, on_progress) -> dict[str, Any]:

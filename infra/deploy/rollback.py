@@ -92,15 +92,6 @@ def rollback(lam, functions: Iterable[str], alias: str = ALIAS, dry_run: bool = 
     return [rollback_function(lam, name, alias, dry_run) for name in functions]
 
 
-def stack_function_names(cfn, stack_name: str) -> list[str]:
-    """Physical names of the stack's Lambda functions (from CloudFormation)."""
-    names: list[str] = []
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-        names += [r["PhysicalResourceId"] for r in page["StackResourceSummaries"]
-                  if r["ResourceType"] == "AWS::Lambda::Function"]
-    return sorted(names)
-
-
 def template_function_names(stack: Stack) -> list[str]:
     """Physical names of the template's functions, as the template names them."""
     return sorted(stack.physical_name(logical_id) for logical_id in stack.of_type("AWS::Serverless::Function"))

@@ -152,7 +152,7 @@ class RequestGate:
         self._exclusive = False
         self.locks = {"messaging": threading.Lock(), "dynamodb": threading.Lock(), "other": threading.Lock()}
 
-    def lock_for(self, service: str, method: str, action: str) -> threading.Lock | None:
+    def lock_for(self, service: str, action: str) -> threading.Lock | None:
         if service == "s3" and action.startswith(("GetObject", "HeadObject")):
             return None
         if service in ("sqs", "sns", "s3"):
@@ -282,7 +282,7 @@ class LocalApp:
             return lambda data: None
 
         method = environ["REQUEST_METHOD"]
-        lock = self.gate.lock_for(service, method, action)
+        lock = self.gate.lock_for(service, action)
         self.gate.enter()
         try:
             if lock is None:
@@ -464,10 +464,6 @@ def restore_state(state: dict[str, Any], services: Iterable[str] = PERSISTED_SER
     if "s3" in wanted:
         get_backend("s3").bucket_accounts.update(state["s3_bucket_accounts"])  # type: ignore[attr-defined]
     return release_in_flight() if "sqs" in wanted else 0
-
-
-def restore_bytes(data: bytes, services: Iterable[str] = PERSISTED_SERVICES) -> int:
-    return restore_state(read_snapshot(data), services)
 
 
 def release_in_flight() -> int:

@@ -112,12 +112,6 @@ def claim_filings(claims: list[Claim]) -> list[bool]:
     return apply_each([_claim_update(c) for c in claims], FilingMark._get_connection().connection)
 
 
-def claim_filing(year: int, doc_id: str, fingerprint: str, run_id: str, *, force: bool = False,
-                 attempt: int = 1) -> bool:
-    """One claim, as `claim_filings`."""
-    return update_if(_claim_update(Claim(year, doc_id, fingerprint, run_id, force, attempt)))
-
-
 def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool = False, of_held_bytes: bool = False,
          only_unread: bool = False, **fields: str | None) -> bool:
     """Move a filing to `state` with `fields` (None removes one), iff `states.TRANSITIONS`

@@ -33,10 +33,6 @@ class Word:
     bottom: int
 
     @property
-    def cx(self) -> float:
-        return (self.left + self.right) / 2
-
-    @property
     def cy(self) -> float:
         return (self.top + self.bottom) / 2
 

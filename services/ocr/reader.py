@@ -47,7 +47,6 @@ HANDWRITING_CONFIDENCE = 60.0
 # Word confidence under which an asset name is not certain.
 ASSET_CONFIDENCE = 80.0
 _PTR_TITLE = re.compile(r"PERIODIC\s*TRANSACTION|TRANSACTION\s*REPORT", re.IGNORECASE)
-_NAME_STOP = re.compile(r"^(OFFICE|TELEPHONE|PHONE|STATUS)", re.IGNORECASE)
 
 
 @dataclass

@@ -26,7 +26,6 @@ messages and the marker resends them; the `transaction_key` attribute lets a sub
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -38,12 +37,6 @@ from services.read_model import data
 
 MARKER = "alerts.json"
 _BATCH = 10  # SNS PublishBatch takes ten entries
-
-
-@dataclass(frozen=True)
-class Announcement:
-    announced: int
-    against: str | None  # the version the new trades were told apart from (None: the baseline)
 
 
 def amount_band(low: float | None, high: float | None) -> str:
@@ -113,18 +106,20 @@ def publish_trades(sns: Any, topic_arn: str, trades: list[dict[str, Any]]) -> in
 
 
 def announce(s3: Any, sns: Any, *, topic_arn: str, gold: data.GoldData, gold_bucket: str, site_bucket: str,
-             previous_version: str | None) -> Announcement:  # fmt: skip
-    """Announce the trades of `gold` new since `previous_version`, once per version."""
+             previous_version: str | None) -> int:  # fmt: skip
+    """Announce the trades of `gold` new since `previous_version`, once per version; the number
+    announced now (0 when this version's were announced before). The marker says against which
+    version they were told apart (null: the first version, the baseline, announces none)."""
     marker = keys.answers_prefix(gold.version) + MARKER
     done = objects.get_json(s3, site_bucket, marker)
     if done is not None:
-        return Announcement(0, done.get("against"))
+        return 0
     before = previous_keys(s3, gold_bucket, previous_version) if previous_version and previous_version != gold.version else None
     fresh = new_trades(gold, before) if before is not None else []
     sent = publish_trades(sns, topic_arn, fresh) if fresh else 0
     s3.put_object(Bucket=site_bucket, Key=marker, ContentType="application/json",
                   Body=f'{{"announced": {sent}, "against": {_json(previous_version if before is not None else None)}}}'.encode())  # fmt: skip
-    return Announcement(sent, previous_version if before is not None else None)
+    return sent
 
 
 def _json(value: str | None) -> str:

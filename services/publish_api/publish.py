@@ -165,7 +165,7 @@ def publish(
         sent = alerts.announce(
             s3, sns, topic_arn=alerts_topic_arn, gold=gold, gold_bucket=gold_bucket, site_bucket=site_bucket,
             previous_version=live_before,
-        ).announced  # fmt: skip
+        )  # fmt: skip
 
     # Republishing the live version (new static files) keeps the version it replaced.
     previous = meta.previous_gold_version if meta is not None and live_before == version else live_before

@@ -40,7 +40,7 @@ def _write_every_kind(reference_url: str) -> None:
     from services.common import aws, watermarks
     from services.ledger.ledger import Ledger
 
-    watermarks.claim_filing(2025, "20026590", "fp", "run-1")
+    watermarks.claim_filings([watermarks.Claim(2025, "20026590", "fp", "run-1")])
     watermarks.move(2025, "20026590", DocumentState.STORED, sha256="0" * 64)
     watermarks.record_index(2025, '"etag"', "0" * 64, "house-fd/index/2025.zip")
     watermarks.trip_breaker(60, "403")
@@ -65,16 +65,13 @@ def test_every_stored_item_has_a_kind_and_every_kind_is_written(ledger_table, re
     written = set()
     for table, model in tables.TABLES.items():
         for item in model.scan():
-            kind = tables.kind_of(table, item.pk, item.sk)
-            assert kind is not None, f"{table} item {item.pk} / {item.sk} has no kind in tables.KINDS"
-            written.add(kind)
+            model = tables.model_of(table, item.pk, item.sk)
+            assert model is not None, f"{table} item {item.pk} / {item.sk} has no kind in tables.KINDS"
+            written.add(model.KIND)
     assert written == set(tables.KINDS)
-    assert {t: set(kinds) for t, kinds in tables.ITEM_KINDS.items()} == {
-        t: {k.name for k in tables.KINDS if k.table == t} for t in tables.TABLES
-    }
 
 
 def test_a_key_of_another_shape_has_no_kind():
-    assert tables.kind_of("watermarks", "RUN#r", "YEAR#2025") is None  # a kind listed once, written by nothing
-    assert tables.kind_of("ledger", "RUN#r", "DOC#1").name == "document"
-    assert tables.kind_of("ledger", "RUN#r#x", "RUN") is None
+    assert tables.model_of("watermarks", "RUN#r", "YEAR#2025") is None  # a kind listed once, written by nothing
+    assert tables.model_of("ledger", "RUN#r", "DOC#1").KIND.name == "document"
+    assert tables.model_of("ledger", "RUN#r#x", "RUN") is None

@@ -63,17 +63,7 @@ def test_a_canary_in_progress_is_cancelled_not_rolled_back_further(aws):
     assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
 
 
-def test_function_names_from_the_stack_and_from_the_template():
-    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(cfn) as stub:
-        now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
-            {"LogicalResourceId": "FetchFunction", "PhysicalResourceId": "s-fetch", "ResourceType": "AWS::Lambda::Function",
-             "LastUpdatedTimestamp": now, "ResourceStatus": "UPDATE_COMPLETE"},
-            {"LogicalResourceId": "FetchFunctionAliaslive", "PhysicalResourceId": "arn:alias", "ResourceType": "AWS::Lambda::Alias",
-             "LastUpdatedTimestamp": now, "ResourceStatus": "UPDATE_COMPLETE"},
-        ]}, {"StackName": "s"})
-        assert rb.stack_function_names(cfn, "s") == ["s-fetch"]
+def test_function_names_from_the_template():
     names = rb.template_function_names(Stack(load(), name="s"))
     assert "s-discover" in names and "s-api" in names and "s-ocr" in names and len(names) == 9
 

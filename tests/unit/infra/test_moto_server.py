@@ -80,7 +80,7 @@ def test_a_snapshot_restores_every_service_and_releases_messages_in_flight():
     from moto.core.base_backend import BackendDict
 
     BackendDict.reset()
-    assert moto_server.restore_bytes(data) == 1
+    assert moto_server.restore_state(moto_server.read_snapshot(data)) == 1
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])] == ["one"]
     assert s3.get_object(Bucket="kept-bucket", Key="k")["Body"].read() == b"data"
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
@@ -90,7 +90,7 @@ def test_a_snapshot_of_another_moto_is_refused():
     state = pickle.loads(moto_server.snapshot_bytes())
     state["moto"] = "0.0.1"
     with pytest.raises(moto_server.SnapshotMismatch, match="disclosures reset"):
-        moto_server.restore_bytes(pickle.dumps(state))
+        moto_server.restore_state(moto_server.read_snapshot(pickle.dumps(state)))
 
 
 def test_canary_sqs_reads_its_clock_and_counts_through_what_fast_queues_replaces():
@@ -187,9 +187,9 @@ def test_only_changes_make_a_snapshot_due():
 
 def test_the_gate_keeps_requests_out_while_a_snapshot_is_taken():
     gate = RequestGate()
-    assert gate.lock_for("s3", "GET", "GetObject") is None
-    assert gate.lock_for("sns", "POST", "Publish") is gate.lock_for("s3", "PUT", "PutObject") is gate.lock_for("sqs", "POST", "X")
-    assert gate.lock_for("dynamodb", "POST", "Query") is not gate.lock_for("sqs", "POST", "X")
+    assert gate.lock_for("s3", "GetObject") is None
+    assert gate.lock_for("sns", "Publish") is gate.lock_for("s3", "PutObject") is gate.lock_for("sqs", "X")
+    assert gate.lock_for("dynamodb", "Query") is not gate.lock_for("sqs", "X")
     gate.enter()
     entered = threading.Event()
 
