@@ -29,6 +29,7 @@ switched) and district; at-large seats are district 0.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -198,14 +199,21 @@ def _legislator(raw: dict) -> Legislator:
 def load_legislators(*files: bytes) -> list[Legislator]:
     """Parse congress-legislators YAML bytes (stored in S3 like any other source), merged by
     bioguide ID: the first file naming a person wins. Placeholder IDs are left out."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found: dict[str, Legislator] = {}
     for data in files:
-        for raw in yaml.load(data, Loader=loader) or []:
-            bioguide = str((raw.get("id") or {}).get("bioguide") or "")
-            if _BIOGUIDE.match(bioguide) and bioguide not in found:
-                found[bioguide] = _legislator(raw)
+        for legislator in _parse(data):
+            found.setdefault(legislator.bioguide_id, legislator)
     return list(found.values())
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(data: bytes) -> tuple[Legislator, ...]:
+    # About a second per megabyte even with libyaml, and the same files come to every build: a
+    # warm function parses a file once (its check on download, then each build, reuse it).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parsed = (raw for raw in yaml.load(data, Loader=loader) or [])
+    return tuple(_legislator(raw) for raw in parsed
+                 if _BIOGUIDE.match(str((raw.get("id") or {}).get("bioguide") or "")))
 
 
 # --- name rules -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from infra.local.mirror import MirrorServer
-from services.build_gold import reference
+from services.build_gold import members, reference
 from services.build_gold.members import load_legislators
 from services.common import tables
 
@@ -43,3 +43,16 @@ def test_current_and_former_members_are_stored_apart_and_survive_an_outage(serve
     assert reference.load(f"{served.url}/current.yaml", "bronze") == (current, current_key)
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket="bronze", Key=history_key)["Body"].read()
     assert body == history
+
+
+def test_a_file_checked_on_download_is_not_parsed_again_by_the_build(served, monkeypatch):
+    members._parse.cache_clear()  # another test may have parsed the same file in this process
+    parsed: list[int] = []
+    real_load = yaml.load
+    monkeypatch.setattr(yaml, "load", lambda data, Loader: parsed.append(len(data)) or real_load(data, Loader=Loader))
+    current, _ = reference.load(f"{served.url}/current.yaml", "bronze")  # checked: it reads as legislators
+    assert parsed == [len(current)]
+    assert [leg.bioguide_id for leg in load_legislators(current)] == ["A000001"]
+    assert [leg.bioguide_id for leg in load_legislators(bytes(current))] == ["A000001"]  # the same bytes, a new copy
+    assert parsed == [len(current)]  # a megabyte of YAML takes about a second: parsed once per process
+    assert load_legislators(current.replace(b"Current", b"Renamed"))[0].last == "Renamed"  # new content is read
