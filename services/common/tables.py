@@ -105,6 +105,10 @@ class FilingMark(WatermarksTable):
     # duplicate fetch of that run announces the outcome again instead of downloading again.
     fetch_run = UnicodeAttribute(null=True)
     fetch_message = UnicodeAttribute(null=True)
+    # While a fetch has failed: the state and reason of the bytes the filing holds (stored, or
+    # how they read). The same bytes fetched again make it the filing's state again (see fetch).
+    read_status = DocumentStateAttribute(null=True)
+    read_reason = UnicodeAttribute(null=True)
     attempts = NumberAttribute(null=True)  # times the filing was claimed for this fingerprint
     next_attempt_at = UnicodeAttribute(null=True)  # when a failed filing may be asked for again
 

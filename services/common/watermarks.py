@@ -122,6 +122,8 @@ def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool =
     `only_unread`: the move is refused when the filing already holds a read of these bytes by this
     parser version (the `sha256` and `parser_version` fields): the outcome is a duplicate's."""
     actions: list[Action] = [FilingMark.status.set(state), FilingMark.updated_at.set(now())]
+    if state is not DocumentState.FETCH_FAILED:  # the state kept through a failed fetch is over
+        fields = {"read_status": None, "read_reason": None, **fields}
     for name, value in fields.items():
         attr = getattr(FilingMark, name)
         actions.append(attr.set(value) if value is not None else attr.remove())
@@ -151,6 +153,22 @@ def note_fetch_of_held_bytes(year: int, doc_id: str, run_id: str, *, sha256: str
                              FilingMark.updated_at.set(now())]
     fetch_failed = FilingMark.status.is_in(*states.stored_spellings(frozenset({DocumentState.FETCH_FAILED})))
     return update_if((FilingMark.at(year=year, doc_id=doc_id), actions, (FilingMark.sha256 == sha256) & ~fetch_failed))
+
+
+def restore_read(year: int, doc_id: str, run_id: str, *, sha256: str, bronze_key: str, mark: FilingMark) -> bool:
+    """A run's fetch got the bytes the filing holds after a fetch of them failed: their state
+    kept in `mark` (stored, or how they read) is the filing's state again, and this run's fetch
+    is noted. False when the filing moved on since `mark` was read."""
+    read = mark.read_status
+    actions: list[Action] = [
+        FilingMark.status.set(read), FilingMark.fetch_run.set(run_id), FilingMark.bronze_key.set(bronze_key),
+        FilingMark.updated_at.set(now()), FilingMark.fetch_message.remove(), FilingMark.read_status.remove(),
+        FilingMark.read_reason.remove(),
+        FilingMark.reason.set(mark.read_reason) if mark.read_reason else FilingMark.reason.remove(),
+    ]
+    fetch_failed = FilingMark.status.is_in(*states.stored_spellings(frozenset({DocumentState.FETCH_FAILED})))
+    condition = fetch_failed & (FilingMark.sha256 == sha256) & (FilingMark.read_status == read)
+    return update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition))
 
 
 def filing(year: int, doc_id: str) -> FilingMark | None:

@@ -7,7 +7,7 @@ import time
 from typing import NamedTuple
 
 from events.models import DocumentFailed, DocumentStored, DocumentUnchanged, FilingDiscovered
-from services.common import http, keys, storage, watermarks
+from services.common import http, keys, states, storage, watermarks
 from services.common.config import settings
 from services.common.documents import PdfMetadata
 from services.common.states import DocumentState
@@ -30,9 +30,17 @@ class Fetched(NamedTuple):
     again: bool = False  # the outcome this run's fetch recorded before, announced again
 
 
-def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str) -> DocumentFailed:
+def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str, mark: FilingMark | None) -> DocumentFailed:
+    # The state of the bytes the filing holds (stored, or how they read) is kept through the
+    # failure (a failure after a failure keeps the one kept before): should the source serve
+    # those bytes again, it is the filing's state again.
+    read_status = read_reason = None
+    if mark is not None and mark.status == DocumentState.FETCH_FAILED:
+        read_status, read_reason = mark.read_status, mark.read_reason
+    elif mark is not None and mark.status in states.HAS_BYTES:
+        read_status, read_reason = mark.status, mark.reason
     watermarks.move(filing.year, filing.doc_id, DocumentState.FETCH_FAILED, reason=reason, fetch_run=run_id,
-                    fetch_message=message)
+                    fetch_message=message, read_status=read_status, read_reason=read_reason)
     return DocumentFailed(doc_id=filing.doc_id, year=filing.year, stage="fetch", reason=reason, message=message)
 
 
@@ -101,19 +109,24 @@ def _download_and_store(filing: FilingDiscovered, run_id: str, trace: str | None
         watermarks.trip_breaker(BREAKER_SECONDS, str(exc))
         raise SourceBlocked(str(exc)) from exc
     except http.TooLarge as exc:
-        return _failed(filing, run_id, "too_large", str(exc))
+        return _failed(filing, run_id, "too_large", str(exc), mark)
     if response.status in (404, 410):
-        return _failed(filing, run_id, "source_missing", f"{filing.source_url} answered {response.status}")
+        return _failed(filing, run_id, "source_missing", f"{filing.source_url} answered {response.status}", mark)
     if response.status != 200:
-        return _failed(filing, run_id, f"http_{response.status}", f"{filing.source_url} answered {response.status}")
+        return _failed(filing, run_id, f"http_{response.status}", f"{filing.source_url} answered {response.status}",
+                       mark)
     problem = _not_pdf_reason(response.body)
     if problem:
-        return _failed(filing, run_id, *problem)
+        return _failed(filing, run_id, *problem, mark)
 
     bucket = settings().bronze_bucket
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.pdf_key(filing.year, filing.filing_type, filing.doc_id, sha256)
-    if mark is not None and mark.sha256 == sha256:
+    if mark is not None and mark.sha256 == sha256 and mark.status == DocumentState.FETCH_FAILED and mark.read_status:
+        # The bytes it holds, after a fetch of them failed: the source serves them again, and their
+        # read is the filing's state again (no longer a failure to ask for again).
+        watermarks.restore_read(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key, mark=mark)
+    elif mark is not None and mark.sha256 == sha256:
         # The bytes it holds: its state stays (a redelivery or the same file must not undo extracted).
         watermarks.note_fetch_of_held_bytes(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -214,6 +215,50 @@ def test_a_failure_recorded_by_an_earlier_run_is_not_announced_for_the_next(harn
     # Not noted for run-11: its duplicate downloads again, and does not announce run-10's failure.
     again = _fetch(harness, "run-11")
     assert (again["event_type"], again["detail"]["key"]) == ("document.unchanged", stored["detail"]["key"])
+
+
+@pytest.mark.parametrize("read, reason", [(DocumentState.EXTRACTED, None), (DocumentState.EXTRACT_FAILED, "truncated"),
+                                          (DocumentState.STORED, None)])
+def test_the_same_bytes_after_a_failed_fetch_get_their_state_back(harness, read, reason):
+    stored = _fetch(harness, "run-12")
+    if read is not DocumentState.STORED:
+        watermarks.move(2025, "20026590", read, of_held_bytes=True, sha256=stored["detail"]["sha256"], reason=reason)
+    pdf = "/public_disc/ptr-pdfs/2025/20026590.pdf"
+    harness.runtime.mirror.faults[pdf] = 404
+    assert _fetch(harness, "run-13")["detail"]["reason"] == "source_missing"
+    assert _fetch(harness, "run-14")["detail"]["reason"] == "source_missing"  # a second failure keeps the read too
+    failed = watermarks.filing(2025, "20026590")
+    assert (failed.status, failed.reason, failed.read_status, failed.read_reason) == ("fetch_failed", "source_missing",
+                                                                                      read, reason)
+    del harness.runtime.mirror.faults[pdf]
+    unchanged = _fetch(harness, "run-15")
+    assert (unchanged["event_type"], unchanged["detail"]["key"]) == ("document.unchanged", stored["detail"]["key"])
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.reason, mark.fetch_run, mark.fetch_message) == (read, reason, "run-15", None)
+    assert (mark.read_status, mark.read_reason) == (None, None)
+    # Asked for again, ever? An extract failure stays on its schedule; the others are done with it.
+    assert watermarks.retry_due(mark, datetime.now(UTC) + timedelta(days=400)) == (read is DocumentState.EXTRACT_FAILED)
+    harness.runtime.mirror.faults[pdf] = 503  # its duplicate announces the same without a download
+    assert _fetch(harness, "run-15")["detail"] == unchanged["detail"]
+
+
+def test_newer_bytes_after_a_failed_fetch_end_the_kept_state(harness):
+    stored = _fetch(harness, "run-17")
+    watermarks.move(2025, "20026590", DocumentState.EXTRACTED, of_held_bytes=True, sha256=stored["detail"]["sha256"])
+    harness.runtime.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 404
+    _fetch(harness, "run-18")
+    assert watermarks.filing(2025, "20026590").read_status == "extracted"
+    watermarks.move(2025, "20026590", DocumentState.STORED, only_new_bytes=True, sha256="0" * 64, bronze_key="k",
+                    fetch_run="run-19")  # the Clerk's new file, stored by a later run
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.read_status, mark.read_reason) == ("stored", None, None)
+
+
+def test_a_failed_fetch_of_a_filing_never_stored_keeps_no_state(harness):
+    harness.runtime.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 404
+    _fetch(harness, "run-16")
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.read_status) == ("fetch_failed", None)
 
 
 def test_the_ledger_counts_once_and_settles_exactly_once(harness):
