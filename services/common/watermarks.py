@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import EllipsisType
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist
@@ -113,14 +114,16 @@ def claim_filings(claims: list[Claim]) -> list[bool]:
 
 
 def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool = False, of_held_bytes: bool = False,
-         only_unread: bool = False, **fields: str | None) -> bool:
+         only_unread: bool = False, only_from: DocumentState | None | EllipsisType = ..., **fields: str | None) -> bool:
     """Move a filing to `state` with `fields` (None removes one), iff `states.TRANSITIONS`
     allows it from the state it is in. False when it does not: the filing moved on meanwhile
     (newer bytes were stored, or their fetch failed), and this outcome is about older bytes.
     `only_new_bytes`: the move is only for bytes (the `sha256` field) the filing does not hold yet.
     `of_held_bytes`: an outcome about the bytes `sha256` names, refused when the filing holds others.
     `only_unread`: the move is refused when the filing already holds a read of these bytes by this
-    parser version (the `sha256` and `parser_version` fields): the outcome is a duplicate's."""
+    parser version (the `sha256` and `parser_version` fields): the outcome is a duplicate's.
+    `only_from`: the move is refused unless the filing is in that state (None: has none), the
+    state its `fields` were computed from."""
     actions: list[Action] = [FilingMark.status.set(state), FilingMark.updated_at.set(now())]
     if state is not DocumentState.FETCH_FAILED:  # the state kept through a failed fetch is over
         fields = {"read_status": None, "read_reason": None, **fields}
@@ -137,9 +140,13 @@ def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool =
     if only_unread:
         condition &= ~(FilingMark.status.is_in(*states.stored_spellings(states.READ))
                        & (FilingMark.sha256 == fields["sha256"]) & (FilingMark.parser_version == fields["parser_version"]))
+    if only_from is None:
+        condition &= FilingMark.status.does_not_exist()
+    elif only_from is not ...:
+        condition &= FilingMark.status.is_in(*states.stored_spellings(frozenset({only_from})))
     if update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition)):
         return True
-    if not (only_new_bytes or only_unread):  # (bytes it already holds, or already read: a duplicate, nothing to say)
+    if not (only_new_bytes or only_unread or only_from is not ...):  # (bytes it already holds, or already read: a duplicate, nothing to say)
         log.warning("filing %s/%s not moved to %s: it moved on since (newer bytes, or their fetch failed)",
                     year, doc_id, state.value)
     return False
@@ -158,7 +165,10 @@ def note_fetch_of_held_bytes(year: int, doc_id: str, run_id: str, *, sha256: str
 def restore_read(year: int, doc_id: str, run_id: str, *, sha256: str, bronze_key: str, mark: FilingMark) -> bool:
     """A run's fetch got the bytes the filing holds after a fetch of them failed: their state
     kept in `mark` (stored, or how they read) is the filing's state again, and this run's fetch
-    is noted. False when the filing moved on since `mark` was read."""
+    is noted. False when the filing moved on since `mark` was read.
+
+    The one move outside `states.TRANSITIONS` (which lets nothing but a fetch leave
+    fetch_failed): the state comes back for the very bytes it was about."""
     read = mark.read_status
     actions: list[Action] = [
         FilingMark.status.set(read), FilingMark.fetch_run.set(run_id), FilingMark.bronze_key.set(bronze_key),

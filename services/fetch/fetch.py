@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from typing import NamedTuple
 
@@ -14,8 +15,10 @@ from services.common.states import DocumentState
 from services.common.tables import FilingMark
 
 SERVICE = "fetch"
+log = logging.getLogger(__name__)
 MAX_PDF_BYTES = 64 * 1024 * 1024
 BREAKER_SECONDS = 900
+_FAIL_TRIES = 3  # a failure's move, on the state it read: a concurrent move makes it read again
 
 
 class SourceBlocked(RuntimeError):
@@ -33,14 +36,21 @@ class Fetched(NamedTuple):
 def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str, mark: FilingMark | None) -> DocumentFailed:
     # The state of the bytes the filing holds (stored, or how they read) is kept through the
     # failure (a failure after a failure keeps the one kept before): should the source serve
-    # those bytes again, it is the filing's state again.
-    read_status = read_reason = None
-    if mark is not None and mark.status == DocumentState.FETCH_FAILED:
-        read_status, read_reason = mark.read_status, mark.read_reason
-    elif mark is not None and mark.status in states.HAS_BYTES:
-        read_status, read_reason = mark.status, mark.reason
-    watermarks.move(filing.year, filing.doc_id, DocumentState.FETCH_FAILED, reason=reason, fetch_run=run_id,
-                    fetch_message=message, read_status=read_status, read_reason=read_reason)
+    # those bytes again, it is the filing's state again. The move is on the state it was
+    # computed from: an extraction that ended meanwhile is read again, not kept as `stored`.
+    for _ in range(_FAIL_TRIES):
+        status = states.read_mark(mark.status) if mark is not None else None
+        read_status = read_reason = None
+        if mark is not None and status == DocumentState.FETCH_FAILED:
+            read_status, read_reason = mark.read_status, mark.read_reason
+        elif mark is not None and status in states.HAS_BYTES:
+            read_status, read_reason = status, (mark.reason if status in states.READ else None)
+        if watermarks.move(filing.year, filing.doc_id, DocumentState.FETCH_FAILED, reason=reason, fetch_run=run_id,
+                           fetch_message=message, read_status=read_status, read_reason=read_reason, only_from=status):
+            break
+        mark = watermarks.filing(filing.year, filing.doc_id)
+    else:
+        raise RuntimeError(f"filing {filing.year}/{filing.doc_id} kept changing while its fetch failure was recorded")
     return DocumentFailed(doc_id=filing.doc_id, year=filing.year, stage="fetch", reason=reason, message=message)
 
 
@@ -125,7 +135,9 @@ def _download_and_store(filing: FilingDiscovered, run_id: str, trace: str | None
     if mark is not None and mark.sha256 == sha256 and mark.status == DocumentState.FETCH_FAILED and mark.read_status:
         # The bytes it holds, after a fetch of them failed: the source serves them again, and their
         # read is the filing's state again (no longer a failure to ask for again).
-        watermarks.restore_read(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key, mark=mark)
+        if not watermarks.restore_read(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key, mark=mark):
+            log.warning("filing %s/%s moved on since it was read: its kept state not restored", filing.year,
+                        filing.doc_id)
     elif mark is not None and mark.sha256 == sha256:
         # The bytes it holds: its state stays (a redelivery or the same file must not undo extracted).
         watermarks.note_fetch_of_held_bytes(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key)
@@ -133,7 +145,7 @@ def _download_and_store(filing: FilingDiscovered, run_id: str, trace: str | None
         # The state before the object: extract, started by the object's S3 event, must find the
         # filing stored, not see its own outcome overwritten. Only new bytes move it back to stored.
         watermarks.move(filing.year, filing.doc_id, DocumentState.STORED, only_new_bytes=True, sha256=sha256,
-                        bronze_key=key, fetch_run=run_id, fetch_message=None)
+                        bronze_key=key, fetch_run=run_id, fetch_message=None, reason=None)
     if storage.put_if_absent(bucket, key, response.body, _metadata(filing, run_id, trace), "application/pdf"):
         return DocumentStored(
             doc_id=filing.doc_id, year=filing.year, filing_type=filing.filing_type, bucket=bucket, key=key,

@@ -254,6 +254,31 @@ def test_newer_bytes_after_a_failed_fetch_end_the_kept_state(harness):
     assert (mark.status, mark.read_status, mark.read_reason) == ("stored", None, None)
 
 
+def test_a_failure_keeps_the_state_an_extraction_reached_during_the_download(harness, monkeypatch):
+    from services.common import http
+
+    stored = _fetch(harness, "run-20")  # stored; its extraction has not ended yet
+    harness.runtime.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 404
+    real_get = http.get
+
+    def get_while_extract_ends(url: str, **kwargs):
+        watermarks.move(2025, "20026590", DocumentState.EXTRACTED, of_held_bytes=True, sha256=stored["detail"]["sha256"])
+        return real_get(url, **kwargs)
+
+    monkeypatch.setattr(http, "get", get_while_extract_ends)
+    _fetch(harness, "run-21")  # read `stored` before its download, failed after the extraction ended
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.read_status) == ("fetch_failed", "extracted")
+
+
+def test_new_bytes_stored_after_a_failure_leave_its_reason_behind(harness):
+    watermarks.move(2025, "20026590", DocumentState.FETCH_FAILED, reason="source_missing", sha256="0" * 64,
+                    fetch_run="run-22")  # older bytes, then a failure
+    assert _fetch(harness, "run-23")["event_type"] == "document.stored"
+    mark = watermarks.filing(2025, "20026590")
+    assert (mark.status, mark.reason) == ("stored", None)
+
+
 def test_a_failed_fetch_of_a_filing_never_stored_keeps_no_state(harness):
     harness.runtime.mirror.faults["/public_disc/ptr-pdfs/2025/20026590.pdf"] = 404
     _fetch(harness, "run-16")
