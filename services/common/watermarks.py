@@ -10,6 +10,7 @@ from types import EllipsisType
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from services.common import states
@@ -87,7 +88,7 @@ def _claim_update(claim: Claim) -> Update:
     stamp = at.isoformat(timespec="seconds")
     condition = None
     if not claim.force:
-        failed = FilingMark.status.is_in(*states.stored_spellings(states.RETRIED))
+        failed = _status_in(states.RETRIED)
         condition = (
             FilingMark.fingerprint.does_not_exist()
             | (FilingMark.fingerprint != claim.fingerprint)
@@ -113,6 +114,11 @@ def claim_filings(claims: list[Claim]) -> list[bool]:
     return apply_each([_claim_update(c) for c in claims], FilingMark._get_connection().connection)
 
 
+def _status_in(wanted: set[DocumentState] | frozenset[DocumentState]) -> Condition:
+    """The filing's status is one of `wanted`, in any spelling a watermark may hold."""
+    return FilingMark.status.is_in(*states.stored_spellings(frozenset(wanted)))
+
+
 def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool = False, of_held_bytes: bool = False,
          only_unread: bool = False, only_from: DocumentState | None | EllipsisType = ..., **fields: str | None) -> bool:
     """Move a filing to `state` with `fields` (None removes one), iff `states.TRANSITIONS`
@@ -130,7 +136,7 @@ def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool =
     for name, value in fields.items():
         attr = getattr(FilingMark, name)
         actions.append(attr.set(value) if value is not None else attr.remove())
-    condition = FilingMark.status.is_in(*states.stored_spellings(states.sources(state)))
+    condition = _status_in(states.sources(state))
     if state in states.TRANSITIONS[None]:
         condition = FilingMark.status.does_not_exist() | condition
     if only_new_bytes:
@@ -138,15 +144,17 @@ def move(year: int, doc_id: str, state: DocumentState, *, only_new_bytes: bool =
     if of_held_bytes:
         condition &= FilingMark.sha256.does_not_exist() | (FilingMark.sha256 == fields["sha256"])
     if only_unread:
-        condition &= ~(FilingMark.status.is_in(*states.stored_spellings(states.READ))
+        condition &= ~(_status_in(states.READ)
                        & (FilingMark.sha256 == fields["sha256"]) & (FilingMark.parser_version == fields["parser_version"]))
     if only_from is None:
         condition &= FilingMark.status.does_not_exist()
     elif only_from is not ...:
-        condition &= FilingMark.status.is_in(*states.stored_spellings(frozenset({only_from})))
+        condition &= _status_in({only_from})
     if update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition)):
         return True
-    if not (only_new_bytes or only_unread or only_from is not ...):  # (bytes it already holds, or already read: a duplicate, nothing to say)
+    # Bytes it already holds, or already read (a duplicate), or not the state the caller read
+    # (it reads again): nothing to say.
+    if not (only_new_bytes or only_unread or only_from is not ...):
         log.warning("filing %s/%s not moved to %s: it moved on since (newer bytes, or their fetch failed)",
                     year, doc_id, state.value)
     return False
@@ -158,8 +166,8 @@ def note_fetch_of_held_bytes(year: int, doc_id: str, run_id: str, *, sha256: str
     or its last fetch failed: that failure is not this fetch's outcome to announce again."""
     actions: list[Action] = [FilingMark.fetch_run.set(run_id), FilingMark.bronze_key.set(bronze_key),
                              FilingMark.updated_at.set(now())]
-    fetch_failed = FilingMark.status.is_in(*states.stored_spellings(frozenset({DocumentState.FETCH_FAILED})))
-    return update_if((FilingMark.at(year=year, doc_id=doc_id), actions, (FilingMark.sha256 == sha256) & ~fetch_failed))
+    return update_if((FilingMark.at(year=year, doc_id=doc_id), actions,
+                      (FilingMark.sha256 == sha256) & ~_status_in({DocumentState.FETCH_FAILED})))
 
 
 def restore_read(year: int, doc_id: str, run_id: str, *, sha256: str, bronze_key: str, mark: FilingMark) -> bool:
@@ -176,8 +184,8 @@ def restore_read(year: int, doc_id: str, run_id: str, *, sha256: str, bronze_key
         FilingMark.read_reason.remove(),
         FilingMark.reason.set(mark.read_reason) if mark.read_reason else FilingMark.reason.remove(),
     ]
-    fetch_failed = FilingMark.status.is_in(*states.stored_spellings(frozenset({DocumentState.FETCH_FAILED})))
-    condition = fetch_failed & (FilingMark.sha256 == sha256) & (FilingMark.read_status == read)
+    condition = (_status_in({DocumentState.FETCH_FAILED}) & (FilingMark.sha256 == sha256)
+                 & (FilingMark.read_status == read))
     return update_if((FilingMark.at(year=year, doc_id=doc_id), actions, condition))
 
 

@@ -33,7 +33,8 @@ class Fetched(NamedTuple):
     again: bool = False  # the outcome this run's fetch recorded before, announced again
 
 
-def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str, mark: FilingMark | None) -> DocumentFailed:
+def _failed(filing: FilingDiscovered, run_id: str, reason: str, message: str,
+            mark: FilingMark | None) -> DocumentFailed:
     # The state of the bytes the filing holds (stored, or how they read) is kept through the
     # failure (a failure after a failure keeps the one kept before): should the source serve
     # those bytes again, it is the filing's state again. The move is on the state it was
@@ -132,15 +133,17 @@ def _download_and_store(filing: FilingDiscovered, run_id: str, trace: str | None
     bucket = settings().bronze_bucket
     sha256 = hashlib.sha256(response.body).hexdigest()
     key = keys.pdf_key(filing.year, filing.filing_type, filing.doc_id, sha256)
-    if mark is not None and mark.sha256 == sha256 and mark.status == DocumentState.FETCH_FAILED and mark.read_status:
-        # The bytes it holds, after a fetch of them failed: the source serves them again, and their
-        # read is the filing's state again (no longer a failure to ask for again).
-        if not watermarks.restore_read(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key, mark=mark):
-            log.warning("filing %s/%s moved on since it was read: its kept state not restored", filing.year,
-                        filing.doc_id)
-    elif mark is not None and mark.sha256 == sha256:
-        # The bytes it holds: its state stays (a redelivery or the same file must not undo extracted).
-        watermarks.note_fetch_of_held_bytes(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key)
+    if mark is not None and mark.sha256 == sha256:
+        if mark.status == DocumentState.FETCH_FAILED and mark.read_status:
+            # After a fetch of them failed: the source serves them again, and their kept state is
+            # the filing's again (no longer a failure to ask for again).
+            if not watermarks.restore_read(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key,
+                                           mark=mark):
+                log.warning("filing %s/%s moved on since it was read: its kept state not restored", filing.year,
+                            filing.doc_id)
+        else:
+            # The bytes it holds: its state stays (a redelivery or the same file must not undo extracted).
+            watermarks.note_fetch_of_held_bytes(filing.year, filing.doc_id, run_id, sha256=sha256, bronze_key=key)
     else:
         # The state before the object: extract, started by the object's S3 event, must find the
         # filing stored, not see its own outcome overwritten. Only new bytes move it back to stored.
