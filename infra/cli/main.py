@@ -324,6 +324,7 @@ def reprocess(
 
 
 def _ledger_wait(run_id: str, timeout: float, on_progress) -> dict[str, Any]:
+    from services.ledger.ledger import FINAL_STATUSES
     from services.ledger.queries import get_run
 
     deadline = time.monotonic() + timeout
@@ -331,7 +332,7 @@ def _ledger_wait(run_id: str, timeout: float, on_progress) -> dict[str, Any]:
         current = get_run(run_id) or {"run_id": run_id, "status": "requested"}
         if on_progress:
             on_progress(current)
-        if current.get("status") in ("succeeded", "failed"):
+        if current.get("status") in FINAL_STATUSES:
             return current
         time.sleep(0.5)
     console.print(f"[red]run {run_id} did not end within {timeout}s[/red]")

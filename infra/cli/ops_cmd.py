@@ -229,10 +229,11 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
     ) -> None:
         """The cost model: recent runs priced from the ledger, and the monthly projection."""
         from services.ledger.cost import monthly_projection, run_cost
+        from services.ledger.ledger import FINAL_STATUSES
         from services.ledger.queries import list_runs
 
         attached()
-        recent = [r for r in list_runs(runs) if r.get("status") in ("succeeded", "failed")]
+        recent = [r for r in list_runs(runs) if r.get("status") in FINAL_STATUSES]
         projection = monthly_projection(recent, runs_per_month)
         per_run = [{"run_id": r["run_id"], "status": r.get("status"), "usd": run_cost(r).total_usd} for r in recent]
         if as_json:

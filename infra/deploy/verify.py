@@ -29,7 +29,6 @@ from events.models import Envelope, RunRequested, new_run_id
 from infra.local.template import ACCOUNT_ID, REGION, Stack
 
 ALIAS = "live"
-FINAL = ("succeeded", "failed")
 NOTICE = "13107"  # 5 U.S.C. 13107, the use restriction every page shows
 
 
@@ -270,6 +269,8 @@ class Verifier:
         return Check("smoke run", ok, detail), run
 
     def _wait_for_run(self, run_id: str, timeout_s: float) -> dict[str, Any]:
+        from services.ledger.ledger import FINAL_STATUSES
+
         ddb = self.clients("dynamodb")
         table = self.name(next(lid for lid in self._resources("AWS::DynamoDB::Table") if "Ledger" in lid))
         deadline = time.monotonic() + timeout_s
@@ -279,7 +280,7 @@ class Verifier:
                                 ConsistentRead=True).get("Item")
             if item:
                 run = {k: next(iter(v.values())) for k, v in item.items()}
-                if run.get("status") in FINAL:
+                if run.get("status") in FINAL_STATUSES:
                     return run
             time.sleep(1.0 if self.mode == "aws" else 0.25)
         run["status"] = f"{run.get('status')} after {timeout_s:.0f}s (timed out)"

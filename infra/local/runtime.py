@@ -40,7 +40,6 @@ SHARED_REFERENCE = shared_fixtures() / "reference"
 REAL_CLERK = "https://disclosures-clerk.house.gov"
 LEGISLATORS_FILE = "legislators-current.yaml"
 LEGISLATORS_HISTORY_FILE = "legislators-house-2012-2026.yaml"  # former members too
-FINAL_STATUSES = ("succeeded", "failed")
 IMAGE_FUNCTION_NICE = 10
 
 # Local stand-ins for production timings: retries and watchdog checks in seconds, not minutes.
@@ -378,9 +377,13 @@ class LocalRuntime:
 
     def wait_for_run(self, run_id: str, timeout_s: float = 300.0,
                      on_progress: Callable[[dict[str, Any]], None] | None = None,
-                     statuses: tuple[str, ...] = FINAL_STATUSES) -> dict[str, Any]:
+                     statuses: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The run once its status is one of `statuses` (default: it ended)."""
         from services.common.tables import RunItem
+        from services.ledger.ledger import FINAL_STATUSES
         from services.ledger.queries import _plain
+
+        statuses = statuses or FINAL_STATUSES
 
         started = time.monotonic()
         deadline = started + timeout_s
