@@ -5,8 +5,9 @@ request (a document to extract again, a scan to read, a run's Gold build) can ar
 `once` runs the work under a Powertools idempotency record in the idempotency table and saves
 the events the work announced; a duplicate gets those saved events back and announces them
 again (the ledger counts each state change once), without extracting, reading or building
-anything. (Fetch needs no record: the filing's watermark says what this run's fetch got.) The key names the work, not the message: a re-announced settlement is a new message
-of the same run, and is the same work.
+anything. (Fetch needs no record: the filing's watermark says what this run's fetch got.) The
+key names the work, not the message: a re-announced settlement is a new message of the same
+run, and is the same work.
 
 A failure deletes the record (Powertools does), so a retry or a `dlq replay` does the work.
 A duplicate that arrives while the first copy is still working waits for it, within its own
