@@ -35,6 +35,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -330,7 +331,9 @@ class HttpApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HttpApiServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
+        # Polled often, so that stop() does not wait half a second (the default poll) for it.
+        self._thread = threading.Thread(target=partial(self._server.serve_forever, poll_interval=0.05),
+                                        name="http-api", daemon=True)
         self._thread.start()
         return self
 

@@ -52,7 +52,10 @@ class MirrorServer:
         self.faults: dict[str, int] = {}
         handler = type("MirrorHandler", (_Handler,), {"faults": self.faults})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(self.root)))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="clerk-mirror", daemon=True)
+        # serve_forever sees a shutdown at its next poll: every 0.5 s by default, which each
+        # stack's stop waited out once per mirror.
+        self.thread = threading.Thread(target=partial(self.httpd.serve_forever, poll_interval=0.05),
+                                       name="clerk-mirror", daemon=True)
 
     @property
     def url(self) -> str:
