@@ -48,8 +48,8 @@ def test_current_and_former_members_are_stored_apart_and_survive_an_outage(serve
 def test_a_file_checked_on_download_is_not_parsed_again_by_the_build(served, monkeypatch):
     members._parse.cache_clear()  # another test may have parsed the same file in this process
     parsed: list[int] = []
-    real_load = yaml.load
-    monkeypatch.setattr(yaml, "load", lambda data, Loader: parsed.append(len(data)) or real_load(data, Loader=Loader))
+    real_parse = yaml.parse
+    monkeypatch.setattr(yaml, "parse", lambda data, Loader: parsed.append(len(data)) or real_parse(data, Loader=Loader))
     current, _ = reference.load(f"{served.url}/current.yaml", "bronze")  # checked: it reads as legislators
     assert parsed == [len(current)]
     assert [leg.bioguide_id for leg in load_legislators(current)] == ["A000001"]
@@ -57,3 +57,35 @@ def test_a_file_checked_on_download_is_not_parsed_again_by_the_build(served, mon
     assert copy is not current and [leg.bioguide_id for leg in load_legislators(copy)] == ["A000001"]
     assert parsed == [len(current)]  # a megabyte of YAML takes about a second: parsed once per process
     assert load_legislators(current.replace(b"Current", b"Renamed"))[0].last == "Renamed"  # new content is read
+
+
+def test_the_real_reference_files_read_as_yaml_load_reads_them(fixtures_dir):
+    for path in sorted((fixtures_dir / "reference").glob("legislators-*.yaml")):
+        data = path.read_bytes()
+        by_yaml_load = tuple(members._legislator(raw) for raw in yaml.load(data, Loader=yaml.CSafeLoader)
+                             if members._BIOGUIDE.match(str(raw.get("id", {}).get("bioguide", ""))))
+        assert len(by_yaml_load) > 500, path
+        assert members._parse(data) == by_yaml_load, path
+
+
+def test_plain_yaml_gives_strings_and_plain_nulls_only():
+    text = b"""
+- id: {bioguide: A000001}
+  name: {first: Dean, middle: ~, nickname: null, suffix: '', last: "null"}
+  terms:
+  - {type: rep, district: 3, start: 2023-01-03, end: 2025-01-03}
+  - type: sen
+    end:
+"""
+    assert members.plain_yaml(text) == [{
+        "id": {"bioguide": "A000001"},
+        "name": {"first": "Dean", "middle": None, "nickname": None, "suffix": "", "last": "null"},
+        "terms": [{"type": "rep", "district": "3", "start": "2023-01-03", "end": "2025-01-03"},
+                  {"type": "sen", "end": None}]}]
+    assert members.plain_yaml(b"") is None
+
+
+@pytest.mark.parametrize("text, error", [(b"- &a {x: 1}\n- *a\n", "aliases"), (b"--- 1\n--- 2\n", "more than one")])
+def test_plain_yaml_refuses_what_it_does_not_read(text, error):
+    with pytest.raises(ValueError, match=error):
+        members.plain_yaml(text)
