@@ -31,7 +31,7 @@ from infra.local.provision import QueueSource
 # Imported once by the fork server, shared by every worker (none of them reads the environment).
 PRELOAD = ["boto3", "botocore.session", "pydantic", "pynamodb.models", "pyarrow.parquet", "aws_lambda_powertools",
            "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk.core",
-           "pypdfium2", "yaml", "events.models", "infra.local.pollers"]
+           "pypdfium2", "yaml", "events.models", "infra.local.pollers", "infra.local.preload"]
 # What a worker keeps of the runtime's own environment besides its function's: the system's
 # basics, and what measures it (coverage of the test suite).
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV", "DISCLOSURES_FIXTURES")
@@ -78,10 +78,12 @@ def _serve(spec: WorkerSpec, runtime_pid: int, stop: Any, outbox: Any, inbox: An
     """The worker process: its environment, its handler, then polls until told to stop."""
     os.environ.clear()
     os.environ.update(spec.environment)
-    from infra.local import callers, logs
+    from infra.local import callers, logs, preload
     from infra.local.capture import EventCapture
     from infra.local.children import exit_with
     from infra.local.pollers import QueuePoller, invoke, load_handler
+
+    preload.share_loader()
 
     # The fork server is our parent, and outlives the runtime while any of its workers runs.
     exit_with(runtime_pid, lambda: os._exit(0))

@@ -424,10 +424,12 @@ class HttpApiWorkers:
 def serve_worker(host: str, port: int, parent_pid: int, environment: dict[str, str], ready: Connection) -> None:
     """One worker of `HttpApiWorkers`: the stack's environment, a server on the shared port, the
     API's handler imported before the first request (a Lambda's init phase), then "ready"."""
+    from infra.local import preload
     from infra.local.children import exit_with
 
     os.environ.clear()
     os.environ.update(environment)
+    preload.share_loader()
     exit_with(parent_pid, lambda: os._exit(0))  # the fork server is our parent, and outlives the stack
     HttpApiServer(port, host, shared_port=True).start()
     import services.api.handler  # noqa: F401

@@ -71,6 +71,7 @@ def test_a_worker_has_only_its_functions_environment(workers, tmp_path, monkeypa
     seen = json.loads(report.read_text())
     assert seen["pid"] != os.getpid() and seen["function"] == "stack-probe"
     assert seen["environment"] == environment and seen["nice"] == os.nice(0)
+    assert seen["shared_loader"], "the worker's botocore sessions do not share the fork server's loader"
 
 
 def test_a_worker_may_run_at_a_lower_cpu_priority(workers, tmp_path):

@@ -1,0 +1,41 @@
+"""The fork server's warm botocore loader (infra/local/preload.py), shared by a worker's sessions.
+
+These also guard the botocore internals it relies on: the module-level `create_loader` each new
+session calls for its `data_loader`, and the loader's cache."""
+
+from __future__ import annotations
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+
+from infra.local import preload
+
+
+@pytest.fixture
+def shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.session.create_loader)  # undone after
+    preload.share_loader()
+
+
+def test_every_new_session_reads_through_the_warm_loader(shared):
+    assert botocore.session.Session().get_component("data_loader") is preload.LOADER
+    assert boto3.session.Session()._session.get_component("data_loader") is preload.LOADER
+
+
+def test_a_session_with_its_own_data_path_keeps_its_own_loader(shared, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    loader = botocore.session.Session().get_component("data_loader")
+    assert loader is not preload.LOADER and str(tmp_path) in loader.search_paths
+
+
+def test_the_warm_loader_holds_what_a_client_reads(shared, monkeypatch):
+    def from_disk(*args, **kwargs):
+        raise AssertionError(f"read from disk: {args}")
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", from_disk)
+    session = botocore.session.Session()
+    for service in preload.SERVICES:
+        session.create_client(service, region_name="eu-west-1", endpoint_url="http://127.0.0.1:9",
+                              aws_access_key_id="k", aws_secret_access_key="s")
