@@ -35,8 +35,10 @@ def function_handler(properties: dict[str, Any]) -> str:
     return properties["ImageConfig"]["Command"][0]
 
 
-class _Loader(yaml.SafeLoader):
-    """A YAML loader that turns CloudFormation short tags into their long form."""
+class _Loader(yaml.CSafeLoader):
+    """A YAML loader that turns CloudFormation short tags into their long form. On libyaml's
+    parser (PyYAML's wheels have it): the pure-Python one took 0.2 s of every stack's start,
+    0.75 s under coverage."""
 
 
 def _tag(name: str):
@@ -61,7 +63,7 @@ for _short in ("Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Not", "Select", 
 
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - CSafeLoader subclass
 
 
 @dataclass
