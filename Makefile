@@ -86,8 +86,10 @@ PYTEST_WORKERS ?= 3
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
 	@# The project's own bytecode once, for the hundreds of processes the suite starts (CI sets PYTHONDONTWRITEBYTECODE).
 	$(BIN)/python -m compileall -q -j 0 -x node_modules services infra events tests
-	$(BIN)/python -m pytest tests -q -m "not browser" -n $(PYTEST_WORKERS) --dist worksteal --durations=12 --cov --cov-report= --cov-fail-under=0
-	$(BIN)/python -m pytest tests/browser -q --cov --cov-append --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
+	@# PYTHONDONTWRITEBYTECODE also stops pytest caching the test modules it rewrites for assert: each
+	@# pytest process (the workers, the tests that collect the suite in a subprocess) did it again, 3.5 s.
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest tests -q -m "not browser" -n $(PYTEST_WORKERS) --dist worksteal --durations=12 --cov --cov-report= --cov-fail-under=0
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest tests/browser -q --cov --cov-append --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 ## One test tier each (docs/developer-guide.md, Run the tests locally); tests/conftest.py gives the markers.
 unit: $(STAMP)
