@@ -18,14 +18,17 @@ import botocore.session
 SERVICES = ("s3", "sqs", "sns", "dynamodb", "cloudwatch")
 
 
-def _warm_loader() -> botocore.loaders.Loader:
-    session = botocore.session.get_session()
-    for service in SERVICES:
-        # Placeholder endpoint and keys: creating a client sends nothing, and explicit keys keep
-        # it from looking for credentials.
-        session.create_client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
-                              aws_access_key_id="preload", aws_secret_access_key="preload")
-    return session.get_component("data_loader")
+def _warm_loader() -> botocore.loaders.Loader | None:
+    try:
+        session = botocore.session.get_session()
+        for service in SERVICES:
+            # Placeholder endpoint and keys: creating a client sends nothing, and explicit keys
+            # keep it from looking for credentials.
+            session.create_client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+                                  aws_access_key_id="preload", aws_secret_access_key="preload")
+        return session.get_component("data_loader")
+    except Exception:  # noqa: BLE001 - only a head start (a broken ~/.aws/config): workers read their own
+        return None
 
 
 LOADER = _warm_loader()
@@ -34,6 +37,8 @@ _create_loader = botocore.session.create_loader
 
 def share_loader() -> None:
     """Every botocore session this process opens from now on reads through the warm loader."""
+    if LOADER is None:
+        return
 
     def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
         # A custom AWS_DATA_PATH gets a loader of its own, as botocore would give it.

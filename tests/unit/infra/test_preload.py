@@ -6,6 +6,7 @@ session calls for its `data_loader`, and the loader's cache."""
 from __future__ import annotations
 
 import boto3
+import botocore.exceptions
 import botocore.loaders
 import botocore.session
 import pytest
@@ -39,3 +40,16 @@ def test_the_warm_loader_holds_what_a_client_reads(shared, monkeypatch):
     for service in preload.SERVICES:
         session.create_client(service, region_name="eu-west-1", endpoint_url="http://127.0.0.1:9",
                               aws_access_key_id="k", aws_secret_access_key="s")
+
+
+def test_a_failed_warm_up_leaves_each_session_its_own_loader(monkeypatch):
+    def broken() -> None:
+        raise botocore.exceptions.ConfigParseError(path="~/.aws/config")
+
+    monkeypatch.setattr(botocore.session, "get_session", broken)
+    assert preload._warm_loader() is None
+    monkeypatch.setattr(preload, "LOADER", None)
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.session.create_loader)
+    preload.share_loader()
+    assert botocore.session.Session().get_component("data_loader") is not None
+    assert botocore.session.create_loader is preload._create_loader
