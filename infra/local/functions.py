@@ -28,13 +28,11 @@ from typing import Any
 from infra.local.pollers import Invocation, InvocationStats, LocalContext
 from infra.local.provision import QueueSource
 
-# Imported once by the fork server, shared by every worker (none of them reads the environment).
-# pandas is no dependency of the functions, but pyarrow imports it on its first conversion
-# wherever it is installed (the dev extra has it, for the tests): 0.3 s of CPU in each worker
-# that reads or writes Parquet. The fork server skips a module that is not installed.
+# Imported once by the fork server, shared by every worker (none keeps anything of the runtime's
+# environment; infra/local/preload.py also reads botocore's data and imports pandas once).
 PRELOAD = ["boto3", "botocore.session", "pydantic", "pynamodb.models", "pyarrow.parquet", "aws_lambda_powertools",
            "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk.core",
-           "pypdfium2", "yaml", "events.models", "infra.local.pollers", "infra.local.preload", "pandas"]
+           "pypdfium2", "yaml", "events.models", "infra.local.pollers", "infra.local.preload"]
 # What a worker keeps of the runtime's own environment besides its function's: the system's
 # basics, and what measures it (coverage of the test suite).
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV", "DISCLOSURES_FIXTURES")

@@ -17,7 +17,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                                                  "function": context.function_name, "nice": os.nice(0),
                                                  # the fork server's warm loader (infra/local/preload.py)
                                                  "shared_loader": botocore.session.Session().get_component("data_loader")
-                                                 is preload.LOADER}))
+                                                 ._cache is preload.LOADER._cache}))
     if event.get("metric"):
         print(json.dumps({"_aws": {"Timestamp": 1767225600000, "CloudWatchMetrics": [
             {"Namespace": "Probe", "Dimensions": [["service"]], "Metrics": [{"Name": "Probed", "Unit": "Count"}]}]},

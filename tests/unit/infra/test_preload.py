@@ -20,15 +20,21 @@ def shared(monkeypatch: pytest.MonkeyPatch) -> None:
     preload.share_loader()
 
 
-def test_every_new_session_reads_through_the_warm_loader(shared):
-    assert botocore.session.Session().get_component("data_loader") is preload.LOADER
-    assert boto3.session.Session()._session.get_component("data_loader") is preload.LOADER
+def test_every_new_session_reads_through_the_warm_cache(shared):
+    assert preload.LOADER is not None
+    for session in (botocore.session.Session(), boto3.session.Session()._session):
+        loader = session.get_component("data_loader")
+        assert loader._cache is preload.LOADER._cache
+    # boto3 adds its data folder to each session's loader: to its own search paths, not the warm one's.
+    searched = list(preload.LOADER.search_paths)
+    boto3.session.Session()
+    assert preload.LOADER.search_paths == searched and loader.search_paths != searched
 
 
 def test_a_session_with_its_own_data_path_keeps_its_own_loader(shared, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     loader = botocore.session.Session().get_component("data_loader")
-    assert loader is not preload.LOADER and str(tmp_path) in loader.search_paths
+    assert loader._cache is not preload.LOADER._cache and str(tmp_path) in loader.search_paths
 
 
 def test_the_warm_loader_holds_what_a_client_reads(shared, monkeypatch):
@@ -42,11 +48,15 @@ def test_the_warm_loader_holds_what_a_client_reads(shared, monkeypatch):
                               aws_access_key_id="k", aws_secret_access_key="s")
 
 
-def test_a_failed_warm_up_leaves_each_session_its_own_loader(monkeypatch):
+def test_a_failed_warm_up_leaves_each_session_its_own_loader(monkeypatch, tmp_path):
     def broken() -> None:
         raise botocore.exceptions.ConfigParseError(path="~/.aws/config")
 
-    monkeypatch.setattr(botocore.session, "get_session", broken)
+    with monkeypatch.context() as patched:
+        patched.setattr(botocore.session, "get_session", broken)
+        assert preload._warm_loader() is None
+    # The runtime's own data path is not warmed for workers that may not be given it.
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     assert preload._warm_loader() is None
     monkeypatch.setattr(preload, "LOADER", None)
     monkeypatch.setattr(botocore.session, "create_loader", botocore.session.create_loader)
