@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import importlib
 import importlib.util
 from pathlib import Path
@@ -172,6 +173,18 @@ def _reads(tree: ast.AST) -> set[str]:
     return names
 
 
+@functools.cache
+def _module_facts(module: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(variables the module reads, project modules it imports). Each module once per process:
+    the checks below walk every function's imports, several times per test (ast.unparse under
+    coverage made it 11 s of the suite)."""
+    path = _module_path(module)
+    if path is None:
+        return frozenset(), frozenset()
+    tree = ast.parse(path.read_text())
+    return frozenset(_reads(tree)), frozenset(_imports(tree, module))
+
+
 def env_reads(handler: str) -> set[str]:
     """Every variable the handler's module and what it imports (in this project) may read."""
     seen: set[str] = set()
@@ -182,12 +195,9 @@ def env_reads(handler: str) -> set[str]:
         if module in seen:
             continue
         seen.add(module)
-        path = _module_path(module)
-        if path is None:
-            continue
-        tree = ast.parse(path.read_text())
-        names |= _reads(tree)
-        todo += [m for m in _imports(tree, module) if m not in seen]
+        reads, imports = _module_facts(module)
+        names |= reads
+        todo += [m for m in imports if m not in seen]
     return names - LAMBDA_PROVIDED - NOT_IN_LAMBDA
 
 
