@@ -75,7 +75,9 @@ cfn-lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/disclosures schemas
 
-## Everything CI runs: lint, template lint, schema drift, the whole suite with coverage.
+## Everything CI runs: lint, then the whole suite with coverage (template lint and schema drift are
+## tests in it: tests/unit/infra/test_template.py, tests/events/test_contracts.py; `make cfn-lint`
+## and `make schemas` run them alone).
 ## Two pytest processes, coverage appended: every tier but the browser's on PYTEST_WORKERS workers
 ## (pytest-xdist; each worker has its own emulator and stacks; an idle worker takes tests from a
 ## busy one, so the long e2e tests and the many short ones share the cores), then the browser
@@ -83,7 +85,7 @@ schemas: $(STAMP)
 ## two cores: the e2e tests spend much of their time waiting on the local clock (visibility
 ## timeouts, alarm periods), and two workers left a quarter of the CPU idle.
 PYTEST_WORKERS ?= 3
-test: $(STAMP) browser-deps mermaid-deps axe-deps lint cfn-lint schemas
+test: $(STAMP) browser-deps mermaid-deps axe-deps lint
 	@# The project's own bytecode once, for the hundreds of processes the suite starts (CI sets PYTHONDONTWRITEBYTECODE).
 	$(BIN)/python -m compileall -q -j 0 -x node_modules services infra events tests
 	@# PYTHONDONTWRITEBYTECODE also stops pytest caching the test modules it rewrites for assert: each
