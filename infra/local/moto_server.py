@@ -520,11 +520,14 @@ class Persistence:
                 sources[service] = self.path
         return sources
 
-    def save(self, gate: RequestGate) -> float:
+    def save(self, gate: RequestGate, only_if_due: bool = False) -> float:
         """Take a consistent snapshot (the shards' parts first) and write it atomically; returns
         what it cost in seconds. A shard that cannot save its part fails the whole snapshot: the
-        previous one stays whole."""
+        previous one stays whole. `only_if_due`: the periodic save, asked again once it holds the
+        lock (a snapshot asked for meanwhile may have taken this one's changes)."""
         with self._save_lock:
+            if only_if_due and not self.due():
+                return 0.0
             started = time.monotonic()
             generation = time.time_ns()
             with gate.exclusive():
@@ -575,7 +578,7 @@ class Persistence:
         while not stop.wait(0.5):
             try:
                 if self.due():
-                    self.save(gate)
+                    self.save(gate, only_if_due=True)
             except OSError as exc:  # a full disk, a shard gone: keep serving, say so, try again later
                 print(f"snapshot failed: {exc}", flush=True)
 

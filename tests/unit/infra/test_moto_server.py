@@ -185,6 +185,19 @@ def test_only_changes_make_a_snapshot_due():
     assert mutates("POST", "TransactWriteItems", b"") and mutates("PUT", "PutObject", b"")
 
 
+def test_a_periodic_save_that_a_requested_one_overtook_writes_nothing(tmp_path):
+    persistence = moto_server.Persistence(tmp_path, services=("s3",))
+    gate = RequestGate()
+    persistence.dirty = True
+    assert persistence.due()  # the periodic thread decides to save, then waits for the lock...
+    persistence.save(gate)  # ...held by a snapshot asked for (POST /_local/snapshot), which took the changes
+    written = (tmp_path / moto_server.SNAPSHOT_FILE).read_bytes()
+    assert persistence.save(gate, only_if_due=True) == 0.0
+    assert (tmp_path / moto_server.SNAPSHOT_FILE).read_bytes() == written
+    persistence.dirty, persistence.last_saved = True, 0.0
+    assert persistence.save(gate, only_if_due=True) > 0.0  # still due: it saves
+
+
 def test_the_gate_keeps_requests_out_while_a_snapshot_is_taken():
     gate = RequestGate()
     assert gate.lock_for("s3", "GetObject") is None
