@@ -78,30 +78,20 @@ schemas: $(STAMP)
 ## Everything CI runs: lint, then the whole suite with coverage (template lint and schema drift are
 ## tests in it: tests/unit/infra/test_template.py, tests/events/test_contracts.py; `make cfn-lint`
 ## and `make schemas` run them alone).
-## Two pytest processes side by side, their coverage combined at the end: every tier but the
-## browser's on PYTEST_WORKERS workers (pytest-xdist; each worker has its own emulator and stacks;
-## an idle worker takes tests from a busy one, so the long e2e tests and the many short ones share
-## the cores), and beside them the browser tier (one Chromium and one stack per module). Alone, the
-## browser tier kept the two cores three quarters busy for 80 s; beside the rest it fills what the
-## others leave idle. Its output is printed when both have ended. Three workers on two cores: the
-## e2e tests spend much of their time waiting on the local clock (visibility timeouts, alarm
-## periods), and two workers left a quarter of the CPU idle.
+## Two pytest processes, coverage appended: every tier but the browser's on PYTEST_WORKERS workers
+## (pytest-xdist; each worker has its own emulator and stacks; an idle worker takes tests from a
+## busy one, so the long e2e tests and the many short ones share the cores), then the browser
+## tier alone (one Chromium and one stack per module are enough for two cores). Three workers on
+## two cores: the e2e tests spend much of their time waiting on the local clock (visibility
+## timeouts, alarm periods), and two workers left a quarter of the CPU idle.
 PYTEST_WORKERS ?= 3
 test: $(STAMP) browser-deps mermaid-deps axe-deps lint
 	@# The project's own bytecode once, for the hundreds of processes the suite starts (CI sets PYTHONDONTWRITEBYTECODE).
 	$(BIN)/python -m compileall -q -j 0 -x node_modules services infra events tests
 	@# PYTHONDONTWRITEBYTECODE also stops pytest caching the test modules it rewrites for assert: each
 	@# pytest process (the workers, the tests that collect the suite in a subprocess) did it again, 3.5 s.
-	@rm -f .coverage .coverage.main .coverage.browser
-	@log=$$(mktemp); \
-	PYTHONDONTWRITEBYTECODE= COVERAGE_FILE=.coverage.browser $(BIN)/python -m pytest tests/browser -q --cov --cov-report= --cov-fail-under=0 >$$log 2>&1 & browser=$$!; \
-	PYTHONDONTWRITEBYTECODE= COVERAGE_FILE=.coverage.main $(BIN)/python -m pytest tests -q -m "not browser" -n $(PYTEST_WORKERS) --dist worksteal --durations=12 --cov --cov-report= --cov-fail-under=0; rest=$$?; \
-	wait $$browser; status=$$?; echo "--- the browser tier (tests/browser), run beside the rest:"; cat $$log; rm -f $$log; \
-	[ $$rest -eq 0 ] && [ $$status -eq 0 ]
-	$(BIN)/python -m coverage combine -q .coverage.main .coverage.browser
-	$(BIN)/python -m coverage xml -q
-	@# fail_under and the table's layout: pyproject.toml, [tool.coverage.report].
-	$(BIN)/python -m coverage report
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest tests -q -m "not browser" -n $(PYTEST_WORKERS) --dist worksteal --durations=12 --cov --cov-report= --cov-fail-under=0
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest tests/browser -q --cov --cov-append --cov-report=term-missing:skip-covered --cov-report=xml --cov-fail-under=80
 
 ## One test tier each (docs/developer-guide.md, Run the tests locally); tests/conftest.py gives the markers.
 unit: $(STAMP)
