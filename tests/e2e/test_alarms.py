@@ -19,6 +19,14 @@ def _fired(stack) -> list[str]:
     return [a["alarm"] for a in stack.alerts()]
 
 
+def _why_no_alert(stack) -> str:
+    """What a missing alert may come from: the alarms' states, the evaluator's and the metric
+    delivery's last errors, the functions' counts."""
+    states = {name: (s.state, s.reason[:200]) for name, s in stack.alarms.states.items()}
+    return (f"no alerts; fired: {_fired(stack)}\nalarms: {states}\nevaluator's last error: {stack.alarms.last_error}\n"
+            f"{stack.worker_status()}\nfunctions: {stack.diagnostics()}")
+
+
 def test_poison_document_raises_alarms_and_replay_completes_the_run(make_stack, mirror_dir):
     from services.common import bus
 
@@ -35,7 +43,8 @@ def test_poison_document_raises_alarms_and_replay_completes_the_run(make_stack, 
 
     # The run-failed and dead-letters alarms fire, and their notifications arrive on the alerts topic.
     prefix = stack.options.stack_name
-    assert wait_for(lambda: {f"{prefix}-run-failed", f"{prefix}-dead-letters"} <= set(_fired(stack)), 90), "no alerts"
+    assert wait_for(lambda: {f"{prefix}-run-failed", f"{prefix}-dead-letters"} <= set(_fired(stack)), 90), \
+        _why_no_alert(stack)
     alerts = stack.alerts()
     run_failed = next(a for a in alerts if a["alarm"] == f"{prefix}-run-failed")
     assert run_failed["state"] == "ALARM" and run_failed["previous"] in ("OK", "INSUFFICIENT_DATA")
