@@ -42,21 +42,24 @@ def read_documents(s3: Any, bucket: str, year: int) -> tuple[list[SilverObject],
     """Every per-document record of a year, in key order; unparseable objects come back as failures.
 
     Read `_READERS` at a time: a year is about 1,600 objects, and one GET after another waited
-    out S3's latency (tens of milliseconds on AWS) 1,600 times."""
+    out S3's latency (tens of milliseconds on AWS) 1,600 times. Each is parsed where it was read,
+    so no more than `_READERS` raw bodies are held at once."""
+
+    def read(key: str) -> SilverObject | SilverFailure:
+        data = objects.get_bytes(s3, bucket, key)
+        if data is None:
+            return SilverFailure(key, "listed but gone when read")
+        try:
+            return SilverObject(key, json.loads(data))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return SilverFailure(key, f"unparseable JSON: {exc}")
+
     wanted = sorted(k for k in objects.list_keys(s3, bucket, keys.documents_year_prefix(year))
                     if k.endswith(_DOCUMENT_FILE))  # not page text and other per-document files
     with ThreadPoolExecutor(max_workers=_READERS) as pool:
-        bodies = list(pool.map(lambda key: objects.get_bytes(s3, bucket, key), wanted))
-    found, failures = [], []
-    for key, data in zip(wanted, bodies, strict=True):
-        if data is None:
-            failures.append(SilverFailure(key, "listed but gone when read"))
-            continue
-        try:
-            found.append(SilverObject(key, json.loads(data)))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            failures.append(SilverFailure(key, f"unparseable JSON: {exc}"))
-    return found, failures
+        results = list(pool.map(read, wanted))
+    return ([r for r in results if isinstance(r, SilverObject)],
+            [r for r in results if isinstance(r, SilverFailure)])
 
 
 # --- the pointer ------------------------------------------------------------------------------
