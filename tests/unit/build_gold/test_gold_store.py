@@ -50,14 +50,14 @@ class FakeS3:
 
 
 def _doc(doc_id: str) -> str:
-    return f"{PREFIX}doc_id={doc_id}/document.json"
+    return keys.document_key(2025, doc_id)
 
 
 def test_every_document_is_read_once_and_comes_back_in_key_order_with_its_failures():
     s3 = FakeS3({
         _doc("3"): b'{"doc_id": "3"}',
         _doc("1"): b'{"doc_id": "1"}',
-        f"{PREFIX}doc_id=1/page_text.json": b"not read",
+        keys.document_prefix(2025, "1") + "page_text.json": b"not read",
         _doc("2"): None,  # listed, then deleted before the read
         _doc("4"): b"{not json",
     })  # fmt: skip
