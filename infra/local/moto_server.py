@@ -523,8 +523,8 @@ class Persistence:
     def save(self, gate: RequestGate, only_if_due: bool = False) -> float:
         """Take a consistent snapshot (the shards' parts first) and write it atomically; returns
         what it cost in seconds. A shard that cannot save its part fails the whole snapshot: the
-        previous one stays whole. `only_if_due`: the periodic save, asked again once it holds the
-        lock (a snapshot asked for meanwhile may have taken this one's changes)."""
+        previous one stays whole. `only_if_due`: the periodic save, which asks whether one is due
+        only once it holds the lock (a snapshot asked for meanwhile may have taken the changes)."""
         with self._save_lock:
             if only_if_due and not self.due():
                 return 0.0
@@ -577,8 +577,7 @@ class Persistence:
     def run(self, gate: RequestGate, stop: threading.Event) -> None:
         while not stop.wait(0.5):
             try:
-                if self.due():
-                    self.save(gate, only_if_due=True)
+                self.save(gate, only_if_due=True)
             except OSError as exc:  # a full disk, a shard gone: keep serving, say so, try again later
                 print(f"snapshot failed: {exc}", flush=True)
 
