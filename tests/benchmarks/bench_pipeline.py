@@ -7,7 +7,8 @@ Prints wall time, documents per second, the AWS requests each stage made per doc
 the emulator, per calling function; the pollers' receives and deletes, which Lambda's event
 source mapping makes, apart), and how the handlers' busy time splits between the extraction work
 itself (classify, text, parse; OCR apart) and the pipeline's own overhead (events, watermarks,
-ledger, S3), in wall time (waits on the emulator included) and in the handlers' own CPU time.
+ledger, S3), in wall time (waits on the emulator included) and in the handlers' own CPU time, and
+what the handlers' busy time was: running, waiting for a CPU, or waiting on the emulator.
 Run on demand: `python tests/benchmarks/bench_pipeline.py [--limit N] [--synthetic]`.
 """
 
@@ -157,6 +158,7 @@ def main() -> None:
     overhead = total_busy - work["seconds"]
     cpu = sum(s.cpu_s for name, s in runtime.stats.items() if name != "ocr")
     own_cpu = cpu - work["seconds"]
+    cpu_wait = sum(s.cpu_wait_s for name, s in runtime.stats.items() if name != "ocr")
     documents = max(int(run.get("docs_settled") or 0), 1)
     print(f"filings in index        {filings or run.get('docs_expected')}")
     print(f"run                     {run['status']}  {run['counts']}")
@@ -172,9 +174,13 @@ def main() -> None:
           f"ratio overhead/extraction {overhead / max(work['seconds'], 1e-9):.2f})")
     print(f"handler CPU             {cpu:.1f} s; outside the extraction work {own_cpu:.1f} s "
           f"(ratio {own_cpu / max(work['seconds'], 1e-9):.2f}: the pipeline's own code, without the waits on the emulator)")
-    # Busy time a function spent off its own CPU: waits on the emulator, and for a CPU on a full machine.
-    print("handler CPU by service  " + "  ".join(
-        f"{name} {s.cpu_s:.1f} s of {s.busy_s:.1f} s" for name, s in runtime.stats.items() if name != "ocr"))
+    # Busy time a function spent off its own CPU: waits for a CPU on a full machine (each function
+    # has its own on AWS), and waits on the emulator, the Clerk mirror or the handler's own threads.
+    print(f"handler busy time split running {cpu:.1f} s (CPU), waiting for a CPU {cpu_wait:.1f} s, "
+          f"waiting on the emulator, the mirror or own threads {total_busy - cpu - cpu_wait:.1f} s")
+    print("by service (CPU, wait for a CPU, of busy)  " + "  ".join(
+        f"{name} {s.cpu_s:.1f}+{s.cpu_wait_s:.1f} of {s.busy_s:.1f} s" for name, s in runtime.stats.items()
+        if name != "ocr"))
     if ocr_busy:
         print(f"OCR (apart)             {ocr_busy:.1f} s")
     print("wall time by stage      " + "  ".join(f"{label} {seconds:.0f} s" for label, seconds in milestones(run)))

@@ -3,6 +3,8 @@ visibility timeouts on the local clock."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from infra.local.emulator import Emulator
 from infra.local.provision import MIN_VISIBILITY_S, local_visibility
 from infra.local.runtime import LOCAL_ENV, LocalRuntime, RuntimeOptions
@@ -78,6 +80,44 @@ def test_an_invocation_reports_its_cpu_time_apart_from_its_wall_time():
     invoke(works, {}, LocalContext("t"), worked)
     assert waited.busy_s >= 0.2 and waited.cpu_s < waited.busy_s / 2
     assert worked.cpu_s >= 0.05
+
+
+def test_an_invocation_reports_the_time_it_waited_for_a_cpu(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from infra.local.pollers import Invocation, LocalContext, cpu_wait_s, invoke
+
+    if not Path("/proc/thread-self/schedstat").exists():
+        pytest.skip("the kernel keeps no scheduler statistics here (/proc/thread-self/schedstat)")
+
+    def works(event, context):
+        until = time.process_time() + 0.1
+        while time.process_time() < until:
+            pass
+
+    alone, shared = Invocation(service="t"), Invocation(service="t")
+    started = cpu_wait_s()
+    invoke(lambda event, context: time.sleep(0.1), {}, LocalContext("t"), alone)
+    assert alone.busy_s >= 0.1 and alone.cpu_wait_s < 0.05 and cpu_wait_s() >= started
+    # One CPU shared with a process that never sleeps: the handler runs about half the time.
+    cpu, affinity = min(os.sched_getaffinity(0)), os.sched_getaffinity(0)
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(spinner.pid, {cpu})
+        os.sched_setaffinity(0, {cpu})
+        time.sleep(0.2)  # the spinner is running
+        invoke(works, {}, LocalContext("t"), shared)
+    finally:
+        os.sched_setaffinity(0, affinity)
+        spinner.kill()
+        spinner.wait()
+    assert shared.cpu_s >= 0.1 and shared.cpu_wait_s >= 0.04
+    assert shared.busy_s >= shared.cpu_s + shared.cpu_wait_s - 0.01
 
 
 class _Queue:
