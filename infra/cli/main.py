@@ -96,10 +96,12 @@ def demo(
     http_workers: HttpWorkersOpt = 2,
 ) -> None:
     """Bring the whole stack up on the local emulator, run what the nightly rule runs, report."""
-    from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source
+    from infra.local.runtime import LocalRuntime, RuntimeOptions, default_source, python_notice
 
     options = RuntimeOptions(source=source or default_source(), http_port=port, http_workers=http_workers)
     console.print(f"[bold]source[/bold] {options.source}")
+    if notice := python_notice():
+        console.print(f"[yellow]{notice}[/yellow]")
     runtime = LocalRuntime(options)
     with console.status("starting the local stack (moto server, provisioning the template)"):
         runtime.start()
@@ -189,6 +191,10 @@ def up(
     out.print(f"website   {state['http_url']}/\napi       {state['http_url']}/v1/summary\n"
               f"openapi   {state['http_url']}/openapi.json\nemulator  {state['endpoint']}\n"
               f"clerk     {state['source_url']}\nstate     {local_stack.STATE_DIR}")
+    from infra.local.runtime import python_notice
+
+    if notice := python_notice():
+        console.print(f"[yellow]{notice}[/yellow]")
 
 
 @app.command()

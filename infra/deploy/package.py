@@ -2,7 +2,7 @@
 
 Every function of the template runs from the same code: the `services/` and `events/`
 packages plus the runtime dependencies of pyproject.toml, installed for the Lambda platform
-(python3.12 on arm64, manylinux wheels only). The zip is deterministic (sorted entries, fixed
+(the template's Python, python3.12, on arm64, manylinux wheels only). The zip is deterministic (sorted entries, fixed
 timestamps and modes), so unchanged code gives the same bytes, the same content-addressed S3
 key and therefore no new function version on the next deploy.
 
@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.local.template import TEMPLATE_PATH, function_handler, load
+from infra.local.template import TEMPLATE_PATH, function_handler, lambda_python, load
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_PACKAGES = ("services", "events")
-LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"  # Globals.Function.Architectures: [arm64]
 _EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", "tests"}
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
@@ -71,13 +70,14 @@ def zip_requirements(requirements: list[str] | None = None) -> list[str]:
 
 
 def install_dependencies(target: Path, requirements: list[str] | None = None, *,
-                         python_version: str = LAMBDA_PYTHON, platform: str = LAMBDA_PLATFORM) -> Path:
-    """pip-install the runtime dependencies for the Lambda platform into `target` (needs PyPI)."""
+                         python_version: str | None = None, platform: str = LAMBDA_PLATFORM) -> Path:
+    """pip-install the runtime dependencies for the Lambda platform into `target` (needs PyPI), for
+    the template's Python unless told another."""
     target.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(target), "--platform", platform, "--implementation", "cp",
-        "--python-version", python_version, "--only-binary=:all:", "--upgrade",
+        "--python-version", python_version or lambda_python(), "--only-binary=:all:", "--upgrade",
         *(requirements if requirements is not None else zip_requirements()),
     ]
     subprocess.run(command, check=True)

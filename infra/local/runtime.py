@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from infra.local.emulator import Emulator
 from infra.local.mirror import MirrorServer
 from infra.local.pollers import InvocationStats, Scheduler
 from infra.local.provision import Provisioned, provision
-from infra.local.template import TEMPLATE_PATH, Stack, load
+from infra.local.template import TEMPLATE_PATH, Stack, lambda_python, load
 from infra.ops import dlq
 from services.common.config import shared_fixtures
 
@@ -51,6 +52,15 @@ LOCAL_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
+
+
+def python_notice() -> str | None:
+    """What to tell the operator when the functions run here on another Python than on AWS."""
+    here, there = f"{sys.version_info.major}.{sys.version_info.minor}", lambda_python()
+    if here == there:
+        return None
+    return (f"the functions run on Python {here} here and on python{there} on AWS: with python{there} "
+            f"installed, `make clean` then `make demo` builds the venv on it")
 
 
 def default_source() -> str:

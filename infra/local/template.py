@@ -35,6 +35,18 @@ def function_handler(properties: dict[str, Any]) -> str:
     return properties["ImageConfig"]["Command"][0]
 
 
+def lambda_python(template: dict[str, Any] | None = None) -> str:
+    """The Python the zip functions run on AWS ("3.12" for `Runtime: python3.12`): one for them
+    all, since the deploy packages one set of dependencies for them."""
+    template = template if template is not None else load()
+    runtimes = {fn["Properties"]["Runtime"] for fn in template["Resources"].values()
+                if fn["Type"] == "AWS::Serverless::Function" and "Runtime" in fn["Properties"]}
+    runtimes |= {r for r in [template.get("Globals", {}).get("Function", {}).get("Runtime")] if r}
+    if len(runtimes) != 1:
+        raise ValueError(f"the zip functions must share one Runtime, not {sorted(runtimes)}")
+    return runtimes.pop().removeprefix("python")
+
+
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A YAML loader that turns CloudFormation short tags into their long form. On libyaml's
     parser where PyYAML has it: the pure-Python one took 0.2 s of every stack's start, 0.75 s
