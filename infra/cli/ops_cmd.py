@@ -127,20 +127,19 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
                                      "yes" if a["notifies"] else "no")
             out.print(states_table)
 
-    def trade_topic(sns: Any, aws_stack: str | None) -> tuple[str, dict[str, Any] | None]:
+    def trade_topic(aws_stack: str | None, region: str | None) -> tuple[Any, str, dict[str, Any] | None]:
+        """SNS and the trades topic: the AWS stack's, or the local stack's (attached before its
+        client is made, since attaching is what points the clients at the emulator)."""
         from infra.ops import trade_alerts
+        from services.common.aws import client
 
         state = None if aws_stack else attached()
+        sns = aws_client("sns", region) if aws_stack else client("sns")
         try:
-            return trade_alerts.topic_arn(sns, aws_stack or (state or {})["stack_name"]), state
+            return sns, trade_alerts.topic_arn(sns, aws_stack or (state or {})["stack_name"]), state
         except LookupError as exc:
             out.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
-
-    def sns_client(aws_stack: str | None, region: str | None) -> Any:
-        from services.common.aws import client
-
-        return aws_client("sns", region) if aws_stack else client("sns")
 
     @alerts_app.command("subscribe")
     def alerts_subscribe(
@@ -164,8 +163,7 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         except ValueError as exc:
             out.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
-        sns = sns_client(aws_stack, region)
-        topic, local = trade_topic(sns, aws_stack)
+        sns, topic, local = trade_topic(aws_stack, region)
         if aws_stack:
             if not email:
                 out.print("[red]--email is required on AWS[/red]")
@@ -192,8 +190,7 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         """The trade-alert subscriptions and their filters."""
         from infra.ops import trade_alerts
 
-        sns = sns_client(aws_stack, region)
-        topic, _ = trade_topic(sns, aws_stack)
+        sns, topic, _ = trade_topic(aws_stack, region)
         subs = trade_alerts.subscriptions(sns, topic)
         if as_json:
             print(json.dumps(subs))
@@ -213,8 +210,7 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         """Stop a trade-alert subscription."""
         from infra.ops import trade_alerts
 
-        sns = sns_client(aws_stack, region)
-        topic, _ = trade_topic(sns, aws_stack)
+        sns, topic, _ = trade_topic(aws_stack, region)
         try:
             out.print(f"unsubscribed {trade_alerts.unsubscribe(sns, topic, subscription)}")
         except LookupError as exc:

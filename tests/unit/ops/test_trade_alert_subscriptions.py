@@ -64,10 +64,13 @@ def test_locally_the_inbox_gets_only_the_trades_subscribed_to(aws, monkeypatch):
     from infra.cli import local_stack
 
     monkeypatch.setattr(local_stack, "read_state", lambda: {"stack_name": STACK, "alerts_inbox_url": aws["inbox"]})
-    monkeypatch.setattr(local_stack, "attach", lambda state: None)
+    # Attaching is what gives this process its region and endpoint: a client made before it fails.
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setattr(local_stack, "attach", lambda state: monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1"))
     cli("alerts", "subscribe", "--ticker", "NVDA", "--member", "P000197")
     subs = trade_alerts.subscriptions(aws["sns"], aws["topic"])
     assert len(subs) == 1 and subs[0]["protocol"] == "sqs"
+    assert json.loads(cli("alerts", "list", "--json").splitlines()[-1]) == subs
     other = {**TRADE, "transaction_key": "k2", "ticker": "AAPL"}
     assert publish_alerts.publish_trades(aws["sns"], aws["topic"], [TRADE, other]) == 2
     [alert] = read_inbox(aws["sqs"], aws["inbox"])
