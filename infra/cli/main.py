@@ -400,13 +400,14 @@ def _stack_requests(state: dict[str, Any]) -> dict[str, Any] | None:
     import urllib.request
 
     from infra.local.callers import by_caller
-    from services.ledger.queries import list_runs
+    from services.ledger.queries import documents_settled
 
     try:
         rows = json.loads(urllib.request.urlopen(f"{state['endpoint']}/_local/requests", timeout=5).read())  # noqa: S310
     except OSError:
         return None
-    documents = sum(int(r.get("docs_settled") or 0) for r in list_runs(1000))
+    # The counts start at zero at each `up`; the ledger's runs are kept across it.
+    documents = max(0, documents_settled() - int(state.get("documents_settled_at_start") or 0))
     stages = by_caller(rows)
     return {"documents": documents, "by_stage": {
         caller: {"requests": sum(actions.values()), "per_document": round(sum(actions.values()) / documents, 2) if documents else None,
@@ -417,7 +418,7 @@ def _print_requests(requests: dict[str, Any] | None) -> None:
     if not requests:
         return
     table = Table("stage", "requests", "per document", "busiest actions",
-                  title=f"AWS requests since the stack started ({requests['documents']} documents settled)")
+                  title=f"AWS requests since the stack started ({requests['documents']} documents settled since)")
     for stage, info in requests["by_stage"].items():
         busiest = ", ".join(f"{a} {n}" for a, n in list(info["actions"].items())[:4])
         table.add_row(stage, str(info["requests"]), str(info["per_document"] or "-"), busiest)

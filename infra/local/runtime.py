@@ -116,6 +116,7 @@ class LocalRuntime:
         self.mirror: MirrorServer | None = None
         self.reference: MirrorServer | None = None
         self.provisioned: Provisioned | None = None
+        self.settled_at_start = 0  # documents the ledger held settled when the emulator's request counts began
         self.stop_event = threading.Event()
         self.workers: FunctionWorkers | None = None
         self.stats: dict[str, InvocationStats] = {}
@@ -154,6 +155,10 @@ class LocalRuntime:
         self._configure_process()
         if self._owns_emulator and opts.state_dir:
             self.release_interrupted_work()
+            # Kept runs are not this start's: its request counts begin at zero, their documents must too.
+            from services.ledger.queries import documents_settled
+
+            self.settled_at_start = documents_settled()
         if pollers:
             self.start_pollers()
         if opts.http_port is not None:
@@ -475,4 +480,5 @@ class LocalRuntime:
             "http_url": self.http.url if self.http else None,
             "alerts_topic_arn": self.provisioned.alerts_topic_arn,
             "alerts_inbox_url": self.provisioned.alerts_inbox_url,
+            "documents_settled_at_start": self.settled_at_start,
         }

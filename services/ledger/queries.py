@@ -31,6 +31,11 @@ def list_runs(limit: int = 20) -> list[dict[str, Any]]:
     return [_plain(item) for item in RunItem.runs.query(RUN, scan_index_forward=False, limit=limit)]
 
 
+def documents_settled(limit: int = 1000) -> int:
+    """Documents settled, summed over the newest `limit` runs."""
+    return sum(int(r.get("docs_settled") or 0) for r in list_runs(limit))
+
+
 def get_run(run_id: str) -> dict[str, Any] | None:
     items = list(query_kinds(LedgerTable, run_pk(run_id), consistent_read=True))
     run = next((i for i in items if isinstance(i, RunItem)), None)

@@ -37,7 +37,12 @@ def test_runs_and_dead_letter_commands_attach_to_the_running_stack(make_stack, m
 
     shown = _cli(tmp_path, "runs", "show", run_id, "--json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout.strip().splitlines()[-1])["status"] == "succeeded"
+    run = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert run["status"] == "succeeded"
+    # The one run since the stack started: its documents are what the requests are divided by.
+    requests = run["aws_requests"]
+    assert requests["documents"] == run["docs_settled"] > 0
+    assert requests["by_stage"]["fetch"]["per_document"] > 0 and requests["by_stage"]["extract"]["per_document"] > 0
 
     dead = _cli(tmp_path, "dlq", "list", "--json")
     assert dead.returncode == 0, dead.stderr
