@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from infra.cli import local_stack
 from infra.cli.console import console, out
@@ -356,7 +356,9 @@ def runs_list(limit: int = 20, as_json: Annotated[bool, typer.Option("--json")] 
     if as_json:
         print(json.dumps([_summary(r) for r in runs]))
         return
-    table = Table("run_id", "status", "trigger", "years", "documents", "started", "duration_s")
+    # Whole ids however narrow the terminal: they are what `runs show` takes.
+    table = Table(Column("run_id", no_wrap=True, min_width=max((len(r["run_id"]) for r in runs), default=None)),
+                  "status", "trigger", "years", "documents", "started", "duration_s")
     for r in runs:
         s = _summary(r)
         table.add_row(s["run_id"], s["status"], r.get("trigger", ""), str(s["years"]),
@@ -445,7 +447,9 @@ def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False,
     if as_json:
         print(json.dumps([i.__dict__ for i in infos]))
         return
-    table = Table("dead-letter queue", "depth", "oldest (s)", "replays to",
+    # Whole names however narrow the terminal: they are what `dlq replay --queue` takes.
+    table = Table(Column("dead-letter queue", no_wrap=True, min_width=max((len(i.name) for i in infos), default=None)),
+                  "depth", "oldest (s)", "replays to",
                   caption=f"oldest: exact, or '≥' when the queue could not be read whole ({dlq.AGE_SCAN_LIMIT} at most): "
                           "the oldest of those read")
     for i in infos:

@@ -17,10 +17,11 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def _cli(state_dir: Path, *args: str, columns: int = 80) -> subprocess.CompletedProcess:
     # No AWS settings inherited: the command must take everything from the stack's state file.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {"DISCLOSURES_STATE_DIR": str(state_dir), "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    env |= {"DISCLOSURES_STATE_DIR": str(state_dir), "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "COLUMNS": str(columns)}
     return subprocess.run([sys.executable, "-m", "infra.cli.main", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
@@ -48,6 +49,11 @@ def test_runs_and_dead_letter_commands_attach_to_the_running_stack(make_stack, m
     assert dead.returncode == 0, dead.stderr
     queues = json.loads(dead.stdout.strip().splitlines()[-1])
     assert len(queues) == len(stack.describe()["dead_letter_queues"]) and all(q["depth"] == 0 for q in queues)
+
+    # In a narrow terminal the tables keep whole what the next command takes: run ids, queue names.
+    assert run_id in _cli(tmp_path, "runs", "list", columns=60).stdout
+    shown_queues = _cli(tmp_path, "dlq", "list", columns=60).stdout
+    assert all(q["name"] in shown_queues for q in queues), shown_queues
 
 
 def test_commands_without_a_stack_say_how_to_start_one(tmp_path):
