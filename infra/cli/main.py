@@ -176,7 +176,8 @@ def up(
         state = local_stack.read_state()
         wanted = str(Path(source).resolve()) if source and Path(source).is_dir() else source
         if not wanted or wanted == state.get("source"):
-            console.print(f"already up (pid {state['pid']}) at {state['endpoint']}: one stack per state folder")
+            console.print(f"already up (pid {state['pid']}): one stack per state folder")
+            _print_stack(state)
             return
         # Another source on a running stack: restart it on the new one; its state stays (the
         # mirror keeps its port, so filings queued meanwhile are fetched from the new source).
@@ -188,13 +189,17 @@ def up(
     args = (["--source", source] if source else []) + ["--port", str(port), "--http-workers", str(http_workers)]
     with console.status("starting the local stack"):
         state = local_stack.start_detached(args)
-    out.print(f"website   {state['http_url']}/\napi       {state['http_url']}/v1/summary\n"
-              f"openapi   {state['http_url']}/openapi.json\nemulator  {state['endpoint']}\n"
-              f"clerk     {state['source_url']}\nstate     {local_stack.STATE_DIR}")
+    _print_stack(state)
     from infra.local.runtime import python_notice
 
     if notice := python_notice():
         console.print(f"[yellow]{notice}[/yellow]")
+
+
+def _print_stack(state: dict[str, Any]) -> None:
+    out.print(f"website   {state['http_url']}/\napi       {state['http_url']}/v1/summary\n"
+              f"openapi   {state['http_url']}/openapi.json\nemulator  {state['endpoint']}\n"
+              f"clerk     {state['source_url']}\nstate     {local_stack.STATE_DIR}")
 
 
 @app.command()
@@ -347,7 +352,8 @@ def _ledger_wait(run_id: str, timeout: float, on_progress) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- ledger
 @runs_app.command("list")
-def runs_list(limit: int = 20, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def runs_list(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 20,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recent runs, newest first."""
     from services.ledger.queries import list_runs
 

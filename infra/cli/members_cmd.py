@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from infra.cli.console import out
+from infra.cli.console import console, out
 
 members_app = typer.Typer(help="Filers and their resolution to House members.", no_args_is_help=True)
 
@@ -28,7 +28,11 @@ def register(app: typer.Typer, attach) -> None:
         from services.common.config import settings
 
         attach()
-        found = read_live(client("s3"), settings().gold_bucket, year, filing_type)
+        try:
+            found = read_live(client("s3"), settings().gold_bucket, year, filing_type)
+        except LookupError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
         if as_json:
             print(json.dumps(None if found is None else as_dicts(found)))
             return

@@ -64,8 +64,12 @@ def print_cost(run: dict[str, Any]) -> None:
     for line in estimate.lines:
         table.add_row(line.service, line.item, f"{line.quantity:,.6g}", line.unit, f"{line.usd:.6f}")
     out.print(table)
-    projection = monthly_projection([run])
-    out.print(f"projected month at {projection['runs_per_month']} such runs, with fixed costs and the free tier: "
+    print_projection(monthly_projection([run]), "such runs")
+
+
+def print_projection(projection: dict[str, Any], runs: str) -> None:
+    """The month's projection: its total, by service, and the free tier it uses."""
+    out.print(f"projected month at {projection['runs_per_month']} {runs}, with fixed costs and the free tier: "
               f"[bold]${projection['total_usd']:.2f}[/bold]  "
               + "  ".join(f"{k}={v:.4f}" for k, v in projection["by_service"].items()))
     out.print("free tier used: " + "  ".join(f"{k}={v}%" for k, v in projection["free_tier_used"].items()))
@@ -239,5 +243,4 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         for r in per_run:
             table.add_row(r["run_id"], r["status"] or "", f"{r['usd']:.4f}")
         out.print(table)
-        out.print(f"projected month: [bold]${projection['total_usd']:.2f}[/bold]  {projection['by_service']}")
-        out.print(f"free tier used: {projection['free_tier_used']}")
+        print_projection(projection, f"runs like the last {len(per_run)}")

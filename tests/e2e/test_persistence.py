@@ -99,8 +99,9 @@ def test_a_run_interrupted_by_a_crash_finishes_after_up(make_stack, mirror_dir, 
         restarted = _cli(state_dir, "up", "--source", str(mirror_dir), "--port", "0")
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
         second = _cli(state_dir, "up", "--source", str(mirror_dir), "--port", "0")
-        assert "already up" in second.stdout + second.stderr
         state = json.loads((state_dir / "stack.json").read_text())
+        assert "already up" in second.stdout + second.stderr
+        assert f"website   {state['http_url']}/" in second.stdout  # where the running one is
         deadline = time.monotonic() + 240
         while _run_item(state, run_id).get("status") not in ("succeeded", "failed") and time.monotonic() < deadline:
             time.sleep(0.5)

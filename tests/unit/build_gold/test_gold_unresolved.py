@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import boto3
+import pytest
 import yaml
 from moto import mock_aws
 
@@ -53,6 +54,8 @@ def test_read_from_the_live_version(mirror_silver, legislators_bytes):
         assert built.published
         found = read_live(s3, "gold", 2025)
         greene = [u for u in read_live(s3, "gold", 2025, "P") or []]
+        with pytest.raises(LookupError, match="holds no year 1999 \\(it holds 2025\\)"):
+            read_live(s3, "gold", 1999)  # not "every filer resolved"
     # Greene's PTRs resolve through the history file: in the small mirror no PTR filer is left.
     assert found is not None and greene == [] and all("P" not in u.filing_types for u in found)
     assert {u.reason for u in found} <= {"no current or former House member has this name and seat"}

@@ -38,6 +38,19 @@ def test_run_cost_prices_the_ledger_counts():
     assert 0 < projection["free_tier_used"]["lambda_gb_s_pct"] < 100
 
 
+def test_the_projection_prints_each_service_and_free_tier_as_name_and_value():
+    from infra.cli.console import out
+    from infra.cli.ops_cmd import print_projection
+
+    projection = cost.monthly_projection([FULL_RUN])
+    with out.capture() as printed:
+        print_projection(projection, "runs like the last 1")
+    text = printed.get()
+    assert "projected month at 30 runs like the last 1" in text and f"${projection['total_usd']:.2f}" in text
+    assert "{" not in text and f"Lambda={projection['by_service']['Lambda']:.4f}" in text
+    assert f"lambda_gb_s_pct={projection['free_tier_used']['lambda_gb_s_pct']}%" in text
+
+
 def test_month_to_date_counts_only_this_month():
     from datetime import UTC, datetime
 
