@@ -2,9 +2,9 @@
 
 Every function of the template runs from the same code: the `services/` and `events/`
 packages plus the runtime dependencies of pyproject.toml, installed for the Lambda platform
-(the template's Python, python3.12, on arm64, manylinux wheels only). The zip is deterministic (sorted entries, fixed
-timestamps and modes), so unchanged code gives the same bytes, the same content-addressed S3
-key and therefore no new function version on the next deploy.
+(the template's Python, python3.12, on arm64, manylinux wheels only). The zip is deterministic
+(sorted entries, fixed timestamps and modes), so unchanged code gives the same bytes, the same
+content-addressed S3 key and therefore no new function version on the next deploy.
 
 The OCR function is the exception: it runs a container image (infra/ocr/Dockerfile, Debian's
 Tesseract), built and pushed by `make ocr-image`; the template receives its URI as the
