@@ -149,7 +149,9 @@ class GoldRejected(_Detail):
 
 class ApiPublished(_Detail):
     gold_version: str
-    objects: int
+    objects: int = Field(description="Objects of this version on the site: answers and static files")
+    written: int = Field(0, description="Objects this publication wrote: only those that changed; 0 when the "
+                                        "version was already published")
 
 
 class RunSucceeded(_Detail):

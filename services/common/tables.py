@@ -202,6 +202,7 @@ class RunItem(LedgerTable):
     final_announced_at = UnicodeAttribute(null=True)  # set once run.succeeded / run.failed is published
     finished_at = UnicodeAttribute(null=True)
     gold_version = UnicodeAttribute(null=True)
+    api_written = NumberAttribute(null=True)  # site objects the publication that ended the run wrote (cost model)
 
     runs = RunsIndex()
     active_runs = ActiveRunsIndex()

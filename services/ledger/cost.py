@@ -45,7 +45,7 @@ ASSUMED_S = {"discover_per_year": 8.0, "build_gold": 60.0, "publish_api": 30.0, 
 PDF_BYTES = 150_000          # average bronze PDF
 SILVER_BYTES = 25_000        # document.json (page text included) per extracted document
 GOLD_OBJECTS = 30            # objects a Gold version writes
-API_OBJECTS = 2_000          # answers a version writes under its own prefix, for a run whose ledger has no count of them
+API_OBJECTS = 2_000          # objects a new version writes, for a run whose ledger has no count of them
 LOG_BYTES_PER_INVOCATION = 2_000
 CUSTOM_METRICS = 27          # docs/observability.md lists them (a test keeps this in step)
 ALARMS = 28                  # every alarm of the template (a test keeps this in step)
@@ -100,8 +100,8 @@ def run_usage(run: dict[str, Any]) -> dict[str, float]:
     ocr = _n(counts, "ocr_extracted", "ocr_failed")
     stored = _n(counts, "fetch_stored")
     gold = 1 if (run.get("gold_version") or run.get("status") == "succeeded") else 0
-    # What publish_api wrote (only the answers that changed), as the ledger recorded it at the run's end.
-    api_objects = _n(counts, "api_objects") if "api_objects" in counts else gold * API_OBJECTS
+    # What publish_api wrote (only the objects that changed), as the ledger recorded it at the run's end.
+    api_written = int(run["api_written"]) if run.get("api_written") is not None else gold * API_OBJECTS
     # run.requested, run.discovered per year, a filing and a fetch outcome per document, an extract
     # outcome, then settled, gold, api and the final status.
     events = 1 + years + dispatched + fetched + extracted + ocr + 4
@@ -131,7 +131,7 @@ def run_usage(run: dict[str, Any]) -> dict[str, float]:
         "lambda_gb_s": round(gb_s, 3),
         "sqs_requests": 3 * messages,  # send, receive, delete
         "sns_publishes": events,
-        "s3_puts": stored + 2 * extracted + 2 * ocr + years + gold * GOLD_OBJECTS + api_objects,
+        "s3_puts": stored + 2 * extracted + 2 * ocr + years + gold * GOLD_OBJECTS + api_written,
         "s3_gets": extracted + 2 * ocr + 2 * extracted * gold + years,
         # Ledger transactions count twice, plus the run item's copy in the runs index (projects
         # every attribute, so each counter update writes it; active-runs is keys-only); watermarks;

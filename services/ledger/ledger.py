@@ -190,7 +190,7 @@ class Ledger:
         handler = handlers.get(type(detail))
         result = handler(event, detail) if handler else []
         if event.event_type == COMPLETES_ON:
-            return self._finish(event.run_id, detail.gold_version, detail.objects)
+            return self._finish(event.run_id, detail.gold_version, detail.written)
         if isinstance(result, list):
             return result
         # A duplicate (result False) may be the redelivery of one whose worker died after its
@@ -441,10 +441,10 @@ class Ledger:
         settled = RunDocumentsSettled(years=list(run.years or []), documents=int(run.docs_expected or 0), counts=counts)
         return Envelope.build(settled, run_id=run.run_id, source=SERVICE)
 
-    def _finish(self, run_id: str, gold_version: str, api_objects: int) -> list[Envelope]:
+    def _finish(self, run_id: str, gold_version: str, api_written: int) -> list[Envelope]:
         """The run's end, on the site's publication of its Gold version. That version is written
         here too: `gold.published` may reach another ledger invocation later than this; so is the
-        number of API objects the publication wrote (`api_objects`, for the cost model)."""
+        number of objects the publication wrote (`api_written`, for the cost model)."""
         run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
         counts = {k: int(v) for k, v in (run.counts.as_dict() if run.counts else {}).items()}
         failed_indexes = counts.get("index_failed", 0)
@@ -453,10 +453,10 @@ class Ledger:
         # A run the watchdog failed can still complete once its dead letters are replayed; a running
         # one is a rebuild whose gold.requested is not recorded yet, as in _gold_rejected.
         return self.finish(run_id, status, reason, expected=("running", "settled", "failed"),
-                           gold_version=gold_version, api_objects=api_objects)
+                           gold_version=gold_version, api_written=api_written)
 
     def finish(self, run_id: str, status: str, reason: str | None, expected: str | tuple[str, ...],
-               gold_version: str | None = None, api_objects: int | None = None) -> list[Envelope]:
+               gold_version: str | None = None, api_written: int | None = None) -> list[Envelope]:
         """Move the run to its final status once; return run.succeeded / run.failed to announce."""
         expected = (expected,) if isinstance(expected, str) else expected
         run = RunItem.get(*RunItem.KIND.key(run_id=run_id), consistent_read=True)
@@ -467,8 +467,8 @@ class Ledger:
                    RunItem.failure_reason.set(reason) if reason else RunItem.failure_reason.remove()]
         if gold_version:
             actions.append(RunItem.gold_version.set(gold_version))
-        if api_objects is not None:
-            actions.append(RunItem.counts["api_objects"].set(api_objects))
+        if api_written is not None:
+            actions.append(RunItem.api_written.set(api_written))
         if not update_if((run_item(run_id), actions, RunItem.status.is_in(*expected))):
             # Already ended: a redelivery. Its end is announced again if its publish failed.
             return self.unannounced_end(run_id, status)

@@ -38,7 +38,8 @@ def publish_api(event: GoldPublishedEvent, record: Any = None) -> list[Envelope]
                "deleted": result.deleted, "already_published": result.already_published, "alerts_sent": result.alerts_sent, "run_id": event.run_id},
     )  # fmt: skip
     # Announced every time, also for a version already published: the run waiting on it settles.
-    return [stage.reply(event, ApiPublished(gold_version=result.gold_version, objects=result.objects))]
+    return [stage.reply(event, ApiPublished(gold_version=result.gold_version, objects=result.objects,
+                                                written=result.written))]
 
 
 stage: Stage[GoldPublishedEvent] = Stage(SERVICE, accepts=[GoldPublishedEvent], work=publish_api)

@@ -75,11 +75,12 @@ def test_an_event_with_an_invalid_detail_cannot_reach_the_ledger(ledger_table):
     assert list(LedgerTable.scan()) == []
 
 
-def _published(ledger: Ledger, rid: str, objects: int = 1) -> list[Envelope]:
-    return ledger.apply(Envelope.build(ApiPublished(gold_version="v1", objects=objects), run_id=rid, source="publish_api"))
+def _published(ledger: Ledger, rid: str, written: int = 1) -> list[Envelope]:
+    published = ApiPublished(gold_version="v1", objects=2_000, written=written)
+    return ledger.apply(Envelope.build(published, run_id=rid, source="publish_api"))
 
 
-def test_a_run_keeps_how_many_api_objects_its_publication_wrote_and_prices_them(ledger_table):
+def test_a_run_keeps_how_many_objects_its_publication_wrote_and_prices_them(ledger_table):
     from services.ledger.cost import API_OBJECTS, run_usage
     from services.ledger.queries import get_run
 
@@ -88,10 +89,10 @@ def test_a_run_keeps_how_many_api_objects_its_publication_wrote_and_prices_them(
     settle(ledger, rid)
     before = get_run(rid)
     assert before is not None
-    _published(ledger, rid, objects=184)
-    _published(ledger, rid, objects=184)  # a redelivery changes nothing
+    _published(ledger, rid, written=184)
+    _published(ledger, rid, written=0)  # a redelivery: it wrote nothing, and changes nothing
     run = get_run(rid)
-    assert run is not None and run["counts"]["api_objects"] == 184
+    assert run is not None and run["api_written"] == 184 and "api_written" not in run["counts"]
     # Priced as written, not as the model's guess for a run that has no count.
     assert run_usage(run)["s3_puts"] - run_usage({**before, "status": "succeeded"})["s3_puts"] == 184 - API_OBJECTS
 

@@ -269,8 +269,10 @@ def test_handler_publishes_and_announces(stack, monkeypatch):
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}  # redelivery: no change
     assert [e.event_type for e in sent] == ["api.published", "api.published"]
-    assert sent[0].detail == ApiPublished(gold_version=build.version,
-                                          objects=_json(stack["s3"], keys.SITE_META_KEY)["objects"])
+    objects = _json(stack["s3"], keys.SITE_META_KEY)["objects"]
+    # The first wrote every object and the meta that flips to it; the redelivery wrote nothing.
+    assert sent[0].detail == ApiPublished(gold_version=build.version, objects=objects, written=objects + 1)
+    assert sent[1].detail == ApiPublished(gold_version=build.version, objects=objects, written=0)
     assert sent[0].run_id == "run-1"
 
     # A bad record next to a good one is reported alone; the good one is still published.
