@@ -3,7 +3,7 @@
 # The functions run on python3.12 on AWS (the template's Runtime), so the venv, the tests and the
 # local stack use it where the machine has one (on PATH, or installed by pyenv), else python3.
 PYTHON ?= $(shell for p in python3.12 "$$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12; do \
-	"$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; echo python3)
+	"$$p" -c 'import venv, ensurepip' 2>/dev/null && { echo "$$p"; exit; }; done; echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -23,14 +23,14 @@ def register(app: typer.Typer, attach) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Filers of a year that matched no member (live Gold), with the reason; PTR filers first."""
-        from services.build_gold.unresolved import as_dicts, read_live
+        from services.build_gold.unresolved import YearNotInVersion, as_dicts, read_live
         from services.common.aws import client
         from services.common.config import settings
 
         attach()
         try:
             found = read_live(client("s3"), settings().gold_bucket, year, filing_type)
-        except LookupError as exc:
+        except YearNotInVersion as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
         if as_json:

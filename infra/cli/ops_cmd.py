@@ -243,4 +243,4 @@ def register(app: typer.Typer, attached: Callable[[], dict[str, Any]]) -> None:
         for r in per_run:
             table.add_row(r["run_id"], r["status"] or "", f"{r['usd']:.4f}")
         out.print(table)
-        print_projection(projection, f"runs like the last {len(per_run)}")
+        print_projection(projection, f"runs like the last {len(per_run)}" if per_run else "runs (no run has ended yet)")

@@ -60,7 +60,7 @@ def python_notice() -> str | None:
     if here == there:
         return None
     return (f"the functions run on Python {here} here and on python{there} on AWS: with python{there} "
-            f"installed, `make clean` then `make demo` builds the venv on it")
+            f"installed, `rm -rf .venv` then `make demo` builds the venv on it")
 
 
 def default_source() -> str:

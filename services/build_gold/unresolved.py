@@ -67,14 +67,17 @@ def unresolved_filers(
     return found
 
 
+class YearNotInVersion(LookupError):
+    """The live version holds no such year: no filer of it is resolved or not."""
+
+
 def read_live(s3: Any, gold_bucket: str, year: int, filing_type: str | None = None) -> list[UnresolvedFiler] | None:
-    """The live Gold version's unresolved filers of a year; None before any version is live.
-    LookupError: the live version holds no such year (no filer of it is resolved or not)."""
+    """The live Gold version's unresolved filers of a year; None before any version is live."""
     pointer = read_pointer(s3, gold_bucket)
     if pointer is None:
         return None
     if year not in pointer.manifest.years:
-        raise LookupError(f"the live Gold version {pointer.manifest.version} holds no year {year} "
+        raise YearNotInVersion(f"the live Gold version {pointer.manifest.version} holds no year {year} "
                           f"(it holds {', '.join(map(str, sorted(pointer.manifest.years))) or 'none'})")
     tables = pointer.manifest.tables
     members = [objects.read_parquet(s3, gold_bucket, k, schemas.DIM_MEMBER) for k in tables["dim_member"]]

@@ -31,9 +31,9 @@ def list_runs(limit: int = 20) -> list[dict[str, Any]]:
     return [_plain(item) for item in RunItem.runs.query(RUN, scan_index_forward=False, limit=limit)]
 
 
-def documents_settled(limit: int = 1000) -> int:
-    """Documents settled, summed over the newest `limit` runs."""
-    return sum(int(r.get("docs_settled") or 0) for r in list_runs(limit))
+def documents_settled() -> int:
+    """Documents settled, summed over every run (one query of the runs index, paged)."""
+    return sum(int(run.docs_settled or 0) for run in RunItem.runs.query(RUN, attributes_to_get=["docs_settled"]))
 
 
 def get_run(run_id: str) -> dict[str, Any] | None:

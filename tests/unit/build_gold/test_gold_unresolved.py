@@ -13,7 +13,7 @@ from moto import mock_aws
 from services.build_gold.build import build
 from services.build_gold.compact import compact_year
 from services.build_gold.transform import SilverTables, build_gold_tables
-from services.build_gold.unresolved import read_live, unresolved_filers
+from services.build_gold.unresolved import YearNotInVersion, read_live, unresolved_filers
 from services.common import keys
 
 
@@ -54,7 +54,7 @@ def test_read_from_the_live_version(mirror_silver, legislators_bytes):
         assert built.published
         found = read_live(s3, "gold", 2025)
         greene = [u for u in read_live(s3, "gold", 2025, "P") or []]
-        with pytest.raises(LookupError, match="holds no year 1999 \\(it holds 2025\\)"):
+        with pytest.raises(YearNotInVersion, match="holds no year 1999 \\(it holds 2025\\)"):
             read_live(s3, "gold", 1999)  # not "every filer resolved"
     # Greene's PTRs resolve through the history file: in the small mirror no PTR filer is left.
     assert found is not None and greene == [] and all("P" not in u.filing_types for u in found)

