@@ -176,6 +176,8 @@ def main() -> None:
           f"(ratio {own_cpu / max(work['seconds'], 1e-9):.2f}: the pipeline's own code, without the waits on the emulator)")
     # Busy time a function spent off its own CPU: waits for a CPU on a full machine (each function
     # has its own on AWS), and waits on the emulator, the Clerk mirror or the handler's own threads.
+    # CPU is the whole process's, the wait the invoking thread's: the pool threads of build_gold and
+    # publish_api (small beside fetch and extract) add CPU whose waits fall in the third figure.
     print(f"handler busy time split running {cpu:.1f} s (CPU), waiting for a CPU {cpu_wait:.1f} s, "
           f"waiting on the emulator, the mirror or own threads {total_busy - cpu - cpu_wait:.1f} s")
     print("by service (CPU, wait for a CPU, of busy)  " + "  ".join(
