@@ -68,9 +68,13 @@ def _watch(runtime_wait, run_id: str, timeout: float, show: bool) -> dict[str, A
     """Wait for a run with a progress bar of settled documents."""
     if not show:
         return runtime_wait(run_id, timeout, None)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[detail]}"), console=console, transient=False) as progress:
-        task = progress.add_task(f"run {run_id}", total=None, detail="waiting for discover")
+    # The run id stays whole and the detail wraps: in a log (no terminal: 80 columns) both were cut.
+    description = f"run {run_id}"
+    with Progress(TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True, min_width=len(description))),
+                  BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[detail]}", table_column=Column(overflow="fold")),
+                  console=console, transient=False) as progress:
+        task = progress.add_task(description, total=None, detail="waiting for discover")
 
         def update(run: dict[str, Any]) -> None:
             counts = run.get("counts", {})

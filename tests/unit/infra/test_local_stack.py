@@ -42,3 +42,21 @@ def test_a_pid_file_naming_another_process_is_not_an_orphan_of_ours(tmp_path):
     (tmp_path / PID_FILE).write_text(json.dumps({"pid": os.getpid(), "port": 1}))
     assert recorded_emulator(tmp_path) is None
     assert stop_orphan(tmp_path) is False and not (tmp_path / PID_FILE).exists()
+
+
+def test_the_progress_of_a_run_keeps_its_id_and_counts_whole_in_80_columns(monkeypatch):
+    from infra.cli import main
+
+    run_id = "20261203T181712Z-1c94dd01"
+    run = {"run_id": run_id, "status": "succeeded", "docs_expected": 32, "docs_settled": 32,
+           "counts": {"fetch_stored": 29, "extract_extracted": 20, "extract_needs_ocr": 9, "fetch_failed": 3}}
+
+    def wait(asked, timeout, update):
+        update(run)
+        return run
+
+    monkeypatch.setattr(main.console, "width", 80)
+    with main.console.capture() as shown:
+        assert main._watch(wait, run_id, 10, show=True) == run
+    text = " ".join(shown.get().split())  # the detail may wrap onto more lines
+    assert f"run {run_id}" in text and "32/32" in text and "failed 3" in text
