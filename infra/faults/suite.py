@@ -33,6 +33,11 @@ BUCKETS = ("BRONZE_BUCKET", "SILVER_BUCKET", "GOLD_BUCKET", "SITE_BUCKET")
 # Enough real filings that the kill lands mid-run.
 REAL_YEAR = SHARED_MIRROR.parent / "mirror-2025" / "public_disc" / "ptr-pdfs" / str(YEAR)
 KILL_DOCUMENTS = 40
+# The poison scenario's local clock: three times the usual, as the e2e DLQ tests run. A poison is
+# dead-lettered after maxReceiveCount visibility timeouts, and the template's longest (the OCR and
+# Gold queues' 5400 s) are 90 s each at the usual 60x: 30 s here.
+POISON_TIME_SCALE = 180.0
+PARK_SLACK_S = 30.0  # beyond the queues' own timeouts: polls, and a loaded machine
 SCANNED = "8221223"  # a one-page paper PTR of 2025: the OCR stage reads it
 
 
@@ -95,8 +100,9 @@ class Harness:
             self.mirror.stop()
         self.emulator.stop()
 
-    def fresh(self, name: str, documents: dict[str, bytes | None], **mirror: Any) -> LocalRuntime:
-        """Reset the emulator and start a stack on a new mirror."""
+    def fresh(self, name: str, documents: dict[str, bytes | None], time_scale: float | None = None,
+              **mirror: Any) -> LocalRuntime:
+        """Reset the emulator and start a stack on a new mirror (on a faster local clock if asked)."""
         for stack in self.stacks:
             stack.stop()
         self.stacks = []
@@ -104,14 +110,17 @@ class Harness:
             self.mirror.stop()
         self.emulator.reset()
         self.mirror = MirrorServer(build_mirror(self.workdir / name, documents, **mirror)).start()
-        return self.attach()
+        return self.attach(time_scale)
 
-    def attach(self) -> LocalRuntime:
+    def attach(self, time_scale: float | None = None) -> LocalRuntime:
         """A stack on the current emulator and mirror, keeping what the emulator holds."""
         assert self.mirror
         # The handlers log the faults they meet; the table says what happened, so keep stdout for it.
-        stack = LocalRuntime(RuntimeOptions(source=self.mirror.url, endpoint=self.emulator.endpoint, alarms=False,
-                                            env={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}))
+        options = RuntimeOptions(source=self.mirror.url, endpoint=self.emulator.endpoint, alarms=False,
+                                 env={"POWERTOOLS_LOG_LEVEL": "CRITICAL"})
+        if time_scale:
+            options.time_scale = time_scale
+        stack = LocalRuntime(options)
         stack.start()
         self.stacks.append(stack)
         return stack
@@ -172,6 +181,19 @@ def dlq_depths(stack: LocalRuntime) -> dict[str, int]:
 def work_queues(stack: LocalRuntime) -> dict[str, str]:
     """Every queue that has a DLQ (all the template's work queues), by short name."""
     return {url.rsplit("/", 1)[1].rsplit("-", 1)[-1]: url for url in stack.provisioned.dead_letter_queues}  # type: ignore[union-attr]
+
+
+def parking_time(stack: LocalRuntime) -> float:
+    """How long a message every delivery fails takes, at most, to reach its DLQ: the slowest work
+    queue's visibility timeout times its maxReceiveCount, plus slack."""
+    sqs = stack.client("sqs")
+    longest = 0.0
+    for url in work_queues(stack).values():
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
+        attributes = attributes["Attributes"]
+        receives = json.loads(attributes["RedrivePolicy"])["maxReceiveCount"]
+        longest = max(longest, int(attributes["VisibilityTimeout"]) * int(receives))
+    return longest + PARK_SLACK_S
 
 
 def wait_for(predicate: Callable[[], Any], timeout_s: float) -> Any:
@@ -304,7 +326,7 @@ def duplicates_and_poison(h: Harness) -> Iterator[Row]:
     """A good run, then on every queue: duplicates (nothing may change), then a poison message
     (it parks in that queue's DLQ, and a replay neither loses nor doubles it)."""
     stack = h.fresh("duplicates", {**{d: good_pdf(d) for d in GOOD},
-                                   SCANNED: (REAL_YEAR / f"{SCANNED}.pdf").read_bytes()})
+                                   SCANNED: (REAL_YEAR / f"{SCANNED}.pdf").read_bytes()}, time_scale=POISON_TIME_SCALE)
     run_id = stack.request_run([YEAR])
     run = stack.wait_for_run(run_id, timeout_s=240)
     runs = [run_id]
@@ -331,9 +353,10 @@ def duplicates_and_poison(h: Harness) -> Iterator[Row]:
     before = snapshot(stack, runs)
     for url in queues.values():
         sqs.send_message(QueueUrl=url, MessageBody="poison: not an event")
-    parked = wait_for(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues) and d, 120)
+    parking = parking_time(stack)
+    parked = wait_for(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues) and d, parking)
     replayed = stack.replay_dlqs()
-    wait_for(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues), 120)
+    wait_for(lambda: (d := dlq_depths(stack)) and all(d.get(q, 0) >= 1 for q in queues), parking)
     stack.wait_idle()
     again = dlq_depths(stack)
     changed = diff(before, snapshot(stack, runs))
