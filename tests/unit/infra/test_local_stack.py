@@ -60,3 +60,8 @@ def test_the_progress_of_a_run_keeps_its_id_and_counts_whole_in_80_columns(monke
         assert main._watch(wait, run_id, 10, show=True) == run
     text = " ".join(shown.get().split())  # the detail may wrap onto more lines
     assert f"run {run_id}" in text and "32/32" in text and "failed 3" in text
+
+
+def test_runs_list_refuses_a_limit_under_one_before_looking_for_a_stack():
+    result = CliRunner().invoke(app, ["runs", "list", "--limit", "0"])
+    assert result.exit_code == 2 and "--limit" in result.output
