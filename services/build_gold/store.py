@@ -15,11 +15,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from services.build_gold.compact import SilverFailure, SilverObject
-from services.common import keys, objects
+from services.common import aws, keys, objects
 from services.common.documents import GoldManifest, Pointer
 
 _DOCUMENT_FILE = "/document.json"
-_READERS = 16  # within the shared client's connection pool (services/common/aws.py)
 
 
 class PointerConflict(RuntimeError):
@@ -41,9 +40,9 @@ def read_filings(s3: Any, bucket: str, year: int) -> tuple[Any, list[SilverFailu
 def read_documents(s3: Any, bucket: str, year: int) -> tuple[list[SilverObject], list[SilverFailure]]:
     """Every per-document record of a year, in key order; unparseable objects come back as failures.
 
-    Read `_READERS` at a time: a year is about 1,600 objects, and one GET after another waited
+    Read `aws.CONCURRENT_REQUESTS` at a time: a year is about 1,600 objects, and one GET after another waited
     out S3's latency (tens of milliseconds on AWS) 1,600 times. Each is parsed where it was read,
-    so no more than `_READERS` raw bodies are held at once."""
+    so no more than that many raw bodies are held at once."""
 
     def read(key: str) -> SilverObject | SilverFailure:
         data = objects.get_bytes(s3, bucket, key)
@@ -56,7 +55,7 @@ def read_documents(s3: Any, bucket: str, year: int) -> tuple[list[SilverObject],
 
     wanted = sorted(k for k in objects.list_keys(s3, bucket, keys.documents_year_prefix(year))
                     if k.endswith(_DOCUMENT_FILE))  # not page text and other per-document files
-    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+    with ThreadPoolExecutor(max_workers=aws.CONCURRENT_REQUESTS) as pool:
         results = list(pool.map(read, wanted))
     return ([r for r in results if isinstance(r, SilverObject)],
             [r for r in results if isinstance(r, SilverFailure)])

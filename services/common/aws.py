@@ -7,7 +7,10 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-_CONFIG = Config(retries={"mode": "standard"}, max_pool_connections=32)
+# How many requests a stage runs at once through one client (publish_api's writes, build_gold's
+# reads): half the client's connection pool, so the handler's other requests never wait for one.
+CONCURRENT_REQUESTS = 16
+_CONFIG = Config(retries={"mode": "standard"}, max_pool_connections=2 * CONCURRENT_REQUESTS)
 
 
 @cache

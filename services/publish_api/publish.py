@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.common import keys
+from services.common import aws, keys
 from services.common.documents import GoldManifest, SiteMeta, read_pointer, read_site_meta
 from services.publish_api import alerts, feeds
 from services.read_model import data
@@ -52,7 +52,6 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "website" / "static"
 CACHE_API = "public, max-age=60"
 CACHE_STATIC = "public, max-age=300"
 CACHE_META = "no-cache"
-_WRITERS = 16
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def _put_all(s3: Any, bucket: str, files: dict[str, tuple[bytes, str, str]], exi
         key, (body, content_type, cache_control) = item
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=cache_control)
 
-    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+    with ThreadPoolExecutor(max_workers=aws.CONCURRENT_REQUESTS) as pool:
         list(pool.map(put, todo))
     return len(todo)
 
