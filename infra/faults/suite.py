@@ -100,7 +100,7 @@ class Harness:
             self.mirror.stop()
         self.emulator.stop()
 
-    def fresh(self, name: str, documents: dict[str, bytes | None], time_scale: float | None = None,
+    def fresh(self, name: str, documents: dict[str, bytes | None], time_scale: float = RuntimeOptions.time_scale,
               **mirror: Any) -> LocalRuntime:
         """Reset the emulator and start a stack on a new mirror (on a faster local clock if asked)."""
         for stack in self.stacks:
@@ -112,15 +112,12 @@ class Harness:
         self.mirror = MirrorServer(build_mirror(self.workdir / name, documents, **mirror)).start()
         return self.attach(time_scale)
 
-    def attach(self, time_scale: float | None = None) -> LocalRuntime:
+    def attach(self, time_scale: float = RuntimeOptions.time_scale) -> LocalRuntime:
         """A stack on the current emulator and mirror, keeping what the emulator holds."""
         assert self.mirror
         # The handlers log the faults they meet; the table says what happened, so keep stdout for it.
-        options = RuntimeOptions(source=self.mirror.url, endpoint=self.emulator.endpoint, alarms=False,
-                                 env={"POWERTOOLS_LOG_LEVEL": "CRITICAL"})
-        if time_scale:
-            options.time_scale = time_scale
-        stack = LocalRuntime(options)
+        stack = LocalRuntime(RuntimeOptions(source=self.mirror.url, endpoint=self.emulator.endpoint, alarms=False,
+                                            env={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}, time_scale=time_scale))
         stack.start()
         self.stacks.append(stack)
         return stack

@@ -39,9 +39,9 @@ def lambda_python(template: dict[str, Any] | None = None) -> str:
     """The Python the zip functions run on AWS ("3.12" for `Runtime: python3.12`): one for them
     all, since the deploy packages one set of dependencies for them."""
     template = template if template is not None else load()
+    # Per function: SAM refuses Runtime in Globals beside the OCR function's image.
     runtimes = {fn["Properties"]["Runtime"] for fn in template["Resources"].values()
                 if fn["Type"] == "AWS::Serverless::Function" and "Runtime" in fn["Properties"]}
-    runtimes |= {r for r in [template.get("Globals", {}).get("Function", {}).get("Runtime")] if r}
     if len(runtimes) != 1:
         raise ValueError(f"the zip functions must share one Runtime, not {sorted(runtimes)}")
     return runtimes.pop().removeprefix("python")
