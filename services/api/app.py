@@ -24,9 +24,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import Field
 
 from services.api import models
-from services.api.models import USE_RESTRICTION
 from services.common import keys
 from services.common.aws import client
+from services.common.notice import USE_RESTRICTION
 from services.common.states import PublicStatus
 from services.ledger.dead_letters import DeadLetterSettings
 from services.read_model import data
@@ -284,7 +284,8 @@ def get_member(
 ) -> models.MemberDetail:
     d = store.data()
     if member_key not in d.members:
-        found = d.resolve_members(member_key) if member_key.upper() == member_key else set()
+        # A bioguide ID in any case; names are /v1/search's and `?member=`'s.
+        found = d.by_bioguide(member_key)
         if len(found) != 1:
             raise UnknownResource(f"no member with key '{member_key}'")
         member_key = found.pop()
@@ -466,6 +467,9 @@ def get_runs(limit: Annotated[int, Query(ge=1, le=200, description="How many run
 
 class ApiSettings(data.ReadModelSettings, DeadLetterSettings):
     api_response_cache: int = Field(4096, ge=0, description="Answers each instance keeps in memory (0: none)")
+    api_response_cache_mb: int = Field(
+        128, ge=0, description="Megabytes of answer bodies each instance keeps at most"
+    )
 
 
 def _dead_letter_queues() -> tuple[str, ...]:

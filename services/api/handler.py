@@ -2,8 +2,9 @@
 
 Every GET answer marked cacheable (`Cache-Control: public`) is a pure function of the live data
 version, the path and the query, so a warm function keeps the serialized responses of the
-current version (an LRU, `API_RESPONSE_CACHE` entries, 0 to turn it off) and answers a repeated
-request without routing, validating or serializing again. A new version empties it.
+current version (an LRU of at most `API_RESPONSE_CACHE` entries, 0 to turn it off, and of
+`API_RESPONSE_CACHE_MB` megabytes of bodies) and answers a repeated request without routing,
+validating or serializing again. A new version empties it.
 
 Every answer then gets the same finishing: an error is `no-store` (Powertools would say
 `no-cache` for a non-200 of a cacheable route); a 200 carries a strong ETag (a digest of its
@@ -23,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -34,8 +36,13 @@ logger, tracer, metrics = tools(SERVICE)
 
 
 class ResponseCache:
-    def __init__(self, size: int) -> None:
+    """At most `size` answers and `max_bytes` of their bodies, whichever binds first: a page of
+    500 trades is half a megabyte, and four thousand of them would not fit the function's memory."""
+
+    def __init__(self, size: int, max_bytes: int) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._version: str | None = None
@@ -46,12 +53,17 @@ class ResponseCache:
         if http.get("method", "GET") != "GET":
             return None
         params = event.get("queryStringParameters") or {}
-        return event.get("rawPath") or http.get("path") or "", "&".join(f"{k}={params[k]}" for k in sorted(params))
+        # Encoded again: the values arrive decoded, and `a=b%26c%3Dd` must not share `a=b&c=d`'s key.
+        return event.get("rawPath") or http.get("path") or "", urlencode(sorted(params.items()))
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, version: str, key: tuple[str, str]) -> dict[str, Any] | None:
         with self._lock:
             if version != self._version:
                 self._entries.clear()
+                self.bytes = 0
                 self._version = version
                 return None
             found = self._entries.get((version, *key))
@@ -63,16 +75,28 @@ class ResponseCache:
         headers = response.get("headers") or {}
         if response.get("statusCode") != 200 or not str(headers.get("Cache-Control", "")).startswith("public"):
             return
+        size = _body_bytes(response)
+        if size > self.max_bytes:
+            return
         with self._lock:
             if version != self._version:
                 return
+            replaced = self._entries.pop((version, *key), None)
+            if replaced is not None:
+                self.bytes -= _body_bytes(replaced)
             self._entries[(version, *key)] = response
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self.bytes += size
+            while len(self._entries) > self.size or self.bytes > self.max_bytes:
+                self.bytes -= _body_bytes(self._entries.popitem(last=False)[1])
+
+
+def _body_bytes(response: dict[str, Any]) -> int:
+    return len(response.get("body") or "")
 
 
 SETTINGS = ApiSettings
-cache = ResponseCache(ApiSettings.from_env().api_response_cache)
+_settings = ApiSettings.from_env()
+cache = ResponseCache(_settings.api_response_cache, _settings.api_response_cache_mb << 20)
 _resolving = threading.Lock()
 # /v1/health is no-store (its freshness moves with the clock), yet probes and dashboards ask it
 # many times a second: a warm function gives the answer it computed for the same data version
@@ -119,7 +143,7 @@ def lambda_handler(event: dict, context: Any) -> dict:
     """A cached answer is given before Powertools' per-invocation wrappers (context logging,
     tracing, the metrics flush): they cost about 40 us an answer, most of what a cached one
     costs, for an answer that logs, traces and counts nothing. Everything else is resolved."""
-    key = ResponseCache.key(event) if cache.size else None
+    key = ResponseCache.key(event) if cache.size and cache.max_bytes else None
     version = _live_version() if key else None
     health = key == (HEALTH_PATH, "")
     if key and version:

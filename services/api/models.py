@@ -11,18 +11,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.notice import USE_RESTRICTION
 from services.common.states import PublicStatus
-
-USE_RESTRICTION = (
-    "Use restriction (5 U.S.C. 13107): the financial disclosure data of the Clerk of the U.S. House "
-    "of Representatives may not be used for any unlawful purpose, for any commercial purpose other "
-    "than by news and communications media for dissemination to the general public, to determine or "
-    "establish the credit rating of any individual, or for use, directly or indirectly, in the "
-    "solicitation of money for any political, charitable, or other purpose."
-)
 
 Side = Literal["buy", "sell", "exchange"]
 TradeStatus = Literal["active", "amended", "deleted", "deletion", "duplicate"]
+
+
+# A sum of ranges is a range (services/build_gold/amounts.py).
+LOW_SUM = Field(
+    None, description="Dollars: the sum of the ranges' floors; null when no trade states an amount"
+)
+HIGH_SUM = Field(
+    None,
+    description="Dollars: the sum of the ranges' ceilings; null when no trade states an amount, or when one "
+    'range is open-ended ("Over $50,000,000"): the sum has no ceiling then',
+)
 
 
 class _Model(BaseModel):
@@ -80,6 +84,10 @@ class Trade(_Model):
         None, description="How a correction found its original: transaction_id, fields, ambiguous, not_found"
     )
     correction_score: float | None = None
+    correction_candidates: list[str] = Field(
+        default_factory=list,
+        description="Transaction keys of the earlier rows an ambiguous correction matched equally",
+    )
     duplicate_of: str | None = Field(None, description="Transaction key of the copy that counts")
     also_filed_in: list[str] = Field(default_factory=list, description="Other filings reporting this same trade")
     filer_kind: str | None = Field(None, description="member, candidate, officer or unresolved")
@@ -114,8 +122,8 @@ class MemberStats(_Model):
     trades: int = 0
     buys: int = 0
     sells: int = 0
-    amount_low_sum: float | None = None
-    amount_high_sum: float | None = None
+    amount_low_sum: float | None = LOW_SUM
+    amount_high_sum: float | None = HIGH_SUM
     tickers: int = 0
     ptr_filings: int = 0
     late_trades: int = 0
@@ -156,7 +164,7 @@ class MonthCount(_Model):
     trades: int
     buys: int
     sells: int
-    amount_high_sum: float | None = None
+    amount_high_sum: float | None = HIGH_SUM
     amount_mid_sum: float = Field(0.0, description="Dollars: the sum of each trade's range midpoint")
     buy_mid_sum: float = 0.0
     sell_mid_sum: float = 0.0
@@ -192,8 +200,8 @@ class Ticker(_Model):
     buys: int
     sells: int
     members: int
-    amount_low_sum: float | None = None
-    amount_high_sum: float | None = None
+    amount_low_sum: float | None = LOW_SUM
+    amount_high_sum: float | None = HIGH_SUM
     last_transaction_date: date | None = None
     last_disclosure_date: date | None = None
 
@@ -273,8 +281,8 @@ class TrendingTicker(_Model):
     trades: int
     buys: int
     sells: int
-    amount_low_sum: float | None = None
-    amount_high_sum: float | None = None
+    amount_low_sum: float | None = LOW_SUM
+    amount_high_sum: float | None = HIGH_SUM
 
 
 class Trending(_Model):
@@ -301,13 +309,15 @@ class Totals(_Model):
     trades: int
     buys: int
     sells: int
-    members_trading: int
+    members_trading: int = Field(
+        description="Members with trades, as /v1/members?traded=true counts them (candidates and officers are not members)"
+    )
     tickers: int
     filings: int
     ptr_filings: int
     late_trades: int
-    amount_low_sum: float | None = None
-    amount_high_sum: float | None = None
+    amount_low_sum: float | None = LOW_SUM
+    amount_high_sum: float | None = HIGH_SUM
     first_transaction_date: date | None = None
     last_transaction_date: date | None = None
     last_disclosure_date: date | None = None

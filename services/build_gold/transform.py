@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from services.build_gold import schemas
+from services.build_gold.amounts import amount_sums, ceiling
 from services.build_gold.corrections import TradeRow, reconcile
 from services.build_gold.members import Filer, MemberMatch, MemberResolver, member_key
 from services.common import states
@@ -415,11 +416,6 @@ def build_fact_transactions(
 # --- aggregates -------------------------------------------------------------------------------
 
 
-def _sum(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
-
-
 def build_trending_tickers(facts: list[dict[str, Any]]) -> pa.Table:
     """Tickers disclosed in the last 7/30/90 days, anchored on the latest disclosure (not today)."""
     dated = [f for f in facts if f["disclosure_date"] is not None and f["ticker"]]
@@ -434,7 +430,14 @@ def build_trending_tickers(facts: list[dict[str, Any]]) -> pa.Table:
             if start <= fact["disclosure_date"] <= anchor:
                 by_ticker[fact["ticker"]].append(fact)
         stats = [_ticker_stats(ticker, trades) for ticker, trades in by_ticker.items()]
-        stats.sort(key=lambda s: (-s["buyers"], -s["trades"], -(s["amount_high_sum"] or 0.0), s["ticker"]))
+        stats.sort(
+            key=lambda s: (
+                -s["buyers"],
+                -s["trades"],
+                -ceiling(s["amount_low_sum"], s["amount_high_sum"]),
+                s["ticker"],
+            )
+        )
         for rank, stat in enumerate(stats, start=1):
             rows.append(
                 {"window_days": window, "anchor_date": anchor, "window_start": start, "rank": rank, **stat}
@@ -453,8 +456,7 @@ def _ticker_stats(ticker: str, trades: list[dict[str, Any]]) -> dict[str, Any]:
         "trades": len(trades),
         "buys": len(buys),
         "sells": len(sells),
-        "amount_low_sum": _sum(t["amount_low"] for t in trades),
-        "amount_high_sum": _sum(t["amount_high"] for t in trades),
+        **amount_sums(trades),
     }
 
 
@@ -479,8 +481,7 @@ def build_member_stats(
                 "trades": len(own),
                 "buys": sum(t["side"] == "buy" for t in own),
                 "sells": sum(t["side"] == "sell" for t in own),
-                "amount_low_sum": _sum(t["amount_low"] for t in own),
-                "amount_high_sum": _sum(t["amount_high"] for t in own),
+                **amount_sums(own),
                 "tickers": len({t["ticker"] for t in own if t["ticker"]}),
                 "ptr_filings": ptr_filings.get(key, 0),
                 "late_trades": sum(bool(t["is_late"]) for t in own),

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from services.common import keys, objects
 from services.common.documents import read_manifest
+from services.common.notice import USE_RESTRICTION
 from services.publish_api.feeds import trade_title
 from services.read_model import data
 
@@ -84,8 +85,7 @@ def message(t: dict[str, Any]) -> tuple[str, str]:
     body = (
         f"{title}\n\nAsset: {t.get('asset_name') or '?'}\nOwner: {t.get('owner') or 'self'}\n"
         f"Traded: {t['transaction_date'] or '?'}  Disclosed: {t['disclosure_date'] or '?'}\n"
-        f"Filing: {t['doc_id']}  {t.get('source_url') or ''}\n\n"
-        "Use restriction (5 U.S.C. 13107): not for commercial use (other than news media), credit ratings or soliciting money."
+        f"Filing: {t['doc_id']}  {t.get('source_url') or ''}\n\n{USE_RESTRICTION}"
     )
     return title[:100], body
 

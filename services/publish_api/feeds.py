@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from services.common import keys
+from services.common.notice import USE_RESTRICTION
 from services.read_model import data
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -62,8 +63,7 @@ def atom_feed(*, feed_id: str, title: str, self_href: str, page_href: str, trade
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(feed, "id", ID_ROOT + feed_id)
     _add(feed, "title", title)
-    _add(feed, "subtitle", "Periodic transaction reports filed with the Clerk of the U.S. House. Use restriction "
-                           "(5 U.S.C. 13107): not for commercial use (other than news media), credit ratings or soliciting money.")
+    _add(feed, "subtitle", f"Periodic transaction reports filed with the Clerk of the U.S. House. {USE_RESTRICTION}")
     _add(feed, "updated", max((_instant(t["disclosure_date"], fallback) for t in trades), default=fallback))
     _add(feed, "link", rel="self", type="application/atom+xml", href=self_href)
     _add(feed, "link", rel="alternate", type="text/html", href=page_href)

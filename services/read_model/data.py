@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from services.build_gold import schemas
+from services.build_gold.amounts import amount_sums
 from services.common import keys, objects
 from services.common.config import FunctionSettings
 from services.common.documents import GoldManifest, SiteMeta, read_manifest, read_pointer, read_site_meta
@@ -49,7 +50,7 @@ TRADE_COLUMNS = [
     "disclosure_lag_days", "is_late", "amount_low", "amount_high", "cap_gains_over_200",
     "filing_status", "description", "comments", "source_url",
     "transaction_id", "trade_status", "counted", "supersedes", "superseded_by", "correction_match",
-    "correction_score", "duplicate_of", "also_filed_in", "filer_kind",
+    "correction_score", "correction_candidates", "duplicate_of", "also_filed_in", "filer_kind",
 ]  # fmt: skip
 # Columns a Gold version published before the OCR stage lacks, with what they meant then: every
 # row was read from the e-filed text layer and nothing was flagged for review.
@@ -61,6 +62,7 @@ OCR_COLUMNS: dict[str, pa.Array] = {
 CORRECTION_DEFAULTS: dict[str, pa.Scalar] = {
     "trade_status": pa.scalar("active"), "counted": pa.scalar(True),
     "also_filed_in": pa.scalar([], pa.list_(pa.string())),
+    "correction_candidates": pa.scalar([], pa.list_(pa.string())),
 }
 
 # sort parameter -> (column, order); a trailing transaction_key keeps pages stable.
@@ -93,11 +95,6 @@ def _month(d: date | None) -> str | None:
     return f"{d.year:04d}-{d.month:02d}" if d else None
 
 
-def _sum(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(sum(present)) if present else None
-
-
 def _page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
     return {
         "items": items,
@@ -114,7 +111,7 @@ def _by_month(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
         month = _month(t["transaction_date"])
         if month is None:
             continue
-        m = months.setdefault(month, {"month": month, "trades": 0, "buys": 0, "sells": 0, "_high": [],
+        m = months.setdefault(month, {"month": month, "trades": 0, "buys": 0, "sells": 0, "_trades": [],
                                       "amount_mid_sum": 0.0, "buy_mid_sum": 0.0, "sell_mid_sum": 0.0})  # fmt: skip
         mid = midpoint(t["amount_low"], t["amount_high"]) or 0.0
         m["trades"] += 1
@@ -123,13 +120,21 @@ def _by_month(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
         m["amount_mid_sum"] += mid
         m["buy_mid_sum"] += mid if t["side"] == "buy" else 0.0
         m["sell_mid_sum"] += mid if t["side"] == "sell" else 0.0
-        m["_high"].append(t["amount_high"])
+        m["_trades"].append(t)
     out = []
     for month in sorted(months):
         m = months[month]
-        high = m.pop("_high")
-        out.append(m | {"amount_high_sum": _sum(high)})
+        own = m.pop("_trades")
+        out.append(m | {"amount_high_sum": amount_sums(own)["amount_high_sum"]})
     return out
+
+
+def amount_reach(trades: pa.Table) -> pa.Array:
+    """How far each trade's range reaches: its ceiling, or infinity for an open-ended range
+    ("Over $50,000,000"); null when no amount is stated."""
+    low, high = trades["amount_low"], trades["amount_high"]
+    open_ended = pc.and_(pc.is_null(high), pc.is_valid(low))
+    return pc.if_else(open_ended, pa.scalar(float("inf")), pc.coalesce(high, low))
 
 
 def midpoint(low: float | None, high: float | None) -> float | None:
@@ -268,8 +273,10 @@ class GoldData:
         found = self._orders.get(sort)
         if found is None:
             column, direction = SORTS[sort]
+            keys = {column: amount_reach(self.trades) if column == "amount_high" else self.trades[column]}
+            keys["transaction_key"] = self.trades["transaction_key"]
             found = pc.sort_indices(
-                self.trades, sort_keys=[(column, direction, "at_end"), ("transaction_key", "ascending", "at_end")]
+                pa.table(keys), sort_keys=[(column, direction, "at_end"), ("transaction_key", "ascending", "at_end")]
             )
             with self._lock:
                 self._orders[sort] = found
@@ -299,12 +306,20 @@ class GoldData:
             out["stats"] = {k: v for k, v in self.stats[member_key].items() if k not in ("member_key", "bioguide_id")}
         return out
 
+    def by_bioguide(self, text: str) -> set[str]:
+        """Member keys whose bioguide ID is `text`, in any case."""
+        return {
+            k
+            for k, m in self.members.items()
+            if m["bioguide_id"] and m["bioguide_id"].lower() == text.lower()
+        }
+
     def resolve_members(self, text: str) -> set[str]:
         """Member keys for a member parameter: a member key, a bioguide ID, or part of a name."""
         text = text.strip()
         if text in self.members:
             return {text}
-        by_bioguide = {k for k, m in self.members.items() if m["bioguide_id"] and m["bioguide_id"].lower() == text.lower()}
+        by_bioguide = self.by_bioguide(text)
         if by_bioguide:
             return by_bioguide
         needle = text.lower()
@@ -337,8 +352,7 @@ class GoldData:
             "buys": sum(t["side"] == "buy" for t in trades),
             "sells": sum(t["side"] == "sell" for t in trades),
             "members": len({t["member_key"] for t in trades}),
-            "amount_low_sum": _sum([t["amount_low"] for t in trades]),
-            "amount_high_sum": _sum([t["amount_high"] for t in trades]),
+            **amount_sums(trades),
             "last_transaction_date": max(dated, default=None),
             "last_disclosure_date": max(disclosed, default=None),
         }
@@ -421,7 +435,7 @@ def query_trades(
         masks.append(pc.less_equal(t[date_field], pa.scalar(date_to, pa.date32())))
     # Amounts are ranges: a trade matches when its range can reach into [min_amount, max_amount].
     if min_amount is not None:
-        masks.append(pc.greater_equal(pc.coalesce(t["amount_high"], t["amount_low"]), min_amount))
+        masks.append(pc.greater_equal(amount_reach(t), min_amount))
     if max_amount is not None:
         masks.append(pc.less_equal(t["amount_low"], max_amount))
     order = d.order(sort)
@@ -635,13 +649,15 @@ def summary(d: GoldData) -> dict[str, Any]:
             "trades": len(rows),
             "buys": sum(t["side"] == "buy" for t in rows),
             "sells": sum(t["side"] == "sell" for t in rows),
-            "members_trading": len({t["member_key"] for t in rows}),
+            # As the members list counts them: candidates and officers file PTRs but are not members.
+            "members_trading": len(
+                {t["member_key"] for t in rows if (t["filer_kind"] or "unresolved") in MEMBER_KINDS}
+            ),
             "tickers": len({t["ticker"] for t in rows if t["ticker"]}),
             "filings": len(d.filings),
             "ptr_filings": sum(f["filing_type"] == "P" for f in d.filings),
             "late_trades": sum(bool(t["is_late"]) for t in rows),
-            "amount_low_sum": _sum([t["amount_low"] for t in rows]),
-            "amount_high_sum": _sum([t["amount_high"] for t in rows]),
+            **amount_sums(rows),
             "first_transaction_date": min(dated, default=None),
             "last_transaction_date": max(dated, default=None),
             "last_disclosure_date": max(disclosed, default=None),

@@ -168,7 +168,7 @@ def test_csv_export_does_not_stop_at_fifty_thousand_rows(live_site, page):
 def test_a_404_says_what_is_missing(live_site, page):
     site = live_site
     for route, text in (("member/Z999999", "no member with key 'Z999999'"), ("ticker/NOPE", "no trades of ticker 'NOPE'"),
-                        ("filing/2025-1", "no filing '2025-1'")):
+                        ("filing/2025-1", "no filing '2025-1'"), ("member/%E0", "no member with key '%E0'")):
         open_page(page, site, route)
         box = page.locator(".error-box[data-state=not-found]")
         assert text in box.inner_text() and "no such endpoint" not in box.inner_text()
@@ -420,3 +420,17 @@ def test_trade_page_shows_the_chain_and_former_members_their_party(live_site, pa
     assert [(m["bioguide_id"], m["party"]) for m in greene] == [("G000596", "Republican")]
     open_page(page, site, "members?q=greene")
     assert "Republican" in page.locator("table.members").inner_text()
+
+
+def test_a_member_page_links_a_feed_only_where_one_is_published(live_site, page):
+    import urllib.request
+
+    site = live_site
+    members = site.api("/v1/members", limit=500)["items"]
+    quiet = next(m for m in members if not (m["stats"] or {}).get("trades"))
+    open_page(page, site, f"member/{quiet['member_key']}")
+    assert page.locator("a[href*='feeds/members/']").count() == 0
+    open_page(page, site, f"member/{PELOSI}")
+    href = page.locator("a[href*='feeds/members/']").first.get_attribute("href")
+    with urllib.request.urlopen(f"{site.url}/{href.lstrip('/')}", timeout=10) as feed:
+        assert feed.status == 200 and b"<feed" in feed.read()

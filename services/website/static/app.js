@@ -47,6 +47,11 @@ function compactMoney(n) {
   for (const [size, unit] of units) if (Math.abs(n) >= size) return "$" + (n / size).toFixed(n / size >= 100 ? 0 : 1).replace(/\.0$/, "") + unit;
   return "$" + Math.round(n);
 }
+// A sum of ranges has no ceiling when one of its ranges has none (the API's null high sum).
+function compactRange(lo, hi) {
+  if (lo === null || lo === undefined) return "—";
+  return hi === null || hi === undefined ? "over " + compactMoney(lo) : compactMoney(lo) + " – " + compactMoney(hi);
+}
 function range(lo, hi) {
   if (lo === null && hi === null) return "—";
   if (hi === null || hi === undefined) return "over " + money(lo);
@@ -353,7 +358,7 @@ async function dashboard() {
       ${card("Trades", `<span data-total="trades">${num(t.trades)}</span>`, `${num(t.buys)} buys · ${num(t.sells)} sells`)}
       ${card("Members trading", `<span data-total="members">${num(t.members_trading)}</span>`, `${num(t.ptr_filings)} PTR filings`)}
       ${card("Tickers", num(t.tickers))}
-      ${card("Volume (range)", compactMoney(t.amount_low_sum) + " – " + compactMoney(t.amount_high_sum), "sum of the reported ranges")}
+      ${card("Volume (range)", compactRange(t.amount_low_sum, t.amount_high_sum), "sum of the reported ranges")}
       ${card("Late disclosures", num(t.late_trades), "over 45 days after the trade")}
       ${card("Latest disclosure", `<span id="latest-disclosure">${date(latestDisclosure)}</span>`,
              (age === null ? "" : `${num(age)} days ago`) + (h.freshness_hours === null || h.freshness_hours === undefined ? "" : ` · data built ${hoursText(h.freshness_hours)} ago`))}
@@ -459,7 +464,8 @@ function options(pairs, selected) {
 const CSV_COLUMNS = ["transaction_date", "disclosure_date", "member_name", "bioguide_id", "party", "state_district", "owner", "ticker",
   "asset_name", "asset_type", "transaction_type", "side", "amount_low", "amount_high", "is_late", "disclosure_lag_days",
   "filing_key", "doc_id", "description", "comments", "source_url", "page", "source", "confidence", "needs_review", "notice"];
-const CSV_NOTICE = "Clerk of the U.S. House financial disclosure data; 5 U.S.C. 13107: not for commercial use (except news media), credit ratings or soliciting money";
+// services/common/notice.py's text, word for word (a test compares them).
+const CSV_NOTICE = "Use restriction (5 U.S.C. 13107): the financial disclosure data of the Clerk of the U.S. House of Representatives may not be used for any unlawful purpose, for any commercial purpose other than by news and communications media for dissemination to the general public, to determine or establish the credit rating of any individual, or for use, directly or indirectly, in the solicitation of money for any political, charitable, or other purpose.";
 
 function csvCell(v) {
   if (v === null || v === undefined) return "";
@@ -572,7 +578,7 @@ async function memberPage(key) {
     <p class="subtitle">${where} ${matched}</p>
     <div class="cards">
       ${card("Trades", `<span data-total="trades">${num(s.trades || 0)}</span>`, `${num(s.buys || 0)} buys · ${num(s.sells || 0)} sells`)}
-      ${card("Volume (range)", compactMoney(s.amount_low_sum) + " – " + compactMoney(s.amount_high_sum))}
+      ${card("Volume (range)", compactRange(s.amount_low_sum, s.amount_high_sum))}
       ${card("Tickers", num(s.tickers))}
       ${card("PTR filings", num(d.coverage ? d.coverage.ptr_filings : s.ptr_filings), d.coverage && d.coverage.unreadable ? `${num(d.coverage.unreadable)} not yet readable` : "")}
       ${card("Late trades", num(s.late_trades), s.median_lag_days !== null && s.median_lag_days !== undefined ? `median lag ${num(s.median_lag_days)} days` : "")}
@@ -584,7 +590,7 @@ async function memberPage(key) {
       <section class="panel"><h2>Most traded tickers</h2>${hbarChart(d.top_tickers, (t) => t.ticker, (t) => t.trades, (t) => `#/ticker/${encodeURIComponent(t.ticker)}`, "Most traded tickers")}</section>
     </div>
     <section class="panel"><h2>Trades</h2>
-      <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a> · ${feedLink(`feeds/members/${encodeURIComponent(m.member_key)}.xml`, "this member's trades")}</p>
+      <p><a href="#/trades?member=${encodeURIComponent(m.member_key)}">Filter and export these trades →</a>${d.trades.length ? " · " + feedLink(`feeds/members/${encodeURIComponent(m.member_key)}.xml`, "this member's trades") : ""}</p>
       ${d.trades.length ? detailList("trades", { member: m.member_key }, d.trades, d.trades_total ?? d.trades.length, ["Member"])
         : emptyState(d.coverage && d.coverage.unreadable ? "No trades could be read yet: see the filings below." : "No trades reported.")}</section>
     <section class="panel" tabindex="0" aria-label="Filings"><h2>Filings</h2>${detailList("filings", { member: m.member_key }, d.filings, d.filings_total ?? d.filings.length)}</section>`);
@@ -619,7 +625,7 @@ async function tickerPage(symbol) {
     <div class="cards">
       ${card("Trades", `<span data-total="trades">${num(t.trades)}</span>`, `${num(t.buys)} buys · ${num(t.sells)} sells`)}
       ${card("Members", num(t.members))}
-      ${card("Volume (range)", compactMoney(t.amount_low_sum) + " – " + compactMoney(t.amount_high_sum))}
+      ${card("Volume (range)", compactRange(t.amount_low_sum, t.amount_high_sum))}
       ${card("Last trade", date(t.last_transaction_date), `disclosed ${date(t.last_disclosure_date)}`)}
     </div>
     <div class="grid2">
@@ -757,10 +763,19 @@ function stageChart(runs) {
 
 // ---------------------------------------------------------------- router
 
+// A malformed escape (`#/member/%E0`) is kept as typed: the route then answers "not found".
+function safeDecode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
   const [path, query] = raw.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(safeDecode);
   return { parts, params: new URLSearchParams(query || "") };
 }
 

@@ -256,3 +256,33 @@ def test_a_cached_answer_is_given_without_resolving_again(stack, monkeypatch):
     assert again == first and resolved == []
     assert handler.lambda_handler(http_event("/v1/trades", {"ticker": "AAPL"}), LambdaContext())["statusCode"] == 200
     assert resolved == ["/v1/trades"]
+
+
+def test_an_encoded_ampersand_cannot_poison_the_cache(stack):
+    """`member=pelosi%26ticker%3DNVDA` is one odd member name, not Pelosi's NVDA trades: its
+    (empty) answer must not be given to the real two-parameter query."""
+    odd = call("/v1/trades", {"member": "pelosi&ticker=NVDA"})
+    assert odd[0] == 200 and odd[1]["total"] == 0
+    assert call("/v1/trades", "member=pelosi&ticker=NVDA")[1]["total"] == 3
+
+
+def test_the_cache_keeps_to_its_byte_budget(stack, monkeypatch):
+    """Equivalent spellings of a big page are distinct entries: bytes, not entries, must bind."""
+    from services.api import handler
+
+    budget = 3 * len(
+        handler.lambda_handler(http_event("/v1/trades", {"limit": "500"}), LambdaContext())["body"]
+    )
+    monkeypatch.setattr(handler.cache, "max_bytes", budget)
+    for spelling in ("0", "0.0", "00", "0e0", "-0", "000", "0.00"):
+        response = handler.lambda_handler(
+            http_event("/v1/trades", {"limit": "500", "min_amount": spelling}), LambdaContext()
+        )
+        assert response["statusCode"] == 200
+        assert handler.cache.bytes <= budget
+    assert len(handler.cache) <= 3
+    # A body bigger than the whole budget is answered, not kept.
+    monkeypatch.setattr(handler.cache, "max_bytes", 100)
+    handler.cache.put(handler._live_version(), ("/v1/x", ""), {"statusCode": 200, "body": "x" * 101,
+                                                               "headers": {"Cache-Control": "public"}})  # fmt: skip
+    assert ("/v1/x", "") not in {k[1:] for k in handler.cache._entries}

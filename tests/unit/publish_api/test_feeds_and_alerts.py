@@ -9,6 +9,7 @@ import pytest
 from gold_env import NOW, build_gold, gold_stack, mirror_silver
 
 from services.common import keys
+from services.common.notice import USE_RESTRICTION
 from services.publish_api import alerts, feeds
 from services.publish_api.publish import publish
 
@@ -43,7 +44,7 @@ def test_feeds_of_the_latest_trades_per_member_and_per_ticker(stack):
     assert 0 < len(latest.entries) <= feeds.FEED_ENTRIES and len(latest.entries) == min(len(expected), feeds.FEED_ENTRIES)
     updated = [e.updated for e in latest.entries]
     assert updated == sorted(updated, reverse=True)  # newest disclosure first
-    assert "13107" in latest.feed.subtitle
+    assert USE_RESTRICTION in latest.feed.subtitle  # the whole text, as the API and the site say it
 
     pelosi = _feed(s3, keys.member_feed_key(PELOSI))
     assert pelosi.feed.title == "Trades of Nancy Pelosi" and len(pelosi.entries) == 9
@@ -152,7 +153,7 @@ def test_each_publish_announces_only_its_new_trades_filtered_by_policy(stack):
 
     all_pelosi = drain(everything)
     assert len(all_pelosi) == 9 and all(m["MessageAttributes"]["member"]["Value"] == PELOSI for m in all_pelosi)
-    assert all("Nancy Pelosi" in m["Subject"] and "13107" in m["Message"] for m in all_pelosi)
+    assert all("Nancy Pelosi" in m["Subject"] and m["Message"].endswith(USE_RESTRICTION) for m in all_pelosi)
     only_nvda = drain(nvda)
     assert only_nvda and {m["MessageAttributes"]["ticker"]["Value"] for m in only_nvda} == {"NVDA"}
     assert len(only_nvda) == sum(m["MessageAttributes"].get("ticker", {}).get("Value") == "NVDA" for m in all_pelosi)
