@@ -67,6 +67,7 @@ class WorkerSpec:
     nice: int = 0  # a lower CPU priority (see LocalRuntime.start_pollers)
     capture_dir: str | None = None
     stack_name: str = ""
+    timeout_s: int = 120  # the function's Timeout, for its invocations' context
 
 
 def worker_environment(function_env: dict[str, str], function: str) -> dict[str, str]:
@@ -101,7 +102,7 @@ def _serve(spec: WorkerSpec, runtime_pid: int, stop: Any, outbox: Any, inbox: An
                 continue
             report = Invocation(service=spec.service)
             with contextlib.suppress(Exception):  # counted in the report, as Lambda counts an error
-                invoke(handler, event, LocalContext(spec.function), report)
+                invoke(handler, event, LocalContext(spec.function, timeout_ms=spec.timeout_s * 1000), report)
             outbox.put(report)
         return
     import boto3

@@ -179,7 +179,7 @@ class QueuePoller:
         if self.capture:
             self.capture.record(self.source.queue_url, event)
         try:
-            result = invoke(self.handler, event, LocalContext(self.source.function), report)
+            result = invoke(self.handler, event, LocalContext(self.source.function, timeout_ms=self.source.timeout_s * 1000), report)
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - an unhandled error fails the whole batch, as on Lambda
             failed_ids = {m["MessageId"] for m in messages}

@@ -39,6 +39,7 @@ class QueueSource:
     environment: dict[str, str] = field(default_factory=dict)  # the function's own (Globals + its Environment)
     image: bool = False  # a container-image function (PackageType: Image)
     batching_window_s: float = 0.0  # MaximumBatchingWindowInSeconds, in real seconds as on AWS
+    timeout_s: int = 120  # the function's Timeout: what its context says is left (not enforced)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ScheduleSource:
     service_name: str | None = None
     payload: str = "{}"
     environment: dict[str, str] = field(default_factory=dict)  # of the target function
+    timeout_s: int = 120  # of the target function
 
 
 @dataclass
@@ -252,6 +254,7 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                         environment=stack.environment_of(logical_id),
                         image=props.get("PackageType") == "Image",
                         batching_window_s=float(ev.get("MaximumBatchingWindowInSeconds", 0)),
+                        timeout_s=stack.timeout_of(logical_id),
                     )
                 )
             elif event["Type"] == "Schedule":
@@ -264,6 +267,7 @@ def _functions(stack: Stack, emulator: Emulator, out: Provisioned) -> None:
                         handler=function_handler(props),
                         service_name=service,
                         environment=stack.environment_of(logical_id),
+                        timeout_s=stack.timeout_of(logical_id),
                     )
                 )
 

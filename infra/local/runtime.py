@@ -268,7 +268,7 @@ class LocalRuntime:
         ]
         specs += [
             WorkerSpec(schedule.function, schedule.service_name or schedule.function, schedule.handler,
-                       self.function_environment(schedule.environment, schedule.function))
+                       self.function_environment(schedule.environment, schedule.function), timeout_s=schedule.timeout_s)
             for schedule in self.provisioned.schedules if schedule.handler
         ]
         workers = self.workers = FunctionWorkers(cloudwatch, self.stats)

@@ -207,6 +207,11 @@ class Stack:
         variables = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         return {k: str(v) for k, v in self.resolve(variables).items()}
 
+    def timeout_of(self, logical_id: str) -> int:
+        """A function's Timeout in seconds: its own, else the Globals', else Lambda's 3."""
+        default = self.template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+        return int(self.resources[logical_id]["Properties"].get("Timeout", default))
+
     def environment_of(self, logical_id: str) -> dict[str, str]:
         """What Lambda gives one function: the Globals' variables and its own."""
         own = self.resolve(self.resources[logical_id]["Properties"].get("Environment", {}).get("Variables", {}))

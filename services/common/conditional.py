@@ -3,6 +3,8 @@ that did not hold (a duplicate delivery, a lost race: an answer) from a failure 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +26,33 @@ def update_if(*updates: Update, connection: Connection | None = None) -> bool:
     return not failed_conditions(*updates, connection=connection)
 
 
+# DynamoDB cancels a write that touches an item another transaction is writing (a run's item,
+# which every ledger transaction of the run updates, with two ledger functions running). Neither
+# botocore nor pynamodb retries that; it is worth a few short waits before the whole batch fails.
+CONFLICT_ATTEMPTS = 6
+CONFLICT_BACKOFF_S = 0.05
+
+
+class _Conflict(Exception):
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 def failed_conditions(*updates: Update, connection: Connection | None = None) -> list[int]:
     """Apply the updates iff every condition holds, as `update_if`; else write nothing and return
-    the positions of the updates whose condition did not hold (each one DynamoDB reported)."""
+    the positions of the updates whose condition did not hold (each one DynamoDB reported).
+    A write that lost a race with another transaction is tried again, with jittered waits."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return _apply(updates, connection)
+        except _Conflict as conflict:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise conflict.error from None
+            time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _apply(updates: tuple[Update, ...], connection: Connection | None) -> list[int]:
     try:
         if len(updates) == 1:
             item, actions, condition = updates[0]
@@ -39,12 +65,17 @@ def failed_conditions(*updates: Update, connection: Connection | None = None) ->
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return [0]
+        if exc.cause_response_code == "TransactionConflictException":
+            raise _Conflict(exc) from exc
         raise
     except TransactWriteError as exc:
         # One reason per update, in order: None for an update that was not why it was cancelled.
-        failed = [n for n, r in enumerate(exc.cancellation_reasons or []) if r is not None and r.code == "ConditionalCheckFailed"]
+        reasons = [r.code if r is not None else None for r in exc.cancellation_reasons or []]
+        failed = [n for n, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
         if failed:
             return failed
+        if "TransactionConflict" in reasons:
+            raise _Conflict(exc) from exc
         raise
     return []
 

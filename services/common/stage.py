@@ -43,6 +43,10 @@ def record_model(name: str, *bodies: type[BaseModel]) -> type[SqsRecordModel]:
     return create_model(name, __base__=SqsRecordModel, body=(Json.__class_getitem__(union), ...))
 
 
+class NotStarted(RuntimeError):
+    """A record left for a later invocation: too little of this one is left for its work."""
+
+
 class _Processor(BatchProcessor):
     stage_logger: Any = None
 
@@ -73,12 +77,16 @@ class Stage(Generic[B]):
     handled (one PublishBatch for ten records): only for work that relies on nothing being out.
     `after(body, events)`: what follows the announcement, when the work ran (not for a duplicate):
     its failure no longer loses the announcement.
+    `record_budget_s`: the longest one record's work may take. A record is not started with less
+    of the invocation left (the first of each invocation always is): it goes back to its queue as a
+    batch item failure, where a timeout would have failed the records already done with it.
     """
 
     def __init__(self, service: str, *, accepts: Sequence[type[BaseModel]],
                  work: Callable[[B, SqsRecordModel | None], list[Envelope] | idempotency.Once],
                  once: Callable[[B], dict[str, Any] | None] | None = None, metric_prefix: str | None = None,
-                 batch_events: bool = False, after: Callable[[B, list[Envelope]], None] | None = None) -> None:
+                 batch_events: bool = False, after: Callable[[B, list[Envelope]], None] | None = None,
+                 record_budget_s: float | None = None) -> None:
         self.service = service
         self.logger, self.tracer, self.metrics = tools(service)
         self.model = record_model(f"{service.title().replace('_', '')}Record", *accepts)
@@ -89,6 +97,8 @@ class Stage(Generic[B]):
         self.metric_prefix = metric_prefix
         self.batch_events = batch_events
         self.after = after
+        self.record_budget_s = record_budget_s
+        self._started = 0  # records started in this invocation
         self._record = self.tracer.capture_method(self._handle_record)
         self.lambda_handler = lambda_entry(self.logger, self.tracer, self.metrics)(self._handle_batch)
 
@@ -119,9 +129,15 @@ class Stage(Generic[B]):
         return events
 
     def _handle_record(self, record: Any, lambda_context: Any = None) -> None:
+        if self.record_budget_s is not None and self._started and lambda_context is not None:
+            left_s = lambda_context.get_remaining_time_in_millis() / 1000
+            if left_s < self.record_budget_s:
+                raise NotStarted(f"{left_s:.0f} s left of the invocation, a record may take {self.record_budget_s:.0f} s")
+        self._started += 1
         self.handle(record.body, record, lambda_context)
 
     def _handle_batch(self, event: dict, context: Any) -> PartialItemFailureResponse:
+        self._started = 0
         with bus.batched() if self.batch_events else contextlib.nullcontext():
             return process_partial_response(event=event, record_handler=self._record, processor=self.processor,
                                             context=context)

@@ -14,6 +14,7 @@ from services.common.idempotency import Once
 from services.common.observability import annotate, current_trace
 from services.common.stage import Stage
 from services.extract.extract import SERVICE, extract_object
+from services.extract.limits import PARSE_AT_LIMIT_S
 
 Body = DocumentExtractRequestedEvent | S3Notification | S3TestEvent
 SETTINGS = PipelineSettings  # extract reads nothing of its own
@@ -75,5 +76,6 @@ def _once(body: Body) -> dict[str, Any] | None:
 
 
 stage: Stage[Body] = Stage(SERVICE, accepts=[DocumentExtractRequestedEvent, S3Notification, S3TestEvent],
-                           work=extract, once=_once, metric_prefix="Extract_", batch_events=True)
+                           work=extract, once=_once, metric_prefix="Extract_", batch_events=True,
+                           record_budget_s=PARSE_AT_LIMIT_S)
 lambda_handler = stage.lambda_handler

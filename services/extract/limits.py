@@ -12,3 +12,7 @@ from __future__ import annotations
 # and laying out every page took over 14 GB. At the limit, a page full of text each, a PTR parse
 # peaks near 210 MB (tests/benchmarks/bench_extract_memory.py).
 MAX_PAGES = 300
+# The slowest parse at that limit, 300 pages full of text, on one full vCPU (46-78 s measured,
+# docs/pipeline.md): extract starts no further record of a batch with less of its invocation left,
+# and the template gives it a full vCPU (1,769 MB) inside its timeout.
+PARSE_AT_LIMIT_S = 78.0

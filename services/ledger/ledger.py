@@ -387,7 +387,7 @@ class Ledger:
         return []
 
     def _gold_published(self, event: Envelope, d: GoldPublished) -> list[Envelope]:
-        run_item(event.run_id).update(actions=[RunItem.gold_version.set(d.version)])
+        update_if((run_item(event.run_id), [RunItem.gold_version.set(d.version)], None))
         return []
 
     def _gold_rejected(self, event: Envelope, d: GoldRejected) -> list[Envelope]:
@@ -431,9 +431,9 @@ class Ledger:
         (after publishing): one whose publish failed is announced again."""
         for event in events:
             if event.event_type == "run.documents_settled":
-                run_item(event.run_id).update(actions=[RunItem.settled_announced_at.set(_now())])
+                update_if((run_item(event.run_id), [RunItem.settled_announced_at.set(_now())], None))
             elif event.event_type in FINAL_EVENTS:
-                run_item(event.run_id).update(actions=[RunItem.final_announced_at.set(_now())])
+                update_if((run_item(event.run_id), [RunItem.final_announced_at.set(_now())], None))
 
     @staticmethod
     def _settled_event(run: RunItem) -> Envelope:

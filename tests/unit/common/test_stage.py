@@ -123,3 +123,25 @@ def test_record_models_tell_events_from_s3_notifications():
     assert isinstance(parsed.body, S3Notification) and parsed.body.Records[0].s3.object.key == "k%3D1"
     event = Envelope.build(FILING, run_id="r", source="discover")
     assert model.model_validate(_record(event.model_dump_json())).body == event
+
+
+def test_a_record_is_not_started_without_time_for_its_work(sent):
+    """With less of the invocation left than a record may take, the rest of the batch goes back
+    to the queue unstarted; the first record of an invocation is always started."""
+    seen: list[Any] = []
+    stage = _stage(seen)
+    stage.record_budget_s = 60.0
+    context = LocalContext("test_stage", timeout_ms=120_000)
+    clock = iter([100_000, 50_000, 50_000])  # what is left before the second and third records
+    context.get_remaining_time_in_millis = lambda: next(clock)  # type: ignore[method-assign]
+    events = [Envelope.build(FILING.model_copy(update={"doc_id": f"2002659{n}"}), run_id="run-1", source="discover")
+              for n in range(3)]  # fmt: skip
+    records = [_record(e.model_dump_json(), f"m{n}") for n, e in enumerate(events)]
+    assert stage.lambda_handler({"Records": records}, context) == {
+        "batchItemFailures": [{"itemIdentifier": "m2"}]
+    }
+    assert [e.detail.doc_id for e in seen] == ["20026590", "20026591"]
+    # A later invocation starts its first record whatever is left: it always makes progress.
+    context.get_remaining_time_in_millis = lambda: 1_000  # type: ignore[method-assign]
+    assert stage.lambda_handler({"Records": records[2:]}, context) == {"batchItemFailures": []}
+    assert [e.detail.doc_id for e in seen][-1] == "20026592"

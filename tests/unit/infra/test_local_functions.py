@@ -31,7 +31,7 @@ def test_a_functions_environment_is_its_own_with_local_timings_only_where_it_has
     assert fetch["POWERTOOLS_LOG_LEVEL"] == LOCAL_ENV["POWERTOOLS_LOG_LEVEL"]
 
 
-def test_only_the_image_function_is_marked_to_run_at_a_lower_priority():
+def test_only_the_image_function_runs_at_a_lower_priority_and_each_has_its_timeout():
     from infra.local.provision import Provisioned, _functions
 
     stack = Stack(load(), name="t", endpoint="http://127.0.0.1:1")
@@ -39,6 +39,9 @@ def test_only_the_image_function_is_marked_to_run_at_a_lower_priority():
     provisioned.queues = {lid: f"/{stack.physical_name(lid)}" for lid in stack.of_type("AWS::SQS::Queue")}
     _functions(stack, None, provisioned)  # type: ignore[arg-type]
     assert {s.service_name for s in provisioned.queue_sources if s.image} == {"ocr"}
+    # What a function's context says is left counts down from its own Timeout, as on Lambda.
+    timeouts = {s.service_name: s.timeout_s for s in provisioned.queue_sources + provisioned.schedules}
+    assert (timeouts["extract"], timeouts["ocr"], timeouts["discover"], timeouts["ledger"]) == (120, 900, 600, 30)
 
 
 def test_a_workers_requests_on_its_own_threads_are_counted_as_its_function(monkeypatch):

@@ -155,7 +155,10 @@ def test_cloudfront_serves_the_site_and_the_api_on_one_origin(stack):
     policy = stack.resources["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
     keyed = policy["ParametersInCacheKeyAndForwardedToOrigin"]
     # Cache-key headers are forwarded whatever the origin request policy says: no Host among them.
-    assert keyed["HeadersConfig"] == {"HeaderBehavior": "none"} and keyed["CookiesConfig"] == {"CookieBehavior": "none"}
+    # Origin is one: API Gateway's CORS headers (it ignores the function's) depend on it.
+    assert keyed["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Origin"]}
+    assert keyed["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert stack.resources["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"] == ["*"]
     assert keyed["QueryStringsConfig"] == {"QueryStringBehavior": "all"}  # filters and pages are queries
     assert (policy["MinTTL"], policy["DefaultTTL"]) == (0, 0)  # only what the API marks cacheable
     for behavior in [default, *behaviors.values()]:

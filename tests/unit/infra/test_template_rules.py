@@ -108,11 +108,10 @@ def visibility_gaps(template: dict[str, Any]) -> list[str]:
     """AWS: a queue's visibility timeout at least six times its function's timeout, so a batch
     being retried by Lambda is not handed to another invocation meanwhile."""
     stack = _stack(template)
-    default_timeout = int(template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
     queues = {stack.arn(q): q for q in stack.of_type("AWS::SQS::Queue")}
     gaps = []
     for logical_id, fn in stack.of_type("AWS::Serverless::Function").items():
-        timeout = int(fn["Properties"].get("Timeout", default_timeout))
+        timeout = stack.timeout_of(logical_id)
         for event in fn["Properties"].get("Events", {}).values():
             if event["Type"] != "SQS":
                 continue
@@ -131,6 +130,18 @@ def test_a_queue_with_too_short_a_visibility_is_caught(template):
     broken = copy.deepcopy(template)
     broken["Resources"]["RunsQueue"]["Properties"]["VisibilityTimeout"] = 900
     assert any(gap.startswith("RunsQueue") for gap in visibility_gaps(broken))
+
+
+# --------------------------------------------------------------------------- time per record
+def test_extract_fits_a_document_at_the_page_limit_in_its_timeout(template):
+    """A PDF at extract's page limit parses in up to PARSE_AT_LIMIT_S on one full vCPU; Lambda
+    gives a function CPU in proportion to its memory (one vCPU at 1,769 MB)."""
+    from services.extract.limits import PARSE_AT_LIMIT_S
+
+    stack = _stack(template)
+    memory = int(stack.resources["ExtractFunction"]["Properties"].get("MemorySize", 128))
+    slowest_s = PARSE_AT_LIMIT_S * max(1.0, 1769 / memory)
+    assert slowest_s < stack.timeout_of("ExtractFunction"), f"{slowest_s:.0f} s at {memory} MB"
 
 
 # --------------------------------------------------------------------------- environment

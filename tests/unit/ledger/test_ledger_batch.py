@@ -205,6 +205,59 @@ def test_a_failed_write_reports_its_records_and_a_redelivery_counts_them_once(le
     assert run(RUN_A).counts.as_dict()["fetch_stored"] == run(RUN_B).counts.as_dict()["fetch_stored"] == 2
 
 
+@pytest.fixture
+def conflicting(ledgered, monkeypatch) -> dict[str, int]:
+    """DynamoDB cancels the next writes of the run item as lost races with another transaction
+    (`TransactionConflict`), as two ledger functions writing one run's counters can."""
+    from pynamodb.connection.base import Connection
+    from pynamodb.exceptions import CancellationReason, VerboseClientError
+
+    from services.common import conditional
+
+    left = {"TransactWriteItems": 0, "UpdateItem": 0}
+    real = Connection._make_api_call
+    monkeypatch.setattr(conditional, "CONFLICT_BACKOFF_S", 0.001)
+
+    def racing(self, operation_name, operation_kwargs):
+        if left.get(operation_name, 0) > 0:
+            left[operation_name] -= 1
+            if operation_name == "UpdateItem":
+                raise VerboseClientError({"Error": {"Code": "TransactionConflictException", "Message": "race"}}, operation_name)
+            reasons = [None] * (len(operation_kwargs["TransactItems"]) - 1) + [CancellationReason(code="TransactionConflict")]
+            raise VerboseClientError({"Error": {"Code": "TransactionCanceledException", "Message": "race"}}, operation_name,
+                                     cancellation_reasons=reasons)  # fmt: skip
+        return real(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", racing)
+    return left
+
+
+def test_a_write_that_lost_a_race_is_tried_again_in_the_invocation(ledgered, conflicting):
+    assert ledgered.invoke(start(RUN_A, docs=3)) == []
+    conflicting["TransactWriteItems"] = 2
+    assert ledgered.invoke([stored(RUN_A, 0), stored(RUN_A, 1)]) == []
+    assert run(RUN_A).counts.as_dict()["fetch_stored"] == 2 and conflicting["TransactWriteItems"] == 0
+    # A lone UpdateItem of the run item (the published Gold version) too.
+    from services.common.conditional import update_if
+    from services.ledger.ledger import run_item
+
+    conflicting["UpdateItem"] = 2
+    assert update_if((run_item(RUN_A), [RunItem.gold_version.set("g1")], None))
+    assert run(RUN_A).gold_version == "g1" and conflicting["UpdateItem"] == 0
+
+
+def test_a_race_lost_every_time_fails_the_records_and_counts_nothing(ledgered, conflicting):
+    from services.common.conditional import CONFLICT_ATTEMPTS
+
+    assert ledgered.invoke(start(RUN_A, docs=3)) == []
+    conflicting["TransactWriteItems"] = CONFLICT_ATTEMPTS
+    batch = [stored(RUN_A, 0), stored(RUN_A, 1)]
+    assert ledgered.invoke(batch) == batch
+    assert "fetch_stored" not in run(RUN_A).counts.as_dict()
+    assert ledgered.invoke(batch) == []  # SQS delivers the batch again
+    assert run(RUN_A).counts.as_dict()["fetch_stored"] == 2
+
+
 def test_the_last_document_settling_in_a_batch_is_announced_once(ledgered):
     assert ledgered.invoke(start(RUN_A, docs=10)) == []
     ledgered.calls.clear()
