@@ -294,3 +294,29 @@ def test_every_function_has_s3_rights_on_its_own_prefixes_only(stack):
                     # An object right names a prefix (or one key), never the whole bucket.
                     assert path and path != "*" and not path.startswith("*"), f"{fn_id}: {arn} is a whole bucket"
     assert checked >= 15
+
+
+# A function whose reads take any error as "not found" needs no listing right.
+_READS_WITHOUT_LISTING = {("WatchdogFunction", "BronzeBucket")}  # dead_letters.py: a failed HEAD attributes nothing
+
+
+def test_a_function_that_reads_a_bucket_may_list_it(stack):
+    """Without s3:ListBucket, S3 answers a missing key with 403, not 404: code that takes a missing
+    object as 'not yet' (objects.is_missing) would fail instead."""
+    buckets = {stack.physical_name(b): b for b in stack.of_type("AWS::S3::Bucket")}
+    gaps = []
+    for fn_id, fn in stack.of_type("AWS::Serverless::Function").items():
+        reads, lists = set(), set()
+        for policy in fn["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = stack.resolve(statement["Resource"])
+                for arn in resources if isinstance(resources, list) else [resources]:
+                    bucket = buckets.get(arn.removeprefix("arn:aws:s3:::").partition("/")[0])
+                    if bucket and "s3:GetObject" in actions:
+                        reads.add(bucket)
+                    if bucket and "s3:ListBucket" in actions:
+                        lists.add(bucket)
+        gaps += [f"{fn_id} reads {b} but may not list it" for b in sorted(reads - lists)
+                 if (fn_id, b) not in _READS_WITHOUT_LISTING]  # fmt: skip
+    assert gaps == []
