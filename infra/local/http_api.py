@@ -222,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}', method)
             return
         event = http_event(
-            path, query, method="GET", headers=dict(self.headers.items()), body=body, source_ip=self.client_address[0],
+            path, query, method=method, headers=dict(self.headers.items()), body=body, source_ip=self.client_address[0],
         )  # fmt: skip
         response = lambda_handler(event, LambdaContext())
         headers = dict(response.get("headers") or {})

@@ -286,3 +286,18 @@ def test_the_cache_keeps_to_its_byte_budget(stack, monkeypatch):
     handler.cache.put(handler._live_version(), ("/v1/x", ""), {"statusCode": 200, "body": "x" * 101,
                                                                "headers": {"Cache-Control": "public"}})  # fmt: skip
     assert ("/v1/x", "") not in {k[1:] for k in handler.cache._entries}
+
+
+def test_a_head_is_the_get_without_its_body(stack):
+    """API Gateway hands the function a HEAD as it came (its own route): the GET's headers, no body."""
+    from services.api.handler import lambda_handler
+
+    got = lambda_handler(http_event("/v1/trades", {"ticker": "NVDA"}), LambdaContext())
+    head = lambda_handler(http_event("/v1/trades", {"ticker": "NVDA"}, method="HEAD"), LambdaContext())
+    assert (head["statusCode"], head["body"]) == (200, "") and got["body"]
+    assert head["headers"]["ETag"] == got["headers"]["ETag"] and head["headers"]["Content-Type"] == got["headers"]["Content-Type"]
+    again = lambda_handler(http_event("/v1/trades", {"ticker": "NVDA"}, method="HEAD",
+                                      headers={"if-none-match": got["headers"]["ETag"]}), LambdaContext())  # fmt: skip
+    assert again["statusCode"] == 304
+    missing = lambda_handler(http_event("/v1/members/Z999999", method="HEAD"), LambdaContext())
+    assert (missing["statusCode"], missing["body"]) == (404, "")

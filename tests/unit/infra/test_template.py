@@ -96,8 +96,15 @@ def test_the_http_api_is_declared_with_throttling_stricter_on_operations(stack):
     assert default["ThrottlingRateLimit"] > 0 and default["ThrottlingBurstLimit"] >= default["ThrottlingRateLimit"]
     events = stack.resources["ApiFunction"]["Properties"]["Events"]
     assert all(e["Type"] == "HttpApi" and e["Properties"]["ApiId"] == {"Ref": "HttpApi"} for e in events.values())
-    ops = {e["Properties"]["Path"]: e["Properties"]["RouteSettings"] for e in events.values() if "/ops/" in e["Properties"]["Path"]}
-    assert set(ops) == {"/v1/ops/runs", "/v1/ops/dlq"}
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]): e["Properties"] for e in events.values()}
+    ops = {route: props["RouteSettings"] for route, props in routes.items() if "/ops/" in route[1]}
+    assert set(ops) == {(m, p) for m in ("GET", "HEAD") for p in ("/v1/ops/runs", "/v1/ops/dlq")}
+    # An HTTP API route matches one method: whatever CloudFront passes on to the API has one.
+    behaviors = stack.resources["SiteDistribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    for behavior in behaviors:
+        pattern = behavior["PathPattern"].replace("/*", "/{proxy+}")
+        for method in set(behavior["AllowedMethods"]) - {"OPTIONS"}:  # preflights: the CorsConfiguration's
+            assert (method, pattern) in routes, f"{method} {pattern} reaches the API, which has no route for it"
     for settings in ops.values():
         assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
         assert settings["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
