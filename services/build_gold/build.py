@@ -7,7 +7,8 @@ last good version stays live. Years not being rebuilt are carried forward from t
 version's silver year tables (or recompacted when their schema changed).
 
 No SNS, no ledger here: the handler turns the `BuildResult` into `gold.published` or
-`gold.rejected`, and lets `PointerConflict` (another build published meanwhile) be retried.
+`gold.rejected`. A build that another one beat to the pointer is built again on top of the newer
+version (`build_on_latest`), in the same invocation.
 """
 
 from __future__ import annotations
@@ -314,3 +315,20 @@ def build(
         report=report,
         manifest_key=manifest_key,
     )
+
+
+# Concurrent builds are rare (one per settled run or Gold request) and one retry almost always
+# wins; a third loss leaves it to SQS, whose Gold queue on AWS waits 90 minutes to redeliver.
+POINTER_ATTEMPTS = 3
+
+
+def build_on_latest(s3: Any, **kwargs: Any) -> BuildResult:
+    """`build`, again when another build moved the pointer meanwhile: the next one reads the newer
+    version as its previous, so nothing of it is lost."""
+    for attempt in range(1, POINTER_ATTEMPTS + 1):
+        try:
+            return build(s3, **kwargs)
+        except store.PointerConflict:
+            if attempt == POINTER_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

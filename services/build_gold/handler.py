@@ -16,7 +16,7 @@ from events.models import (
     RunDocumentsSettledEvent,
 )
 from services.build_gold import overrides, reference, retention
-from services.build_gold.build import build, built_from_current_filings
+from services.build_gold.build import build_on_latest, built_from_current_filings
 from services.common.aws import client
 from services.common.config import FunctionSettings, PipelineSettings, settings
 from services.common.documents import read_pointer
@@ -76,7 +76,7 @@ def build_for(event: Request) -> Envelope:
     legislators, _ = reference.load(own.legislators_url, cfg.bronze_bucket)
     history_url = own.legislators_history_url
     history = reference.load(history_url, cfg.bronze_bucket, reference.HISTORY)[0] if history_url else None
-    result = build(
+    result = build_on_latest(
         client("s3"), silver_bucket=cfg.silver_bucket, gold_bucket=cfg.gold_bucket, years=years,
         run_id=event.run_id, legislators=legislators, former_legislators=history, overrides=overrides.active(),
     )

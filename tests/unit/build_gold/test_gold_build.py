@@ -212,6 +212,36 @@ def test_a_stale_build_cannot_move_the_pointer_back(s3, mirror_silver, legislato
         store.move_pointer(s3, GOLD, GoldManifest(version="old"), None)
 
 
+def test_a_build_beaten_to_the_pointer_is_built_again_on_the_newer_version(s3, mirror_silver, legislators_bytes,
+                                                                          monkeypatch):
+    """Another build publishes while this one runs: this one's first move is refused, and it is
+    built again in the same call on top of the other, rather than waiting out SQS's visibility."""
+    from services.build_gold import build as build_module
+
+    _load_mirror(s3, mirror_silver)
+    first = _build(s3, legislators_bytes)
+    real_move, raced = store.move_pointer, []
+
+    def racing(s3_, bucket, manifest, expected):
+        if not raced:  # the other build runs to its end first (its own move is not raced)
+            raced.append(None)
+            raced[0] = _build(s3, legislators_bytes, now=NOW.replace(hour=10), run_id="run-other").version
+        return real_move(s3_, bucket, manifest, expected)
+
+    monkeypatch.setattr(store, "move_pointer", racing)
+    result = build_module.build_on_latest(
+        s3, silver_bucket=SILVER, gold_bucket=GOLD, years=[2025], run_id="run-2", legislators=legislators_bytes,
+        former_legislators=HOUSE_HISTORY.read_bytes() if HOUSE_HISTORY.is_file() else None, now=NOW.replace(hour=11),
+    )  # fmt: skip
+    assert result.published and result.previous_version == raced[0] != first.version
+    assert read_pointer(s3, GOLD).version == result.version
+
+    monkeypatch.setattr(store, "move_pointer", lambda *a: (_ for _ in ()).throw(store.PointerConflict("always")))
+    with pytest.raises(store.PointerConflict):  # lost every time: left to SQS
+        build_module.build_on_latest(s3, silver_bucket=SILVER, gold_bucket=GOLD, years=[2025], run_id="run-3",
+                                     legislators=legislators_bytes, now=NOW.replace(hour=12))  # fmt: skip
+
+
 def test_legislators_are_read_from_s3_like_any_source(s3, mirror_silver, legislators_bytes):
     _load_mirror(s3, mirror_silver)
     s3.put_object(Bucket=SILVER, Key="reference/legislators-current.yaml", Body=legislators_bytes)
