@@ -19,6 +19,16 @@ ALARMS = {k: STACK.resolve(v["Properties"]) for k, v in STACK.of_type("AWS::Clou
 NOTIFYING = {k: a for k, a in ALARMS.items() if a.get("AlarmActions")}
 
 
+def test_every_alarm_that_sends_an_alert_has_its_procedure_in_the_runbook():
+    """An operator's email names the alarm: the runbook must say what to do about it."""
+    from pathlib import Path
+
+    runbook = (Path(__file__).parents[3] / "docs" / "runbook.md").read_text()
+    names = {a["AlarmName"].removeprefix("disclosures-test-") for a in NOTIFYING.values()}
+    missing = sorted(n for n in names if f"`{n}`" not in runbook and not (n.endswith("-duration") and "`*-duration`" in runbook))
+    assert missing == []
+
+
 def test_every_required_alarm_is_in_the_template_and_notifies_the_alerts_topic():
     names = {a["AlarmName"].removeprefix("disclosures-test-") for a in NOTIFYING.values()}
     assert {"run-failed", "estimated-charges", "queue-backed-up", "extraction-failures", "run-stuck", "stale-data",
