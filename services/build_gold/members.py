@@ -86,13 +86,14 @@ class Legislator:
     house_terms: tuple[HouseTerm, ...]
 
     def term_for(self, state: str | None, district: int | None, on: date | None) -> HouseTerm | None:
-        """The House term that best explains a filing: same seat, covering the date, latest."""
+        """The House term that best explains a filing: the one covering its date, then the seat it
+        names (a member who moved districts files under the old seat for a while), then the latest."""
         if not self.house_terms:
             return None
 
         def rank(term: HouseTerm) -> tuple[bool, bool, bool, date]:
             covers = on is not None and term.start <= on <= term.end
-            return (term.state == state, term.district == district, covers, term.start)
+            return (covers, term.state == state, term.district == district, term.start)
 
         return max(self.house_terms, key=rank)
 
@@ -343,12 +344,16 @@ class MemberResolver:
         candidates = self._candidates(last)
         for method, score, rule in _rules(first, last, state, district):
             hits = [leg for leg in candidates if rule(leg)]
+            if on is not None and hits:
+                # Only someone serving when the filing was made (or within the grace after): a
+                # candidate named like a member long gone (a son, Kingston) or not yet sworn in
+                # is not that member. Of a same-name pair, the one serving then.
+                near = [leg for leg in hits if leg.serving_near(on)]
+                if len(hits) > 1 and len(near) == 1:
+                    method, score = f"{method}+date", round(score - _DATE_PENALTY, 4)
+                hits = near
             if len(hits) > 1:
-                # A same-name pair: the one serving when the filing was made, if only one was.
-                hits = [leg for leg in hits if leg.serving_near(on)]
-                if len(hits) != 1:
-                    return MemberMatch(None, "unresolved_ambiguous", None)
-                method, score = f"{method}+date", round(score - _DATE_PENALTY, 4)
+                return MemberMatch(None, "unresolved_ambiguous", None)
             if hits:
                 leg = hits[0]
                 term = leg.term_for(state, district, on)

@@ -251,6 +251,16 @@ ROW_FLAGS: dict[str, tuple[str, RowMask]] = {
         "transaction_date_range",
         lambda facts, today, config: _outside(facts["notification_date"], today, config),
     ),
+    # A trade or notification dated after the filing that discloses it: a misprint, or an OCR
+    # misread (5/5 read as 8/5). Not the filer's to explain, but a person should look.
+    "transaction_after_disclosure": (
+        "dates_not_after_disclosure",
+        lambda facts, today, config: pc.greater(facts["transaction_date"], facts["disclosure_date"]),
+    ),
+    "notification_after_disclosure": (
+        "dates_not_after_disclosure",
+        lambda facts, today, config: pc.greater(facts["notification_date"], facts["disclosure_date"]),
+    ),
     # A correction whose original is not in Gold (an earlier year not loaded) or is not one row.
     "correction_without_original": (
         "corrections",
@@ -408,6 +418,10 @@ CHECKS: dict[str, tuple[Severity, Callable[[BuildFacts], CheckResult]]] = {
     "transaction_date_range": (
         "flag",
         lambda b: check_row_flags("transaction_date_range", b.tables, b.today, b.config),
+    ),
+    "dates_not_after_disclosure": (
+        "flag",
+        lambda b: check_row_flags("dates_not_after_disclosure", b.tables, b.today, b.config),
     ),
     "trade_chain": ("block", lambda b: check_trade_chain(b.tables)),
     "corrections": ("flag", lambda b: report_corrections(b.tables, b.today, b.config)),

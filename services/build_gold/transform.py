@@ -235,7 +235,10 @@ def _member_row(key: str, filings: list[_ResolvedFiling]) -> dict[str, Any]:
         "first_name": leg.first if leg else filer.first,
         "last_name": leg.last if leg else filer.last,
         "official_name": leg.official_name if leg else None,
-        "state_district": filer.state_district or filer.header_state_district,
+        # The seat of the term the match found (a member who moved districts still files under
+        # the old one for a while); what the filer wrote when no one was matched.
+        "state_district": (f"{term.state}{term.district:02d}" if term and term.district is not None
+                           else filer.state_district or filer.header_state_district),
         "state": term.state if term else None,
         "district": term.district if term else None,
         "party": term.party if term else None,
@@ -410,7 +413,23 @@ def build_fact_transactions(
             "duplicate_of": outcome.duplicate_of,
             "also_filed_in": outcome.also_filed_in,
         }
+    _lag_from_first_disclosure(facts)
     return _table(facts, schemas.FACT_TRANSACTIONS)
+
+
+def _lag_from_first_disclosure(facts: list[dict[str, Any]]) -> None:
+    """An amendment's trade became public with the row it corrects: its lag (and lateness) runs
+    to that first disclosure, not to the amendment's own filing, which may come months later."""
+    by_key = {f["transaction_key"]: f for f in facts}
+    for fact in facts:
+        first, seen = fact, {fact["transaction_key"]}
+        while first["supersedes"] in by_key and first["supersedes"] not in seen:
+            first = by_key[first["supersedes"]]
+            seen.add(first["transaction_key"])
+        if first is fact or first["disclosure_date"] is None or fact["transaction_date"] is None:
+            continue
+        lag = (first["disclosure_date"] - fact["transaction_date"]).days
+        fact |= {"disclosure_lag_days": lag, "is_late": lag > LATE_AFTER_DAYS, "lag_basis": "original_disclosure"}
 
 
 # --- aggregates -------------------------------------------------------------------------------

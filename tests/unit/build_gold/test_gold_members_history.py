@@ -79,6 +79,26 @@ def test_candidates_are_candidates_even_with_a_members_name(index_2025, house_re
     assert house_resolver.resolve(officer).kind == "officer"
 
 
+def test_a_namesake_not_serving_when_filing_is_not_that_member(index_2025, house_resolver):
+    """Paper extension requests have no header to say 'candidate': only the date tells. Jim Kingston
+    (GA-01, his father Jack left in 2015), Menefee (sworn in 2026), Walkinshaw (sworn in September
+    2025, filed in June) and Flores (left TX-34 in 2023) were not members when they filed."""
+    for doc_id in ("8221188", "8220988", "30024007", "30023937"):
+        filer = _indexed(index_2025, doc_id)
+        assert filer.filing_date is not None
+        match = house_resolver.resolve(filer)
+        assert (match.bioguide_id, match.method) == (None, "unresolved_no_match"), (doc_id, match.method)
+    # The same names once they serve resolve as before.
+    walkinshaw = house_resolver.resolve(Filer("James", "Walkinshaw", "VA11", filing_date=date(2025, 11, 1)))
+    assert walkinshaw.bioguide_id == "W000831"
+
+
+def test_a_member_who_moved_districts_is_described_by_the_term_of_the_filing(index_2025, house_resolver):
+    # McCormick files under GA06; since January 2025 he sits for GA-07.
+    match = house_resolver.resolve(_indexed(index_2025, "20030699"))
+    assert (match.term.state, match.term.district, match.term.start) == ("GA", 7, date(2025, 1, 3))
+
+
 def test_a_placeholder_record_makes_no_one_ambiguous(house_resolver):
     # The history file holds a Gary Palmer whose bioguide ID is "TODO" beside the real P000609.
     match = house_resolver.resolve(Filer("Gary", "Palmer", "AL06", filing_date=date(2025, 5, 1)))

@@ -86,3 +86,32 @@ def test_the_gate_publishes_the_real_year_with_the_filers_inconsistencies_flagge
     # All 11 rows of 20032061 print a notification date two days before the trade.
     assert sum(f["doc_id"] == "20032061" for f in flagged) == 11
     assert report.check("transaction_date_range").passed
+
+
+def test_dates_after_the_disclosure_are_flagged_not_blocked(real_year, real_gold):
+    """Filers misprint: 20033330 reports a trade of 10/24 in a filing of 10/22."""
+    _, records = real_year
+    report = run_checks(real_gold, today=TODAY, documents_read=len(records))
+    check = report.check("dates_not_after_disclosure")
+    assert check.severity == "flag" and report.passed
+    facts = real_gold["fact_transactions"].select(["doc_id", "quality_flags"]).to_pylist()
+    late = {f["doc_id"] for f in facts if "transaction_after_disclosure" in f["quality_flags"]}
+    assert "20033330" in late and check.counts["transaction_after_disclosure"] == sum(
+        "transaction_after_disclosure" in f["quality_flags"] for f in facts)
+
+
+def test_an_amendment_is_late_only_if_its_trade_was_disclosed_late(real_gold):
+    """Cisneros' RAL (20030901 row 17, 36 days) amended in 20031022: the amendment filed 66 days
+    after the trade does not make it late."""
+    facts = real_gold["fact_transactions"].to_pylist()
+    amended = next(f for f in facts if f["doc_id"] == "20031022" and f["ticker"] == "RAL" and f["counted"])
+    original = next(f for f in facts if f["transaction_key"] == amended["supersedes"])
+    assert original["doc_id"] == "20030901"
+    first_disclosed = (original["disclosure_date"] - amended["transaction_date"]).days
+    assert (amended["disclosure_lag_days"], amended["is_late"], amended["lag_basis"]) == (
+        first_disclosed, False, "original_disclosure") and first_disclosed == 37
+
+
+def test_a_member_who_moved_districts_shows_the_seat_he_holds(real_gold):
+    mccormick = next(m for m in real_gold["dim_member"].to_pylist() if m["bioguide_id"] == "M001218")
+    assert (mccormick["state_district"], mccormick["district"]) == ("GA07", 7)
