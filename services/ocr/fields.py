@@ -9,7 +9,7 @@ _DATE = re.compile(r"(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{2,4})")
 _DIGIT_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "i": "1", "S": "5",
                               "s": "5", "B": "8", "Z": "2", "z": "2", "g": "9", "q": "9", "§": "5", "$": "5", "n": "0", "N": "0"})
 OWNER_CODES = ("JT", "SP", "DC")
-_OWNER_FIXES = {"5P": "SP", "SF": "SP", "JI": "JT", "J7": "JT", "0C": "DC", "OC": "DC", "DG": "DC", "D": "DC"}
+_OWNER_FIXES = {"5P": "SP", "SF": "SP", "JI": "JT", "J7": "JT", "0C": "DC", "OC": "DC", "DG": "DC", "BC": "DC", "D": "DC"}
 _SEE_ATTACHED = re.compile(r"\bsee\b.{0,12}\battach", re.IGNORECASE)
 # The form's printed example row and its column-heading row ("Provide full name, not ticker symbol").
 _EXAMPLE = re.compile(r"\bexample\b|mega\s*corp|provide\s+full|ticker\s+symbol|MM\W?DD", re.IGNORECASE)
@@ -44,6 +44,18 @@ def parse_owner(text: str) -> tuple[str | None, bool]:
         return None, True
     compact = _OWNER_FIXES.get(compact, compact)
     return (compact, True) if compact in OWNER_CODES else (None, False)
+
+
+def split_owner(asset_cell: str) -> tuple[str, str]:
+    """(owner text, asset text) of a cell holding both: a table whose rule between the owner and
+    the asset columns was not found. The first word is the owner's when it reads as a code, or
+    as a lower-case pair no asset name starts with (a code misread: the row goes to review)."""
+    first, _, rest = asset_cell.strip().partition(" ")
+    token = re.sub(r"[^A-Za-z0-9]", "", first)
+    code = token.upper()
+    if rest.strip() and (code in OWNER_CODES or code in _OWNER_FIXES or (len(token) == 2 and token.islower())):
+        return first, rest.strip()
+    return "", asset_cell
 
 
 def clean_asset(text: str) -> str:

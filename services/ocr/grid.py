@@ -41,11 +41,17 @@ class Grid:
         return x0, y0, x1, y1
 
 
-def find_grid(mask: np.ndarray) -> Grid | None:
+# How much taller than the rows under it a band must be to be the column header: twice, else
+# (for a page whose first try found no PTR table) 1.6 times: a header of small print over tall
+# rows (8221231: 94 px over rows of 52). A data row that tall fails the columns' labelling.
+HEADER_RATIOS = (2.0, 1.6)
+
+
+def find_grid(mask: np.ndarray, header_ratio: float = HEADER_RATIOS[0]) -> Grid | None:
     """The table of a form or spreadsheet page, or None when the page has no ruled table.
 
     Rows are the bands between full-width rules counted up from the bottom of the table; the
-    first band at least twice as tall as the rows under it is the column header.
+    first band `header_ratio` times as tall as the rows under it is the column header.
     """
     hlines = line_positions(mask, axis=1, min_cover=0.35)
     bands = list(zip(hlines, hlines[1:], strict=False))
@@ -56,8 +62,7 @@ def find_grid(mask: np.ndarray) -> Grid | None:
         if height < 12:
             continue  # a doubled rule
         usual = sorted(b - a for a, b in rows)[len(rows) // 2] if rows else None
-        # The header is the first band (going up) twice as tall as the rows under it.
-        if usual is not None and height >= max(MIN_HEADER_HEIGHT, 2 * usual):
+        if usual is not None and height >= max(MIN_HEADER_HEIGHT, header_ratio * usual):
             header = (top, bottom)
             break
         if height > MAX_ROW_HEIGHT:
@@ -83,13 +88,10 @@ def find_grid(mask: np.ndarray) -> Grid | None:
         if body[:, max(0, x - 3) : x + 4].any(axis=1).mean() > 0.6:
             vlines.append(x)
     # Bands below the table (a notes box) are ruled too, but the column rules do not cross them:
-    # keep the rows under the header that the column rules run through.
-    kept: list[tuple[int, int]] = []
-    for band in rows:
-        if not _crossed(mask, band, vlines):
-            break
-        kept.append(band)
-    rows = kept
+    # the table ends at the last band they run through. A band above it they miss (a row whose
+    # rules a highlight or handwriting hides) is a row all the same.
+    crossed = [n for n, band in enumerate(rows) if _crossed(mask, band, vlines)]
+    rows = rows[: crossed[-1] + 1] if crossed and crossed[0] == 0 else []
     cols = [(a, b) for a, b in zip(vlines, vlines[1:], strict=False) if b - a >= MIN_COLUMN_WIDTH]
     if len(cols) < 8 or not rows:
         return None
@@ -146,16 +148,7 @@ def label_columns(grid: Grid) -> bool:
     """
     widths = [b - a for a, b in grid.cols]
     asset = int(np.argmax(widths))
-    right = len(widths) - 1
-    amounts: list[int] = []
-    ref: float = widths[right]
-    for i in range(right, asset, -1):
-        if 0.6 * ref <= widths[i] <= 1.6 * ref and len(amounts) < 11:
-            amounts.append(i)
-            ref = (ref * (len(amounts) - 1) + widths[i]) / len(amounts) if len(amounts) > 1 else widths[i]
-        else:
-            break
-    amounts.reverse()
+    amounts = _amount_run(widths, asset) or _amount_run(widths, asset, wide=True)
     if len(amounts) < 8:
         return False
     first_amount = amounts[0]
@@ -169,6 +162,29 @@ def label_columns(grid: Grid) -> bool:
     grid.tx = dict(zip(range(asset + 1, grid.tx_date), _DEFAULT_TX.get(grid.tx_date - asset - 1, ["P", "S", "E"]),
                        strict=False))
     return True
+
+
+def _amount_run(widths: list[int], asset: int, wide: bool = False) -> list[int]:
+    """The amount columns (A to J or K): the run of narrow columns of like width at the right.
+
+    `wide`: some versions of the form print columns I ($25,000,001-$50,000,000) and K (the
+    spouse's or child's asset over $1,000,000) two or three times as wide as the others; those
+    two places may then be up to three times the run's usual width.
+    """
+    right = len(widths) - 1
+    others = [widths[i] for i in range(max(asset + 1, right - 10), right + 1) if not wide or i not in (right, right - 2)]
+    ref: float = float(np.median(others)) if wide and others else widths[right]
+    amounts: list[int] = []
+    for i in range(right, asset, -1):
+        ceiling = 3.0 if wide and i in (right, right - 2) else 1.6
+        if 0.6 * ref <= widths[i] <= ceiling * ref and len(amounts) < 11:
+            amounts.append(i)
+            if not wide:
+                ref = (ref * (len(amounts) - 1) + widths[i]) / len(amounts) if len(amounts) > 1 else widths[i]
+        else:
+            break
+    amounts.reverse()
+    return amounts if len(amounts) >= 8 else []
 
 
 def read_tx_headings(grid: Grid, image: Image.Image) -> None:

@@ -24,9 +24,10 @@ from services.ocr.fields import (
     parse_ocr_date,
     parse_owner,
     says_see_attached,
+    split_owner,
     split_ticker,
 )
-from services.ocr.grid import Grid, find_grid, label_columns, read_tx_headings
+from services.ocr.grid import HEADER_RATIOS, Grid, find_grid, label_columns, read_tx_headings
 from services.ocr.marks import MarkGroup, mark_group
 from services.ocr.model import Layout, OcrPage, OcrResult, OcrRow, PageKind
 from services.ocr.pages import (
@@ -107,12 +108,15 @@ def _upright_table(image: Any, state: _DocState) -> tuple[int, Any, Any, Grid] |
     print horizontal, without OCR. Pages without a table are oriented by recognition
     confidence instead (`choose_rotation`).
     """
+    turned = []
     for rotation in rotation_candidates(image, state.rotation):
         upright = deskew(image.rotate(rotation, expand=True) if rotation else image)
-        mask = ink(upright)
-        grid = find_grid(mask)
-        if grid is not None and label_columns(grid):
-            return rotation, upright, mask, grid
+        turned.append((rotation, upright, ink(upright)))
+    for ratio in HEADER_RATIOS:
+        for rotation, upright, mask in turned:
+            grid = find_grid(mask, ratio)
+            if grid is not None and label_columns(grid):
+                return rotation, upright, mask, grid
     return None
 
 
@@ -183,6 +187,8 @@ def _read_cells(page: Page, grid: Grid, row: int, text_ink: Any) -> _Cells:
 
     cells.asset, cells.asset_conf = read(grid.asset, PSM.SINGLE_BLOCK)
     cells.owner, _ = read(grid.owner, PSM.SINGLE_LINE)
+    if grid.owner is None:
+        cells.owner, cells.asset = split_owner(cells.asset)
     cells.tx_date, _ = read(grid.tx_date, PSM.SINGLE_LINE)
     cells.notif_date, _ = read(grid.notif_date, PSM.SINGLE_LINE)
     return cells

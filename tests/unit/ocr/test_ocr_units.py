@@ -8,8 +8,15 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from services.ocr.fields import clean_asset, parse_ocr_date, parse_owner, says_see_attached, split_ticker
-from services.ocr.grid import find_grid, label_columns
+from services.ocr.fields import (
+    clean_asset,
+    parse_ocr_date,
+    parse_owner,
+    says_see_attached,
+    split_owner,
+    split_ticker,
+)
+from services.ocr.grid import HEADER_RATIOS, find_grid, label_columns
 from services.ocr.marks import mark_group
 from services.ocr.pages import deskew, ink, render_pages, rotation_candidates, without_rules
 from services.ocr.reader import _year_fixed
@@ -57,6 +64,40 @@ def test_owner_codes() -> None:
     assert parse_owner("5P") == ("SP", True)
     assert parse_owner("") == (None, True)
     assert parse_owner("xq") == (None, False)
+
+
+def test_an_owner_code_read_with_the_asset_is_split_off() -> None:
+    """A table whose owner/asset rule was not found reads both in one cell."""
+    assert split_owner("DC WASTE MANAGEMENT INC CMN") == ("DC", "WASTE MANAGEMENT INC CMN")
+    assert split_owner("pe SBA COMMUNICATIONS CORPORATION") == ("pe", "SBA COMMUNICATIONS CORPORATION")  # to review
+    assert split_owner("BP PLC ADR") == ("", "BP PLC ADR")  # an asset's own first word stays
+    assert split_owner("DC") == ("", "DC")
+
+
+def _grid_of(doc_id: str, page: int, rotation: int = 0):
+    pdf = pdfium.PdfDocument(scanned_pdf(doc_id).read_bytes())
+    image = next(img for n, img in render_pages(pdf) if n == page)
+    mask = ink(deskew(image.rotate(rotation, expand=True) if rotation else image))
+    for ratio in HEADER_RATIOS:
+        grid = find_grid(mask, ratio)
+        if grid is not None and label_columns(grid):
+            return grid
+    return None
+
+
+def test_a_row_whose_rules_are_hidden_does_not_end_the_table() -> None:
+    """8220904 page 1 prints 24 rows; one band's column rules are hidden and the table used to
+    end there, 18 rows in (NVIDIA, AMAZON, UBER, Simpson, DYNATRACE and Hayward were lost)."""
+    grid = _grid_of("8220904", 1, rotation=90)
+    assert grid is not None and len(grid.rows) == 25  # the 24 typed rows and the blank one after
+
+
+def test_a_low_header_over_tall_rows_and_wide_amount_columns() -> None:
+    """8221231 page 2 (Khanna): a header of 94 px over rows of 52 (not twice as tall), columns
+    I and K two to three times as wide as the other amount columns. It read as no table."""
+    grid = _grid_of("8221231", 2)
+    assert grid is not None and len(grid.rows) == 15 and len(grid.amounts) == 11
+    assert grid.owner is None  # the owner/asset rule is not found: split_owner reads the code
 
 
 def test_ticker_split_only_after_a_mixed_case_name() -> None:
