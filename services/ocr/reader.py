@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from difflib import SequenceMatcher
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -89,7 +90,44 @@ def read_scanned_ptr(pdf_bytes: bytes, doc_id: str | None = None) -> OcrResult:
             return _failed("page_too_large", f"{label}: {exc}", pages, started)
     finally:
         pdf.close()
+    _drop_repeated_pages(state)
     return _result(state, pages, started, label)
+
+
+def _drop_repeated_pages(state: _DocState) -> None:
+    """A page scanned twice (8220904 holds its page 2 again as page 5) would count its trades
+    twice: of two pages whose rows match in order, the one with more rows is kept, and said."""
+    by_page: dict[int, list[OcrRow]] = {}
+    for row in state.rows:
+        by_page.setdefault(row.page, []).append(row)
+    dropped: set[int] = set()
+    numbers = sorted(by_page)
+    for n, later in enumerate(numbers):
+        for earlier in numbers[:n]:
+            if {earlier, later} & dropped or not _same_rows(by_page[earlier], by_page[later]):
+                continue
+            drop, keep = (earlier, later) if len(by_page[later]) > len(by_page[earlier]) else (later, earlier)
+            dropped.add(drop)
+            state.warnings.append(f"page {drop} repeats page {keep}: its {len(by_page[drop])} rows are not counted twice")
+    if dropped:
+        state.rows = [row for row in state.rows if row.page not in dropped]
+
+
+def _same_rows(a: list[OcrRow], b: list[OcrRow]) -> bool:
+    """The same rows in the same order, read twice (OCR reads a second scan a little differently)."""
+    shortest = min(len(a), len(b))
+    if shortest < 5 or abs(len(a) - len(b)) > 2:
+        return False
+    alike = sum(
+        x.transaction_type == y.transaction_type
+        and SequenceMatcher(None, _letters(x.asset_name), _letters(y.asset_name)).ratio() >= 0.75
+        for x, y in zip(a, b, strict=False)
+    )
+    return alike >= 0.8 * shortest
+
+
+def _letters(text: str | None) -> str:
+    return re.sub(r"[^A-Z]", "", (text or "").upper())
 
 
 def _failed(reason: str, message: str, pages: int, started: float) -> OcrResult:

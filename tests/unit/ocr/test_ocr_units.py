@@ -183,3 +183,25 @@ def test_rule_mask_keeps_exactly_the_long_straight_runs_both_ways():
     assert rules[lines].all() and not rules[~near].any()
     assert np.array_equal(text_mask(mask), mask & ~rule_mask(mask, 30))
     assert text_mask(mask)[60:70, 40:45].all() and not text_mask(mask)[30].any()
+
+
+def test_a_page_scanned_twice_counts_once() -> None:
+    """8220904 holds its page 2 again as page 5, read a little differently the second time: the
+    page with more rows is kept, and the document says so. Pages of like rows that are not the
+    same rows are both kept."""
+    from services.ocr.model import OcrRow
+    from services.ocr.reader import _DocState, _drop_repeated_pages
+
+    names = ["ONEMAIN HLDGS INC", "Arrow Electronics", "KING CNTY WASH SWR", "Insight Enterprises", "nVent Electric",
+             "LENNAR CORP"]  # fmt: skip
+    misread = ["GNEMAIN HLDGS INCCOM", "Arrow Stectronics, inc.", "KING CNTY WASH SWR REV", "Inslatht Enterprises",
+               "pVent Electric", "LENNAR CORP", "AMAZON.COM INC"]  # fmt: skip
+    other = ["APPLE INC", "MICROSOFT CORP", "NVIDIA CORP", "TESLA INC", "ALPHABET INC", "META PLATFORMS"]
+
+    def rows(page: int, assets: list[str]) -> list[OcrRow]:
+        return [OcrRow(row=n, page=page, asset_name=a, transaction_type="P", confidence=1.0) for n, a in enumerate(assets)]
+
+    state = _DocState(rows=rows(2, names) + rows(3, other) + rows(5, misread))
+    _drop_repeated_pages(state)
+    assert sorted({r.page for r in state.rows}) == [3, 5] and len(state.rows) == 13
+    assert state.warnings == ["page 2 repeats page 5: its 6 rows are not counted twice"]
