@@ -14,10 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def is_open_ended(low: float | None, high: float | None) -> bool:
-    return low is not None and high is None
-
-
 def amount_sums(trades: Iterable[Mapping[str, Any]]) -> dict[str, float | None]:
     low_sum = high_sum = 0.0
     stated = open_ended = False

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 ACTIVE, AMENDED, DELETED, DELETION, DUPLICATE = "active", "amended", "deleted", "deletion", "duplicate"
 BY_TRANSACTION_ID, BY_FIELDS, AMBIGUOUS, NOT_FOUND = "transaction_id", "fields", "ambiguous", "not_found"
@@ -256,3 +256,15 @@ def reconcile(rows: Iterable[TradeRow]) -> dict[str, Outcome]:
     _pair_duplicates(rows, out)
     _supersede(rows, out)
     return out
+
+
+_Row = TypeVar("_Row", bound=Mapping[str, Any])
+
+
+def first_of_chain(rows: Mapping[str, _Row], row: _Row) -> _Row:
+    """The row a chain of corrections starts from: `supersedes` followed back (a cycle stops it)."""
+    first, seen = row, {row["transaction_key"]}
+    while first["supersedes"] in rows and first["supersedes"] not in seen:
+        first = rows[first["supersedes"]]
+        seen.add(first["transaction_key"])
+    return first

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from services.build_gold import schemas
 from services.build_gold.amounts import amount_sums, ceiling
-from services.build_gold.corrections import TradeRow, reconcile
+from services.build_gold.corrections import TradeRow, first_of_chain, reconcile
 from services.build_gold.members import Filer, MemberMatch, MemberResolver, member_key
 from services.common import states
 
@@ -422,10 +422,7 @@ def _lag_from_first_disclosure(facts: list[dict[str, Any]]) -> None:
     to that first disclosure, not to the amendment's own filing, which may come months later."""
     by_key = {f["transaction_key"]: f for f in facts}
     for fact in facts:
-        first, seen = fact, {fact["transaction_key"]}
-        while first["supersedes"] in by_key and first["supersedes"] not in seen:
-            first = by_key[first["supersedes"]]
-            seen.add(first["transaction_key"])
+        first = first_of_chain(by_key, fact)
         if first is fact or first["disclosure_date"] is None or fact["transaction_date"] is None:
             continue
         lag = (first["disclosure_date"] - fact["transaction_date"]).days

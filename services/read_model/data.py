@@ -33,6 +33,7 @@ from pydantic import Field
 
 from services.build_gold import schemas
 from services.build_gold.amounts import amount_sums
+from services.build_gold.corrections import first_of_chain
 from services.common import keys, objects
 from services.common.config import FunctionSettings
 from services.common.documents import GoldManifest, SiteMeta, read_manifest, read_pointer, read_site_meta
@@ -613,11 +614,7 @@ def trade_detail(d: GoldData, key: str) -> dict[str, Any] | None:
     trade = rows.get(key)
     if trade is None:
         return None
-    first, seen = trade, {key}
-    while first["supersedes"] in rows and first["supersedes"] not in seen:
-        first = rows[first["supersedes"]]
-        seen.add(first["transaction_key"])
-    chain = [first]
+    chain = [first_of_chain(rows, trade)]
     while chain[-1]["superseded_by"] in rows and rows[chain[-1]["superseded_by"]] not in chain:
         chain.append(rows[chain[-1]["superseded_by"]])
     links = [
