@@ -13,6 +13,7 @@ version (`build_on_latest`), in the same invocation.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -325,10 +326,7 @@ POINTER_ATTEMPTS = 3
 def build_on_latest(s3: Any, **kwargs: Any) -> BuildResult:
     """`build`, again when another build moved the pointer meanwhile: the next one reads the newer
     version as its previous, so nothing of it is lost."""
-    for attempt in range(1, POINTER_ATTEMPTS + 1):
-        try:
+    for _ in range(POINTER_ATTEMPTS - 1):
+        with contextlib.suppress(store.PointerConflict):
             return build(s3, **kwargs)
-        except store.PointerConflict:
-            if attempt == POINTER_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+    return build(s3, **kwargs)

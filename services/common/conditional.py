@@ -42,14 +42,15 @@ def failed_conditions(*updates: Update, connection: Connection | None = None) ->
     """Apply the updates iff every condition holds, as `update_if`; else write nothing and return
     the positions of the updates whose condition did not hold (each one DynamoDB reported).
     A write that lost a race with another transaction is tried again, with jittered waits."""
-    for attempt in range(CONFLICT_ATTEMPTS):
+    for attempt in range(CONFLICT_ATTEMPTS - 1):
         try:
             return _apply(updates, connection)
-        except _Conflict as conflict:
-            if attempt == CONFLICT_ATTEMPTS - 1:
-                raise conflict.error from None
+        except _Conflict:
             time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))
-    raise AssertionError("unreachable")
+    try:
+        return _apply(updates, connection)
+    except _Conflict as conflict:
+        raise conflict.error from None
 
 
 def _apply(updates: tuple[Update, ...], connection: Connection | None) -> list[int]:

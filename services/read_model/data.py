@@ -171,6 +171,7 @@ class GoldData:
     row_counts: dict[str, int]
     tables: dict[str, pa.Table]
     trades: pa.Table = field(init=False)  # the counted trades: every total and list
+    reach: pa.Array = field(init=False)  # amount_reach of each counted trade: amount filters and sorts
     history: pa.Table = field(init=False)  # every row, superseded, deleted and duplicate ones too
     history_by_key: dict[str, dict[str, Any]] = field(init=False)
     members: dict[str, dict[str, Any]] = field(init=False)
@@ -199,6 +200,7 @@ class GoldData:
         self.history = self._enriched_trades()
         # Amended, deleted and duplicate rows count nowhere; they stay visible in history.
         self.trades = self.history.filter(self.history["counted"])
+        self.reach = amount_reach(self.trades)
         self.history_by_key = {r["transaction_key"]: r for r in self.history.to_pylist()}
         self.filings = [self._filing(f) for f in self.tables["fact_filings"].to_pylist()]
         self.filings.sort(key=lambda f: (f["filing_date"] or date.min, f["filing_key"]), reverse=True)
@@ -274,7 +276,7 @@ class GoldData:
         found = self._orders.get(sort)
         if found is None:
             column, direction = SORTS[sort]
-            keys = {column: amount_reach(self.trades) if column == "amount_high" else self.trades[column]}
+            keys = {column: self.reach if column == "amount_high" else self.trades[column]}
             keys["transaction_key"] = self.trades["transaction_key"]
             found = pc.sort_indices(
                 pa.table(keys), sort_keys=[(column, direction, "at_end"), ("transaction_key", "ascending", "at_end")]
@@ -436,7 +438,7 @@ def query_trades(
         masks.append(pc.less_equal(t[date_field], pa.scalar(date_to, pa.date32())))
     # Amounts are ranges: a trade matches when its range can reach into [min_amount, max_amount].
     if min_amount is not None:
-        masks.append(pc.greater_equal(amount_reach(t), min_amount))
+        masks.append(pc.greater_equal(d.reach, min_amount))
     if max_amount is not None:
         masks.append(pc.less_equal(t["amount_low"], max_amount))
     order = d.order(sort)
